@@ -1,0 +1,391 @@
+//! DashboardService.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+
+use super::{convert, pagination, principal};
+use crate::authz::{Authorizer, Permission, may_create_dashboards};
+use crate::domain::dashboard::{DashboardFields, Limits};
+use crate::domain::{Error, Result, Violation, filter, names, now_micros};
+use crate::pb;
+use crate::pb::dashboard_service_server::DashboardService;
+use crate::store::Store;
+use crate::store::dashboards::{ListQuery, NewDashboard, SortKey};
+
+/// Fields an update mask may name.
+const UPDATABLE: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
+/// Fields the server sets; naming them in a mask is an error.
+const OUTPUT_ONLY: [&str; 7] =
+    ["name", "creator", "create_time", "update_time", "delete_time", "expire_time", "etag"];
+/// Server-side retries of an update that carries no etag and lost a race.
+const UPDATE_ATTEMPTS: usize = 5;
+const MAX_REQUEST_ID_CHARS: usize = 128;
+
+pub struct DashboardApi {
+    store: Store,
+    authorizer: Authorizer,
+    limits: Limits,
+    trash_retention: Duration,
+}
+
+impl DashboardApi {
+    pub fn new(store: Store, limits: Limits, trash_retention: Duration) -> Self {
+        let authorizer = Authorizer::new(store.dashboards());
+        Self { store, authorizer, limits, trash_retention }
+    }
+}
+
+#[tonic::async_trait]
+impl DashboardService for DashboardApi {
+    async fn create_dashboard(
+        &self,
+        request: Request<pb::CreateDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let dashboard = request.dashboard.ok_or_else(|| Error::invalid("dashboard", "required"))?;
+        let mut fields = fields_of(&dashboard, None)?;
+        fields.title = Some(dashboard.title.clone());
+        fields.description = Some(dashboard.description.clone());
+        check_fields(&fields, &self.limits)?;
+        if request.request_id.chars().count() > MAX_REQUEST_ID_CHARS {
+            return Err(Error::invalid(
+                "request_id",
+                format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
+            )
+            .into());
+        }
+        if !may_create_dashboards(caller.role) {
+            return Err(Error::permission_denied(
+                "ROLE_CANNOT_CREATE",
+                format!("role {} cannot create dashboards", caller.role),
+            )
+            .into());
+        }
+        let new = NewDashboard {
+            org_id: caller.org_id.clone(),
+            tenant_id: caller.tenant_id.clone(),
+            creator_id: caller.user_id.clone(),
+            request_id: Some(request.request_id).filter(|r| !r.is_empty()),
+            title: dashboard.title,
+            description: dashboard.description,
+            metadata: fields.metadata.unwrap_or_default(),
+            refresh_period_nanos: fields.refresh_period_nanos.flatten(),
+        };
+        let (created, _) = self.store.dashboards().create(new, now_micros()).await?;
+        Ok(Response::new(convert::dashboard(&created)))
+    }
+
+    async fn get_dashboard(
+        &self,
+        request: Request<pb::GetDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let (dashboard, _) = self.authorizer.dashboard(&caller, &id, Permission::Read).await?;
+        Ok(Response::new(convert::dashboard(&dashboard)))
+    }
+
+    async fn list_dashboards(
+        &self,
+        request: Request<pb::ListDashboardsRequest>,
+    ) -> Result<Response<pb::ListDashboardsResponse>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let page_size = match request.page_size {
+            n if n < 0 => return Err(Error::invalid("page_size", "must not be negative").into()),
+            0 => self.limits.default_page_size,
+            n => (n as usize).min(self.limits.max_page_size),
+        };
+        let filter = filter::parse(&request.filter)?;
+        let (sort, descending) = parse_order_by(&request.order_by)?;
+        let fingerprint = pagination::fingerprint(&[
+            request.filter.trim(),
+            &format!("{sort:?}:{descending}"),
+            if request.show_deleted { "deleted" } else { "live" },
+        ]);
+        let after = pagination::decode(&request.page_token, &fingerprint)?;
+        let query = ListQuery {
+            org_id: caller.org_id.clone(),
+            subjects: (!caller.is_admin()).then(|| self.authorizer.subjects(&caller)),
+            now: now_micros(),
+            filter,
+            sort,
+            descending,
+            after,
+            show_deleted: request.show_deleted,
+            limit: page_size as u64 + 1,
+        };
+        let mut rows = self.store.dashboards().list(&query).await?;
+        let next_page_token = if rows.len() > page_size {
+            rows.truncate(page_size);
+            rows.last()
+                .map(|last| pagination::encode(&fingerprint, sort.cursor_of(last), &last.id))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListDashboardsResponse {
+            dashboards: rows.iter().map(convert::dashboard).collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn update_dashboard(
+        &self,
+        request: Request<pb::UpdateDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let dashboard = request.dashboard.ok_or_else(|| Error::invalid("dashboard", "required"))?;
+        let id = names::parse_dashboard_name("dashboard.name", &dashboard.name)?;
+        let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
+        let fields = fields_of(&dashboard, Some(&paths))?;
+        check_fields(&fields, &self.limits)?;
+        if fields == DashboardFields::default() {
+            return Err(Error::invalid("update_mask", "names no field to update").into());
+        }
+        let repo = self.store.dashboards();
+        for _ in 0..UPDATE_ATTEMPTS {
+            let (current, _) = self.authorizer.dashboard(&caller, &id, Permission::Write).await?;
+            if current.is_deleted() {
+                return Err(deleted(&current.name()).into());
+            }
+            check_etag(&dashboard.etag, &current.etag(), &current.name())?;
+            let now = now_micros().max(current.update_time);
+            if let Some(updated) = repo.update(&caller.org_id, &id, current.revision, &fields, now).await? {
+                return Ok(Response::new(convert::dashboard(&updated)));
+            }
+            // Changed between our read and our write. With an etag the caller asked for that
+            // exact version: report the conflict. Without one, apply to the newer version.
+            if !dashboard.etag.is_empty() {
+                return Err(Error::EtagMismatch { resource: current.name() }.into());
+            }
+        }
+        Err(Error::EtagMismatch { resource: names::dashboard_name(&id) }.into())
+    }
+
+    async fn delete_dashboard(
+        &self,
+        request: Request<pb::DeleteDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let (current, _) = self.authorizer.dashboard(&caller, &id, Permission::Delete).await?;
+        if current.is_deleted() {
+            return Err(Error::failed_precondition(
+                "ALREADY_DELETED",
+                current.name(),
+                "the dashboard is already in the trash",
+            )
+            .into());
+        }
+        check_etag(&request.etag, &current.etag(), &current.name())?;
+        let now = now_micros().max(current.update_time);
+        let expire = now.saturating_add(self.trash_retention.as_micros().min(i64::MAX as u128) as i64);
+        let deleted = self
+            .store
+            .dashboards()
+            .set_deleted(&caller.org_id, &id, current.revision, Some((now, expire)), now)
+            .await?
+            .ok_or_else(|| Error::EtagMismatch { resource: current.name() })?;
+        Ok(Response::new(convert::dashboard(&deleted)))
+    }
+
+    async fn undelete_dashboard(
+        &self,
+        request: Request<pb::UndeleteDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let (current, _) = self.authorizer.dashboard(&caller, &id, Permission::Delete).await?;
+        if !current.is_deleted() {
+            return Err(Error::failed_precondition(
+                "NOT_DELETED",
+                current.name(),
+                "the dashboard is not in the trash",
+            )
+            .into());
+        }
+        let now = now_micros().max(current.update_time);
+        let restored = self
+            .store
+            .dashboards()
+            .set_deleted(&caller.org_id, &id, current.revision, None, now)
+            .await?
+            .ok_or_else(|| Error::EtagMismatch { resource: current.name() })?;
+        Ok(Response::new(convert::dashboard(&restored)))
+    }
+
+    async fn batch_get_dashboards(
+        &self,
+        request: Request<pb::BatchGetDashboardsRequest>,
+    ) -> Result<Response<pb::BatchGetDashboardsResponse>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        if request.names.is_empty() {
+            return Err(Error::invalid("names", "required: at least one name").into());
+        }
+        if request.names.len() > self.limits.max_batch_get {
+            return Err(Error::invalid(
+                "names",
+                format!("at most {} names per call (got {})", self.limits.max_batch_get, request.names.len()),
+            )
+            .into());
+        }
+        let mut ids = Vec::with_capacity(request.names.len());
+        let mut violations = Vec::new();
+        for (i, name) in request.names.iter().enumerate() {
+            match names::parse_dashboard_name(&format!("names[{i}]"), name) {
+                Ok(id) => ids.push(id),
+                Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
+                Err(other) => return Err(other.into()),
+            }
+        }
+        if !violations.is_empty() {
+            return Err(Error::invalid_fields(violations).into());
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        let found = self.store.dashboards().get_many(&caller.org_id, &unique).await?;
+        let access = self.authorizer.access_many(&caller, &found).await?;
+        let readable: HashMap<&str, _> = found
+            .iter()
+            .zip(access)
+            .filter(|(_, a)| a.permissions.contains(Permission::Read))
+            .map(|(d, _)| (d.id.as_str(), d))
+            .collect();
+        let dashboards = ids
+            .iter()
+            .map(|id| {
+                readable
+                    .get(id.as_str())
+                    .map(|d| convert::dashboard(d))
+                    .ok_or_else(|| Error::not_found(names::dashboard_name(id)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Response::new(pb::BatchGetDashboardsResponse { dashboards }))
+    }
+}
+
+/// The writable fields of `dashboard` selected by `mask` (`None`: create, every field;
+/// empty mask: every populated field; `*`: every updatable field).
+fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<DashboardFields> {
+    let metadata = || dashboard.metadata.as_ref().map(convert::encode_struct);
+    let refresh = || -> Result<Option<i64>> {
+        dashboard
+            .refresh_period
+            .as_ref()
+            .map(|d| convert::duration_nanos("dashboard.refresh_period", d))
+            .transpose()
+    };
+    let Some(paths) = mask else {
+        return Ok(DashboardFields {
+            title: None,
+            description: None,
+            metadata: metadata(),
+            refresh_period_nanos: Some(refresh()?),
+        });
+    };
+    let mut selected: Vec<&str> = Vec::new();
+    if paths.is_empty() {
+        if !dashboard.title.is_empty() {
+            selected.push("title");
+        }
+        if !dashboard.description.is_empty() {
+            selected.push("description");
+        }
+        if dashboard.metadata.is_some() {
+            selected.push("metadata");
+        }
+        if dashboard.refresh_period.is_some() {
+            selected.push("refresh_period");
+        }
+    } else {
+        let mut violations = Vec::new();
+        for path in paths {
+            let path = path.trim();
+            if path == "*" {
+                selected.extend(UPDATABLE);
+            } else if UPDATABLE.contains(&path) {
+                selected.push(path);
+            } else if OUTPUT_ONLY.contains(&path) {
+                violations.push(Violation::new("update_mask", format!("{path:?} is output only")));
+            } else {
+                violations.push(Violation::new(
+                    "update_mask",
+                    format!("unknown field {path:?}: updatable fields are {}", UPDATABLE.join(", ")),
+                ));
+            }
+        }
+        if !violations.is_empty() {
+            return Err(Error::invalid_fields(violations));
+        }
+    }
+    let mut fields = DashboardFields::default();
+    for path in selected {
+        match path {
+            "title" => fields.title = Some(dashboard.title.clone()),
+            "description" => fields.description = Some(dashboard.description.clone()),
+            "metadata" => fields.metadata = Some(metadata().unwrap_or_default()),
+            "refresh_period" => fields.refresh_period_nanos = Some(refresh()?),
+            _ => {}
+        }
+    }
+    Ok(fields)
+}
+
+fn check_fields(fields: &DashboardFields, limits: &Limits) -> Result<()> {
+    let violations = fields.validate("dashboard", limits);
+    if violations.is_empty() { Ok(()) } else { Err(Error::invalid_fields(violations)) }
+}
+
+fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
+    if !given.is_empty() && given != current {
+        return Err(Error::EtagMismatch { resource: resource.to_string() });
+    }
+    Ok(())
+}
+
+fn deleted(resource: &str) -> Error {
+    Error::failed_precondition(
+        "DASHBOARD_DELETED",
+        resource,
+        "the dashboard is in the trash; undelete it first",
+    )
+}
+
+/// `create_time`, `update_time` or `title`, with optional `asc`/`desc`. Default
+/// `create_time desc`.
+fn parse_order_by(order_by: &str) -> Result<(SortKey, bool)> {
+    let mut words = order_by.split_whitespace();
+    let Some(field) = words.next() else { return Ok((SortKey::CreateTime, true)) };
+    let sort = match field {
+        "create_time" => SortKey::CreateTime,
+        "update_time" => SortKey::UpdateTime,
+        "title" => SortKey::Title,
+        other => {
+            return Err(Error::invalid(
+                "order_by",
+                format!("cannot order by {other:?}: use create_time, update_time or title"),
+            ));
+        }
+    };
+    let descending = match words.next() {
+        None | Some("asc") => false,
+        Some("desc") => true,
+        Some(other) => {
+            return Err(Error::invalid("order_by", format!("expected asc or desc, got {other:?}")));
+        }
+    };
+    if words.next().is_some() {
+        return Err(Error::invalid("order_by", "orders by one field: `<field> [asc|desc]`"));
+    }
+    Ok((sort, descending))
+}

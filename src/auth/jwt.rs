@@ -1,0 +1,365 @@
+//! Token verification (HS256 secret, RS256/ES256 PEM, or a JWKS file) and minting.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Error, PlatformRole, Principal, Result, names};
+
+/// Where the keys come from; at most one source may be set.
+#[derive(Debug, Clone, Default)]
+pub struct JwtOptions {
+    pub secret: Option<String>,
+    pub secret_file: Option<PathBuf>,
+    pub public_key_file: Option<PathBuf>,
+    pub jwks_file: Option<PathBuf>,
+    /// PEM private key for `token` when the server verifies with a public key.
+    pub private_key_file: Option<PathBuf>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    /// Where to keep a generated secret when no key source is set (embedded SQLite only).
+    pub generated_secret_file: Option<PathBuf>,
+}
+
+/// The resolved keys.
+#[derive(Clone)]
+pub enum KeyMaterial {
+    Secret(Vec<u8>),
+    PublicKey { key: DecodingKey, algorithm: Algorithm, private_key: Option<(EncodingKey, Algorithm)> },
+    Jwks(JwkSet),
+}
+
+const MIN_SECRET_BYTES: usize = 32;
+
+impl KeyMaterial {
+    /// Resolves the configured key source. With none configured and a place to keep it, a
+    /// random secret is generated once (file mode 0600) and reused by later runs.
+    pub fn load(options: &JwtOptions) -> std::result::Result<Self, String> {
+        let sources = [
+            options.secret.is_some(),
+            options.secret_file.is_some(),
+            options.public_key_file.is_some(),
+            options.jwks_file.is_some(),
+        ];
+        if sources.iter().filter(|s| **s).count() > 1 {
+            return Err("set only one of JWT_SECRET, JWT_SECRET_FILE, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE".into());
+        }
+        if let Some(secret) = &options.secret {
+            return Self::secret(secret.trim().as_bytes().to_vec());
+        }
+        if let Some(path) = &options.secret_file {
+            return Self::secret(read(path)?.trim_ascii().to_vec());
+        }
+        if let Some(path) = &options.public_key_file {
+            let pem = read(path)?;
+            let (key, algorithm) = match DecodingKey::from_rsa_pem(&pem) {
+                Ok(key) => (key, Algorithm::RS256),
+                Err(_) => (
+                    DecodingKey::from_ec_pem(&pem).map_err(|e| {
+                        format!("{}: not an RSA or EC public key PEM: {e}", path.display())
+                    })?,
+                    Algorithm::ES256,
+                ),
+            };
+            let private_key = match &options.private_key_file {
+                Some(path) => {
+                    let pem = read(path)?;
+                    let key = match algorithm {
+                        Algorithm::RS256 => EncodingKey::from_rsa_pem(&pem),
+                        _ => EncodingKey::from_ec_pem(&pem),
+                    }
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                    Some((key, algorithm))
+                }
+                None => None,
+            };
+            return Ok(Self::PublicKey { key, algorithm, private_key });
+        }
+        if let Some(path) = &options.jwks_file {
+            let set: JwkSet = serde_json::from_slice(&read(path)?)
+                .map_err(|e| format!("{}: not a JWKS document: {e}", path.display()))?;
+            return Ok(Self::Jwks(set));
+        }
+        match &options.generated_secret_file {
+            Some(path) => Self::secret(generated_secret(path)?),
+            None => Err("no JWT key configured: set JWT_SECRET (at least 32 bytes), JWT_SECRET_FILE, \
+                 JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE"
+                .into()),
+        }
+    }
+
+    fn secret(bytes: Vec<u8>) -> std::result::Result<Self, String> {
+        if bytes.len() < MIN_SECRET_BYTES {
+            return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes"));
+        }
+        Ok(Self::Secret(bytes))
+    }
+}
+
+fn read(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Reads the generated secret, creating it (0600) on first use.
+fn generated_secret(path: &Path) -> std::result::Result<Vec<u8>, String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+
+    if let Ok(existing) = std::fs::read(path) {
+        return Ok(existing.trim_ascii().to_vec());
+    }
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes);
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
+    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+        Ok(mut file) => {
+            file.write_all(secret.as_bytes())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a new JWT signing secret");
+            Ok(secret.into_bytes())
+        }
+        // Another process created it first.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Ok(read(path)?.trim_ascii().to_vec())
+        }
+        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
+    }
+}
+
+/// The token claims this service reads and writes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub sub: String,
+    pub org: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    pub role: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub exp: u64,
+    #[serde(default)]
+    pub iat: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iss: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+}
+
+/// Verifies bearer tokens.
+pub struct Verifier {
+    keys: KeyMaterial,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+impl Verifier {
+    pub fn new(keys: KeyMaterial, options: &JwtOptions) -> Self {
+        Self { keys, issuer: options.issuer.clone(), audience: options.audience.clone() }
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Principal> {
+        let invalid = |why: String| Error::unauthenticated("INVALID_TOKEN", why);
+        // `alg: none` and unknown algorithms fail here: they are not in jsonwebtoken's set.
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| invalid(format!("malformed token: {e}")))?;
+        let (key, algorithm) = match &self.keys {
+            KeyMaterial::Secret(secret) => (DecodingKey::from_secret(secret), Algorithm::HS256),
+            KeyMaterial::PublicKey { key, algorithm, .. } => (key.clone(), *algorithm),
+            KeyMaterial::Jwks(set) => {
+                let jwk = match &header.kid {
+                    Some(kid) => set.find(kid),
+                    None if set.keys.len() == 1 => set.keys.first(),
+                    None => None,
+                }
+                .ok_or_else(|| invalid("no key in the JWKS matches the token's kid".into()))?;
+                let key = DecodingKey::from_jwk(jwk)
+                    .map_err(|e| invalid(format!("unusable JWKS key: {e}")))?;
+                let algorithm = jwk
+                    .common
+                    .key_algorithm
+                    .and_then(|a| a.to_string().parse::<Algorithm>().ok())
+                    .unwrap_or(header.alg);
+                if !matches!(algorithm, Algorithm::RS256 | Algorithm::ES256) {
+                    return Err(invalid("JWKS keys must be RS256 or ES256".into()));
+                }
+                (key, algorithm)
+            }
+        };
+        if header.alg != algorithm {
+            return Err(invalid(format!("tokens must be signed with {algorithm:?}")));
+        }
+        let mut validation = Validation::new(algorithm);
+        validation.leeway = 30;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        match &self.issuer {
+            Some(iss) => validation.set_issuer(&[iss]),
+            None => validation.iss = None,
+        }
+        match &self.audience {
+            Some(aud) => validation.set_audience(&[aud]),
+            None => validation.validate_aud = false,
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => Error::unauthenticated("TOKEN_EXPIRED", "the token has expired"),
+                ErrorKind::InvalidSignature => invalid("bad signature".into()),
+                _ => invalid(format!("invalid token: {e}")),
+            }
+        })?;
+        principal_from(data.claims)
+    }
+}
+
+fn principal_from(claims: Claims) -> Result<Principal> {
+    let invalid = |why: String| Error::unauthenticated("INVALID_CLAIMS", why);
+    if !names::is_valid_id(&claims.sub) {
+        return Err(invalid("claim `sub` must be 1..128 of [A-Za-z0-9._@-]".into()));
+    }
+    if !names::is_valid_id(&claims.org) {
+        return Err(invalid("claim `org` must be 1..128 of [A-Za-z0-9._@-]".into()));
+    }
+    if let Some(tenant) = &claims.tenant
+        && !names::is_valid_id(tenant)
+    {
+        return Err(invalid("claim `tenant` must be 1..128 of [A-Za-z0-9._@-]".into()));
+    }
+    let role: PlatformRole = claims.role.parse().map_err(invalid)?;
+    Ok(Principal {
+        user_id: claims.sub,
+        org_id: claims.org,
+        tenant_id: claims.tenant.filter(|t| !t.is_empty()),
+        role,
+        email: claims.email,
+        name: claims.name,
+    })
+}
+
+/// Mints tokens with the server's key (the `token` command, tests).
+pub struct Minter {
+    key: EncodingKey,
+    algorithm: Algorithm,
+    issuer: Option<String>,
+    audience: Option<String>,
+}
+
+/// What a minted token says.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub sub: String,
+    pub org: String,
+    pub tenant: Option<String>,
+    pub role: PlatformRole,
+    pub email: Option<String>,
+    pub name: Option<String>,
+    pub ttl: Duration,
+}
+
+impl Minter {
+    pub fn new(keys: &KeyMaterial, options: &JwtOptions) -> std::result::Result<Self, String> {
+        let (key, algorithm) = match keys {
+            KeyMaterial::Secret(secret) => (EncodingKey::from_secret(secret), Algorithm::HS256),
+            KeyMaterial::PublicKey { private_key: Some((key, algorithm)), .. } => {
+                (key.clone(), *algorithm)
+            }
+            _ => {
+                return Err("minting needs the HS256 secret, or JWT_PRIVATE_KEY_FILE with \
+                     JWT_PUBLIC_KEY_FILE"
+                    .into());
+            }
+        };
+        Ok(Self { key, algorithm, issuer: options.issuer.clone(), audience: options.audience.clone() })
+    }
+
+    pub fn mint(&self, request: &TokenRequest) -> std::result::Result<String, String> {
+        let now = jsonwebtoken::get_current_timestamp();
+        let claims = Claims {
+            sub: request.sub.clone(),
+            org: request.org.clone(),
+            tenant: request.tenant.clone(),
+            role: request.role.as_str().to_string(),
+            email: request.email.clone(),
+            name: request.name.clone(),
+            iat: now,
+            exp: now + request.ttl.as_secs(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+        };
+        jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.key)
+            .map_err(|e| format!("cannot sign the token: {e}"))
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secret_keys() -> (KeyMaterial, JwtOptions) {
+        let options = JwtOptions { secret: Some("s".repeat(40)), ..Default::default() };
+        (KeyMaterial::load(&options).unwrap(), options)
+    }
+
+    fn request(role: PlatformRole) -> TokenRequest {
+        TokenRequest {
+            sub: "alice".into(),
+            org: "acme".into(),
+            tenant: None,
+            role,
+            email: None,
+            name: None,
+            ttl: Duration::from_secs(60),
+        }
+    }
+
+    #[test]
+    fn round_trip() {
+        let (keys, options) = secret_keys();
+        let token = Minter::new(&keys, &options).unwrap().mint(&request(PlatformRole::Author)).unwrap();
+        let p = Verifier::new(keys, &options).verify(&token).unwrap();
+        assert_eq!(p.user_id, "alice");
+        assert_eq!(p.role, PlatformRole::Author);
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let options = JwtOptions { secret: Some("short".into()), ..Default::default() };
+        assert!(KeyMaterial::load(&options).is_err());
+    }
+
+    #[test]
+    fn issuer_and_audience_are_checked_when_configured() {
+        let (keys, mut options) = secret_keys();
+        let token = Minter::new(&keys, &options).unwrap().mint(&request(PlatformRole::Viewer)).unwrap();
+        options.issuer = Some("https://issuer".into());
+        let err = Verifier::new(keys.clone(), &options).verify(&token).unwrap_err();
+        assert!(matches!(err, Error::Unauthenticated { .. }));
+        let (_, mut minting) = secret_keys();
+        minting.issuer = Some("https://issuer".into());
+        minting.audience = Some("dashboards".into());
+        let token = Minter::new(&keys, &minting).unwrap().mint(&request(PlatformRole::Viewer)).unwrap();
+        options.audience = Some("other".into());
+        assert!(Verifier::new(keys.clone(), &options).verify(&token).is_err());
+        options.audience = Some("dashboards".into());
+        assert!(Verifier::new(keys, &options).verify(&token).is_ok());
+    }
+
+    #[test]
+    fn generated_secret_is_kept_private_and_reused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.jwt-secret");
+        let options = JwtOptions { generated_secret_file: Some(path.clone()), ..Default::default() };
+        let KeyMaterial::Secret(first) = KeyMaterial::load(&options).unwrap() else { panic!() };
+        let KeyMaterial::Secret(second) = KeyMaterial::load(&options).unwrap() else { panic!() };
+        assert_eq!(first, second);
+        assert!(first.len() >= 32);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

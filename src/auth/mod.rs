@@ -1,0 +1,13 @@
+//! Authentication: JWT verification as a tower layer in front of every service.
+//!
+//! The layer sees the gRPC path (tonic's synchronous interceptor cannot), leaves health and
+//! reflection open, verifies `authorization: Bearer <JWT>`, and puts the [`Principal`] into
+//! the request extensions for the handlers.
+//!
+//! [`Principal`]: crate::domain::Principal
+
+mod jwt;
+mod layer;
+
+pub use jwt::{Claims, JwtOptions, KeyMaterial, Minter, TokenRequest, Verifier};
+pub use layer::{AuthLayer, JitUsers};

@@ -1,0 +1,19 @@
+//! The authorization policy, in one place, apart from the handlers.
+//!
+//! Effective permissions of principal P on dashboard D =
+//! (union of the role permissions of every unexpired grant matching P on D) ∩ ceiling(P.role);
+//! an ADMIN of D's org has all of them. Organizations are walls: nothing crosses them.
+//! Cannot READ -> NOT_FOUND (D does not exist for P); can READ but lacks the permission ->
+//! PERMISSION_DENIED.
+
+mod authorizer;
+mod permission;
+mod policy;
+mod role;
+
+pub use authorizer::Authorizer;
+pub use permission::{Permission, PermissionSet};
+pub use policy::{
+    Access, Grant, GranteeKind, Subject, authorize, effective_access, readable_roles, subjects_of,
+};
+pub use role::{BuiltinRole, ceiling, may_create_dashboards};

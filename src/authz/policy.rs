@@ -1,0 +1,230 @@
+//! Grant resolution and the access decision.
+
+use super::{BuiltinRole, Permission, PermissionSet, ceiling};
+use crate::domain::{Error, Micros, Principal, Result};
+
+/// Who a grant is for. Every kind is matched the same way: a grant applies to principal P when
+/// its `(kind, grantee_id)` is one of P's subjects (see [`subjects_of`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GranteeKind {
+    User,
+    Group,
+    Tenant,
+    AllTenants,
+    OrgMembers,
+    Everyone,
+}
+
+impl GranteeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+            Self::Tenant => "tenant",
+            Self::AllTenants => "all_tenants",
+            Self::OrgMembers => "org_members",
+            Self::Everyone => "everyone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::User,
+            Self::Group,
+            Self::Tenant,
+            Self::AllTenants,
+            Self::OrgMembers,
+            Self::Everyone,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
+    }
+}
+
+/// One `(kind, id)` a principal answers to; org-wide kinds have an empty id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Subject {
+    pub kind: GranteeKind,
+    pub id: String,
+}
+
+/// Every subject principal P answers to: itself, its groups, its tenant, and the org-wide
+/// audiences it belongs to. Grant lookups (single dashboard and listing alike) match grants
+/// against this list, so new grantee kinds only add subjects here.
+pub fn subjects_of(principal: &Principal, group_ids: &[String]) -> Vec<Subject> {
+    let mut subjects = vec![Subject { kind: GranteeKind::User, id: principal.user_id.clone() }];
+    subjects.extend(
+        group_ids.iter().map(|g| Subject { kind: GranteeKind::Group, id: g.clone() }),
+    );
+    match &principal.tenant_id {
+        Some(tenant) => {
+            subjects.push(Subject { kind: GranteeKind::Tenant, id: tenant.clone() });
+            subjects.push(Subject { kind: GranteeKind::AllTenants, id: String::new() });
+        }
+        None => subjects.push(Subject { kind: GranteeKind::OrgMembers, id: String::new() }),
+    }
+    subjects.push(Subject { kind: GranteeKind::Everyone, id: String::new() });
+    subjects
+}
+
+/// A grant of a role on a dashboard, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub id: String,
+    pub dashboard_id: String,
+    pub kind: GranteeKind,
+    pub grantee_id: String,
+    /// `roles/{id}`.
+    pub role: String,
+    pub expire_time: Option<Micros>,
+}
+
+impl Grant {
+    pub fn is_active(&self, now: Micros) -> bool {
+        self.expire_time.is_none_or(|t| t > now)
+    }
+
+    /// The permissions the grant's role gives; unknown roles give nothing.
+    pub fn permissions(&self) -> PermissionSet {
+        BuiltinRole::parse(&self.role).map(BuiltinRole::permissions).unwrap_or_default()
+    }
+}
+
+/// What a principal may do on one dashboard, and why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    pub permissions: PermissionSet,
+    pub ceiling: PermissionSet,
+    /// The active grants that matched the principal.
+    pub grants: Vec<Grant>,
+    /// True when the principal is an ADMIN of the dashboard's org (implicit owner).
+    pub implicit_owner: bool,
+}
+
+/// Computes the access of `principal` on a dashboard of `dashboard_org` from the grants that
+/// match the principal's subjects (the store fetched them with [`subjects_of`]).
+pub fn effective_access(
+    principal: &Principal,
+    dashboard_org: &str,
+    matching_grants: Vec<Grant>,
+    now: Micros,
+) -> Access {
+    let ceiling = ceiling(principal.role);
+    if principal.org_id != dashboard_org {
+        return Access {
+            permissions: PermissionSet::EMPTY,
+            ceiling,
+            grants: Vec::new(),
+            implicit_owner: false,
+        };
+    }
+    let grants: Vec<Grant> = matching_grants.into_iter().filter(|g| g.is_active(now)).collect();
+    if principal.is_admin() {
+        return Access { permissions: PermissionSet::ALL, ceiling, grants, implicit_owner: true };
+    }
+    let granted = grants.iter().fold(PermissionSet::EMPTY, |acc, g| acc.union(g.permissions()));
+    Access { permissions: granted.intersect(ceiling), ceiling, grants, implicit_owner: false }
+}
+
+/// The decision rule: no READ means the resource does not exist for the caller.
+pub fn authorize(access: &Access, needed: Permission, resource: &str) -> Result<()> {
+    if !access.permissions.contains(Permission::Read) {
+        return Err(Error::not_found(resource));
+    }
+    if !access.permissions.contains(needed) {
+        return Err(Error::permission_denied(
+            "MISSING_PERMISSION",
+            format!("the caller lacks {needed} on {resource}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Roles whose permissions include READ: a grant of one of these makes a dashboard listable.
+pub fn readable_roles() -> Vec<&'static str> {
+    BuiltinRole::ALL
+        .into_iter()
+        .filter(|r| r.permissions().contains(Permission::Read))
+        .map(BuiltinRole::name)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PlatformRole;
+
+    fn principal(role: PlatformRole, tenant: Option<&str>) -> Principal {
+        Principal {
+            user_id: "u1".into(),
+            org_id: "acme".into(),
+            tenant_id: tenant.map(str::to_string),
+            role,
+            email: None,
+            name: None,
+        }
+    }
+
+    fn grant(role: BuiltinRole, expire_time: Option<Micros>) -> Grant {
+        Grant {
+            id: "g".into(),
+            dashboard_id: "d".into(),
+            kind: GranteeKind::User,
+            grantee_id: "u1".into(),
+            role: role.name().into(),
+            expire_time,
+        }
+    }
+
+    #[test]
+    fn ceiling_caps_grants() {
+        let p = principal(PlatformRole::Viewer, None);
+        let access = effective_access(&p, "acme", vec![grant(BuiltinRole::Editor, None)], 0);
+        assert_eq!(access.permissions, PermissionSet::of(&[Permission::Read]));
+        assert!(authorize(&access, Permission::Write, "dashboards/d").is_err());
+    }
+
+    #[test]
+    fn expired_grants_give_nothing() {
+        let p = principal(PlatformRole::Author, None);
+        let access = effective_access(&p, "acme", vec![grant(BuiltinRole::Owner, Some(10))], 11);
+        assert!(matches!(
+            authorize(&access, Permission::Read, "dashboards/d"),
+            Err(Error::NotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn org_wall_beats_admin() {
+        let p = principal(PlatformRole::Admin, None);
+        let access = effective_access(&p, "other", vec![], 0);
+        assert!(access.permissions.is_empty());
+        let home = effective_access(&p, "acme", vec![], 0);
+        assert_eq!(home.permissions, PermissionSet::ALL);
+        assert!(home.implicit_owner);
+    }
+
+    #[test]
+    fn read_without_permission_is_denied_not_hidden() {
+        let p = principal(PlatformRole::Author, None);
+        let access = effective_access(&p, "acme", vec![grant(BuiltinRole::Viewer, None)], 0);
+        assert!(matches!(
+            authorize(&access, Permission::Delete, "dashboards/d"),
+            Err(Error::PermissionDenied { .. })
+        ));
+    }
+
+    #[test]
+    fn tenant_users_answer_to_tenant_scopes_not_org_members() {
+        let tenant_user = principal(PlatformRole::PowerUser, Some("t1"));
+        let kinds: Vec<_> = subjects_of(&tenant_user, &[]).into_iter().map(|s| s.kind).collect();
+        assert!(kinds.contains(&GranteeKind::Tenant));
+        assert!(kinds.contains(&GranteeKind::AllTenants));
+        assert!(!kinds.contains(&GranteeKind::OrgMembers));
+        let org_user = principal(PlatformRole::Author, None);
+        let kinds: Vec<_> = subjects_of(&org_user, &["g1".into()]).into_iter().map(|s| s.kind).collect();
+        assert!(kinds.contains(&GranteeKind::OrgMembers));
+        assert!(kinds.contains(&GranteeKind::Group));
+        assert!(!kinds.contains(&GranteeKind::AllTenants));
+    }
+}

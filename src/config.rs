@@ -1,0 +1,258 @@
+//! Configuration: every flag has an environment variable; every limit and timeout is here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::auth::JwtOptions;
+use crate::domain::PlatformRole;
+use crate::domain::dashboard::Limits;
+use crate::store::DbOptions;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://dashboards.db?mode=rwc";
+
+#[derive(Debug, Parser)]
+#[command(name = "dashboard-service", version, about = "gRPC service for dashboards, widgets and sharing")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub config: Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve gRPC (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Mint a token signed with the server's key.
+    Token(TokenArgs),
+    /// Probe the health service of a running server; exit 0 when SERVING.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// User id (`sub`).
+    #[arg(long)]
+    pub sub: String,
+    /// Organization id.
+    #[arg(long)]
+    pub org: String,
+    /// VIEWER, POWER_USER, AUTHOR or ADMIN.
+    #[arg(long, value_parser = parse_role)]
+    pub role: PlatformRole,
+    /// Tenant id, for users of a customer tenant.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Lifetime, e.g. `1h`, `30m`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Address to probe; defaults to the listen port on localhost.
+    #[arg(long)]
+    pub addr: Option<String>,
+    /// Service name to check; empty means the whole server.
+    #[arg(long, default_value = "")]
+    pub service: String,
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+fn parse_role(s: &str) -> Result<PlatformRole, String> {
+    s.parse()
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// gRPC listen address.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:50051", global = true)]
+    pub listen_addr: SocketAddr,
+
+    /// `sqlite://path?mode=rwc` (embedded default) or `postgres://user@host/db`.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+
+    /// Connection pool size.
+    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub db_max_connections: u32,
+
+    /// How long a call waits for a pooled connection before UNAVAILABLE.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub db_acquire_timeout: Duration,
+
+    /// How long SQLite waits for a lock held by another process.
+    #[arg(long, env = "SQLITE_BUSY_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub sqlite_busy_timeout: Duration,
+
+    /// HS256 shared secret (at least 32 bytes).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// File holding the HS256 secret.
+    #[arg(long, env = "JWT_SECRET_FILE", global = true)]
+    pub jwt_secret_file: Option<PathBuf>,
+
+    /// RS256 or ES256 public key (PEM) to verify tokens with.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// JWKS document (RS256/ES256 keys selected by `kid`).
+    #[arg(long, env = "JWT_JWKS_FILE", global = true)]
+    pub jwt_jwks_file: Option<PathBuf>,
+
+    /// Private key (PEM) matching JWT_PUBLIC_KEY_FILE, for the `token` command only.
+    #[arg(long, env = "JWT_PRIVATE_KEY_FILE", global = true)]
+    pub jwt_private_key_file: Option<PathBuf>,
+
+    /// Required `iss` claim.
+    #[arg(long, env = "JWT_ISSUER", global = true)]
+    pub jwt_issuer: Option<String>,
+
+    /// Required `aud` claim.
+    #[arg(long, env = "JWT_AUDIENCE", global = true)]
+    pub jwt_audience: Option<String>,
+
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+
+    /// How long a deleted dashboard stays in the trash before it is purged.
+    #[arg(long, env = "TRASH_RETENTION", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
+    pub trash_retention: Duration,
+
+    /// How often the trash is purged.
+    #[arg(long, env = "PURGE_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
+    pub purge_interval: Duration,
+
+    /// How often health re-checks the database.
+    #[arg(long, env = "HEALTH_CHECK_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub health_check_interval: Duration,
+
+    /// After SIGTERM/SIGINT, how long in-flight calls may take before the process exits.
+    #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_grace: Duration,
+
+    /// Deadline of a call when the client sets none (DEADLINE_EXCEEDED / CANCELLED after).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub request_timeout: Duration,
+
+    /// Concurrent streams per HTTP/2 connection.
+    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 256, global = true)]
+    pub max_concurrent_streams: u32,
+
+    /// Largest request or response message.
+    #[arg(long, env = "MAX_MESSAGE_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
+    pub max_message_bytes: usize,
+
+    #[arg(long, env = "MAX_TITLE_CHARS", default_value_t = 200, global = true)]
+    pub max_title_chars: usize,
+
+    #[arg(long, env = "MAX_DESCRIPTION_CHARS", default_value_t = 4_000, global = true)]
+    pub max_description_chars: usize,
+
+    #[arg(long, env = "MAX_METADATA_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_metadata_bytes: usize,
+
+    /// Largest ListDashboards page; bigger requests are coerced down.
+    #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1_000, global = true)]
+    pub max_page_size: usize,
+}
+
+impl Config {
+    /// A configuration with every default, for tests and embedding.
+    pub fn defaults() -> Self {
+        Cli::parse_from(["dashboard-service"]).config
+    }
+
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            url: self.database_url.clone(),
+            max_connections: self.db_max_connections,
+            acquire_timeout: self.db_acquire_timeout,
+            sqlite_busy_timeout: self.sqlite_busy_timeout,
+        }
+    }
+
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_title_chars: self.max_title_chars,
+            max_description_chars: self.max_description_chars,
+            max_metadata_bytes: self.max_metadata_bytes,
+            max_page_size: self.max_page_size,
+            ..Limits::default()
+        }
+    }
+
+    pub fn jwt_options(&self) -> JwtOptions {
+        JwtOptions {
+            secret: self.jwt_secret.clone(),
+            secret_file: self.jwt_secret_file.clone(),
+            public_key_file: self.jwt_public_key_file.clone(),
+            jwks_file: self.jwt_jwks_file.clone(),
+            private_key_file: self.jwt_private_key_file.clone(),
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            generated_secret_file: self.sqlite_path().map(|db| {
+                let mut path = db.into_os_string();
+                path.push(".jwt-secret");
+                PathBuf::from(path)
+            }),
+        }
+    }
+
+    /// The database file of a `sqlite:` URL (none for in-memory databases).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let rest = self.database_url.strip_prefix("sqlite:")?;
+        let rest = rest.strip_prefix("//").unwrap_or(rest);
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return None;
+        }
+        Some(PathBuf::from(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::defaults();
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0:50051");
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.trash_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("dashboards.db")));
+        assert_eq!(
+            c.jwt_options().generated_secret_file,
+            Some(PathBuf::from("dashboards.db.jwt-secret"))
+        );
+    }
+
+    #[test]
+    fn sqlite_paths() {
+        let mut c = Config::defaults();
+        c.database_url = "sqlite:///var/lib/d/x.db?mode=rwc".into();
+        assert_eq!(c.sqlite_path(), Some(PathBuf::from("/var/lib/d/x.db")));
+        c.database_url = "sqlite::memory:".into();
+        assert_eq!(c.sqlite_path(), None);
+        c.database_url = "postgres://postgres@localhost/test".into();
+        assert_eq!(c.sqlite_path(), None);
+    }
+}

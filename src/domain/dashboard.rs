@@ -1,0 +1,150 @@
+//! The dashboard as the service sees it, its limits and its validation.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use super::{Micros, Violation, names};
+
+/// Configurable size limits (DESIGN.md §6). Violations are INVALID_ARGUMENT naming the field.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub max_title_chars: usize,
+    pub max_description_chars: usize,
+    pub max_metadata_bytes: usize,
+    pub default_page_size: usize,
+    pub max_page_size: usize,
+    pub max_batch_get: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_title_chars: 200,
+            max_description_chars: 4_000,
+            max_metadata_bytes: 64 * 1024,
+            default_page_size: 50,
+            max_page_size: 1_000,
+            max_batch_get: 1_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dashboard {
+    pub id: String,
+    pub org_id: String,
+    /// Tenant of the creator, if a tenant user created it.
+    pub tenant_id: Option<String>,
+    pub title: String,
+    pub description: String,
+    /// `google.protobuf.Struct`, protobuf-encoded; empty when unset.
+    pub metadata: Vec<u8>,
+    pub refresh_period_nanos: Option<i64>,
+    pub creator_id: String,
+    /// Bumped by every change; the etag is derived from it.
+    pub revision: i64,
+    pub create_time: Micros,
+    pub update_time: Micros,
+    pub delete_time: Option<Micros>,
+    pub expire_time: Option<Micros>,
+}
+
+impl Dashboard {
+    pub fn name(&self) -> String {
+        names::dashboard_name(&self.id)
+    }
+
+    pub fn etag(&self) -> String {
+        etag_of(&self.id, self.revision)
+    }
+
+    pub fn is_deleted(&self) -> bool {
+        self.delete_time.is_some()
+    }
+}
+
+/// An opaque tag of one version of a resource.
+pub fn etag_of(id: &str, revision: i64) -> String {
+    let digest = Sha256::digest(format!("{id}:{revision}"));
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..12])
+}
+
+/// The caller-writable fields of a dashboard; `None` leaves a field unchanged on update.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DashboardFields {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub metadata: Option<Vec<u8>>,
+    /// `Some(None)` clears the refresh period.
+    pub refresh_period_nanos: Option<Option<i64>>,
+}
+
+impl DashboardFields {
+    /// Checks every set field against the limits; `prefix` is the request path of the
+    /// dashboard message (e.g. `dashboard`).
+    pub fn validate(&self, prefix: &str, limits: &Limits) -> Vec<Violation> {
+        let mut violations = Vec::new();
+        if let Some(title) = &self.title {
+            let chars = title.chars().count();
+            if title.trim().is_empty() {
+                violations.push(Violation::new(format!("{prefix}.title"), "required: must not be empty"));
+            } else if chars > limits.max_title_chars {
+                violations.push(Violation::new(
+                    format!("{prefix}.title"),
+                    format!("must be at most {} characters (got {chars})", limits.max_title_chars),
+                ));
+            }
+        }
+        if let Some(description) = &self.description {
+            let chars = description.chars().count();
+            if chars > limits.max_description_chars {
+                violations.push(Violation::new(
+                    format!("{prefix}.description"),
+                    format!(
+                        "must be at most {} characters (got {chars})",
+                        limits.max_description_chars
+                    ),
+                ));
+            }
+        }
+        if let Some(metadata) = &self.metadata
+            && metadata.len() > limits.max_metadata_bytes
+        {
+            violations.push(Violation::new(
+                format!("{prefix}.metadata"),
+                format!("must be at most {} bytes (got {})", limits.max_metadata_bytes, metadata.len()),
+            ));
+        }
+        if let Some(Some(nanos)) = self.refresh_period_nanos
+            && nanos < 0
+        {
+            violations.push(Violation::new(format!("{prefix}.refresh_period"), "must not be negative"));
+        }
+        violations
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_limits_count_characters_not_bytes() {
+        let limits = Limits::default();
+        let ok = DashboardFields { title: Some("é".repeat(200)), ..Default::default() };
+        assert!(ok.validate("dashboard", &limits).is_empty());
+        let long = DashboardFields { title: Some("é".repeat(201)), ..Default::default() };
+        let v = long.validate("dashboard", &limits);
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].field, "dashboard.title");
+        let empty = DashboardFields { title: Some("  ".into()), ..Default::default() };
+        assert_eq!(empty.validate("dashboard", &limits)[0].field, "dashboard.title");
+    }
+
+    #[test]
+    fn etags_differ_per_revision_and_id() {
+        assert_ne!(etag_of("a", 1), etag_of("a", 2));
+        assert_ne!(etag_of("a", 1), etag_of("b", 1));
+        assert_eq!(etag_of("a", 1), etag_of("a", 1));
+    }
+}

@@ -1,0 +1,395 @@
+//! The `filter` language of ListDashboards: a documented subset of AIP-160.
+//!
+//! ```text
+//! expression  := sequence { "AND" sequence }
+//! sequence    := factor { factor }            (juxtaposition means AND)
+//! factor      := term { "OR" term }           (OR binds tighter than AND, as in AIP-160)
+//! term        := [ "NOT" | "-" ] simple
+//! simple      := "(" expression ")" | field comparator value
+//! comparator  := ":" | "=" | "!=" | "<" | "<=" | ">" | ">="
+//! value       := "double-quoted" | 'single-quoted' | bare-word
+//! ```
+//!
+//! Fields: `title`, `description` (`:` is a case-insensitive substring match; `=`, `!=`),
+//! `creator` (`=`, `!=` with `users/{id}`), `create_time`, `update_time` (`=` `!=` `<` `<=`
+//! `>` `>=` with an RFC 3339 time). Values are data, never SQL: `%`, `_` and quotes match
+//! themselves. The parse produces a tree; the store turns it into bound parameters.
+
+use super::{Error, Micros, Result, names};
+
+pub const MAX_FILTER_CHARS: usize = 2_000;
+const MAX_DEPTH: usize = 32;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+    Not(Box<Filter>),
+    Compare(Comparison),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Comparison {
+    /// Case-insensitive substring match on a text field.
+    TextContains(TextField, String),
+    TextEquals(TextField, String, bool),
+    /// `creator = users/{id}` (`true`) or `!=` (`false`).
+    CreatorEquals(String, bool),
+    Time(TimeField, Ordering, Micros),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextField {
+    Title,
+    Description,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeField {
+    CreateTime,
+    UpdateTime,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ordering {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// Parses a filter; an empty or blank string is no filter.
+pub fn parse(input: &str) -> Result<Option<Filter>> {
+    if input.chars().count() > MAX_FILTER_CHARS {
+        return Err(bad(format!("must be at most {MAX_FILTER_CHARS} characters")));
+    }
+    let tokens = lex(input)?;
+    if tokens.is_empty() {
+        return Ok(None);
+    }
+    let mut parser = Parser { tokens, pos: 0, depth: 0 };
+    let filter = parser.expression()?;
+    if let Some(token) = parser.peek() {
+        return Err(bad(format!("unexpected {}", token.describe())));
+    }
+    Ok(Some(filter))
+}
+
+fn bad(description: impl Into<String>) -> Error {
+    Error::invalid("filter", description)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Token {
+    LParen,
+    RParen,
+    Minus,
+    Comparator(&'static str),
+    Quoted(String),
+    Word(String),
+}
+
+impl Token {
+    fn describe(&self) -> String {
+        match self {
+            Token::LParen => "'('".into(),
+            Token::RParen => "')'".into(),
+            Token::Minus => "'-'".into(),
+            Token::Comparator(c) => format!("'{c}'"),
+            Token::Quoted(s) => format!("string {s:?}"),
+            Token::Word(w) => format!("{w:?}"),
+        }
+    }
+
+    fn is_keyword(&self, keyword: &str) -> bool {
+        matches!(self, Token::Word(w) if w == keyword)
+    }
+}
+
+fn lex(input: &str) -> Result<Vec<Token>> {
+    let mut tokens = Vec::new();
+    let mut chars = input.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            c if c.is_whitespace() => {
+                chars.next();
+            }
+            '(' => {
+                chars.next();
+                tokens.push(Token::LParen);
+            }
+            ')' => {
+                chars.next();
+                tokens.push(Token::RParen);
+            }
+            '-' if tokens.last().is_none_or(|t| !matches!(t, Token::Comparator(_))) => {
+                chars.next();
+                tokens.push(Token::Minus);
+            }
+            ':' | '=' => {
+                chars.next();
+                tokens.push(Token::Comparator(if c == ':' { ":" } else { "=" }));
+            }
+            '!' | '<' | '>' => {
+                chars.next();
+                let with_eq = chars.peek() == Some(&'=');
+                if with_eq {
+                    chars.next();
+                }
+                tokens.push(Token::Comparator(match (c, with_eq) {
+                    ('!', true) => "!=",
+                    ('<', false) => "<",
+                    ('<', true) => "<=",
+                    ('>', false) => ">",
+                    ('>', true) => ">=",
+                    _ => return Err(bad("'!' must be followed by '=' (use NOT to negate)")),
+                }));
+            }
+            '"' | '\'' => {
+                let quote = c;
+                chars.next();
+                let mut value = String::new();
+                loop {
+                    match chars.next() {
+                        None => return Err(bad("unterminated string")),
+                        Some('\\') => match chars.next() {
+                            Some(escaped) => value.push(escaped),
+                            None => return Err(bad("unterminated string")),
+                        },
+                        Some(ch) if ch == quote => break,
+                        Some(ch) => value.push(ch),
+                    }
+                }
+                tokens.push(Token::Quoted(value));
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&ch) = chars.peek() {
+                    if ch.is_whitespace() || matches!(ch, '(' | ')' | ':' | '=' | '!' | '<' | '>' | '"' | '\'') {
+                        break;
+                    }
+                    word.push(ch);
+                    chars.next();
+                }
+                tokens.push(Token::Word(word));
+            }
+        }
+    }
+    Ok(tokens)
+}
+
+struct Parser {
+    tokens: Vec<Token>,
+    pos: usize,
+    depth: usize,
+}
+
+impl Parser {
+    fn peek(&self) -> Option<&Token> {
+        self.tokens.get(self.pos)
+    }
+
+    fn next(&mut self) -> Option<Token> {
+        let token = self.tokens.get(self.pos).cloned();
+        self.pos += 1;
+        token
+    }
+
+    fn expression(&mut self) -> Result<Filter> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(bad(format!("nests deeper than {MAX_DEPTH} levels")));
+        }
+        let mut left = self.sequence()?;
+        while self.peek().is_some_and(|t| t.is_keyword("AND")) {
+            self.next();
+            let right = self.sequence()?;
+            left = Filter::And(Box::new(left), Box::new(right));
+        }
+        self.depth -= 1;
+        Ok(left)
+    }
+
+    fn sequence(&mut self) -> Result<Filter> {
+        let mut left = self.factor()?;
+        while self
+            .peek()
+            .is_some_and(|t| !matches!(t, Token::RParen) && !t.is_keyword("AND"))
+        {
+            let right = self.factor()?;
+            left = Filter::And(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn factor(&mut self) -> Result<Filter> {
+        let mut left = self.term()?;
+        while self.peek().is_some_and(|t| t.is_keyword("OR")) {
+            self.next();
+            let right = self.term()?;
+            left = Filter::Or(Box::new(left), Box::new(right));
+        }
+        Ok(left)
+    }
+
+    fn term(&mut self) -> Result<Filter> {
+        if self.peek().is_some_and(|t| t.is_keyword("NOT") || *t == Token::Minus) {
+            self.next();
+            return Ok(Filter::Not(Box::new(self.simple()?)));
+        }
+        self.simple()
+    }
+
+    fn simple(&mut self) -> Result<Filter> {
+        match self.next() {
+            Some(Token::LParen) => {
+                let inner = self.expression()?;
+                match self.next() {
+                    Some(Token::RParen) => Ok(inner),
+                    _ => Err(bad("missing ')'")),
+                }
+            }
+            Some(Token::Word(field)) if !["AND", "OR", "NOT"].contains(&field.as_str()) => {
+                let comparator = match self.next() {
+                    Some(Token::Comparator(c)) => c,
+                    _ => {
+                        return Err(bad(format!(
+                            "expected a comparison after {field:?}, like title:\"ops\""
+                        )));
+                    }
+                };
+                let value = match self.next() {
+                    Some(Token::Quoted(v)) | Some(Token::Word(v)) => v,
+                    _ => return Err(bad(format!("expected a value after {field}{comparator}"))),
+                };
+                comparison(&field, comparator, value).map(Filter::Compare)
+            }
+            Some(other) => Err(bad(format!("unexpected {}", other.describe()))),
+            None => Err(bad("unexpected end of filter")),
+        }
+    }
+}
+
+fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison> {
+    let text_field = match field {
+        "title" => Some(TextField::Title),
+        "description" => Some(TextField::Description),
+        _ => None,
+    };
+    if let Some(text_field) = text_field {
+        return match comparator {
+            ":" => Ok(Comparison::TextContains(text_field, value)),
+            "=" => Ok(Comparison::TextEquals(text_field, value, true)),
+            "!=" => Ok(Comparison::TextEquals(text_field, value, false)),
+            _ => Err(bad(format!("{field} supports ':', '=' and '!=', not '{comparator}'"))),
+        };
+    }
+    let time_field = match field {
+        "create_time" => Some(TimeField::CreateTime),
+        "update_time" => Some(TimeField::UpdateTime),
+        _ => None,
+    };
+    if let Some(time_field) = time_field {
+        let ordering = match comparator {
+            "=" => Ordering::Eq,
+            "!=" => Ordering::Ne,
+            "<" => Ordering::Lt,
+            "<=" => Ordering::Le,
+            ">" => Ordering::Gt,
+            ">=" => Ordering::Ge,
+            _ => return Err(bad(format!("{field} supports = != < <= > >=, not '{comparator}'"))),
+        };
+        let time = chrono::DateTime::parse_from_rfc3339(&value).map_err(|_| {
+            bad(format!("{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {value:?}"))
+        })?;
+        return Ok(Comparison::Time(time_field, ordering, time.timestamp_micros()));
+    }
+    if field == "creator" {
+        let equal = match comparator {
+            "=" | ":" => true,
+            "!=" => false,
+            _ => return Err(bad(format!("creator supports '=' and '!=', not '{comparator}'"))),
+        };
+        let id = names::parse_user_name("filter", &value)?;
+        return Ok(Comparison::CreatorEquals(id, equal));
+    }
+    Err(bad(format!(
+        "unknown field {field:?}: filterable fields are title, description, creator, create_time, update_time"
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmp(c: Comparison) -> Filter {
+        Filter::Compare(c)
+    }
+
+    #[test]
+    fn parses_substring_and_keeps_wildcards_literal() {
+        assert_eq!(
+            parse(r#"title:"50% _off_ \"x\"""#).unwrap(),
+            Some(cmp(Comparison::TextContains(TextField::Title, r#"50% _off_ "x""#.into())))
+        );
+    }
+
+    #[test]
+    fn or_binds_tighter_than_and() {
+        let f = parse(r#"title:a AND title:b OR title:c"#).unwrap().unwrap();
+        let a = cmp(Comparison::TextContains(TextField::Title, "a".into()));
+        let b = cmp(Comparison::TextContains(TextField::Title, "b".into()));
+        let c = cmp(Comparison::TextContains(TextField::Title, "c".into()));
+        assert_eq!(f, Filter::And(Box::new(a), Box::new(Filter::Or(Box::new(b), Box::new(c)))));
+    }
+
+    #[test]
+    fn not_and_minus_negate() {
+        let f1 = parse(r#"NOT creator = "users/bob""#).unwrap();
+        let f2 = parse(r#"-creator="users/bob""#).unwrap();
+        assert_eq!(f1, f2);
+        assert!(matches!(f1, Some(Filter::Not(_))));
+    }
+
+    #[test]
+    fn parses_times() {
+        let f = parse(r#"create_time >= "2026-01-02T03:04:05Z""#).unwrap().unwrap();
+        assert_eq!(
+            f,
+            cmp(Comparison::Time(TimeField::CreateTime, Ordering::Ge, 1_767_323_045_000_000))
+        );
+    }
+
+    #[test]
+    fn rejects_what_it_does_not_know() {
+        for bad in [
+            "owner = x",
+            "title",
+            "title >= \"a\"",
+            "create_time > yesterday",
+            "(title:a",
+            "title:a)",
+            "creator = bob",
+            "title:\"open",
+            "AND",
+            "title ! a",
+        ] {
+            let err = parse(bad).unwrap_err();
+            match err {
+                Error::InvalidArgument { violations, .. } => {
+                    assert_eq!(violations[0].field, "filter", "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+        let deep = format!("{}title:a{}", "(".repeat(40), ")".repeat(40));
+        assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn blank_is_no_filter() {
+        assert_eq!(parse("  ").unwrap(), None);
+    }
+}

@@ -1,0 +1,23 @@
+//! Plain types shared by every layer: the caller, the dashboard, resource names, limits,
+//! the list filter language and the error type.
+
+pub mod dashboard;
+pub mod error;
+pub mod filter;
+pub mod names;
+pub mod principal;
+
+pub use error::{Error, Result, Violation};
+pub use principal::{PlatformRole, Principal};
+
+/// Microseconds since the Unix epoch: the one time unit stored and compared.
+pub type Micros = i64;
+
+pub fn now_micros() -> Micros {
+    chrono::Utc::now().timestamp_micros()
+}
+
+/// A new server-assigned id (UUIDv7: time-ordered, so ids sort by creation).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,56 @@
+//! Resource names (`dashboards/{id}`, `users/{id}`) and their parsing.
+
+use super::{Error, Result};
+
+/// Parses `dashboards/{id}` and returns the id. `field` is the request field, for the
+/// violation.
+pub fn parse_dashboard_name(field: &str, name: &str) -> Result<String> {
+    parse_single(field, name, "dashboards")
+}
+
+pub fn dashboard_name(id: &str) -> String {
+    format!("dashboards/{id}")
+}
+
+pub fn user_name(id: &str) -> String {
+    format!("users/{id}")
+}
+
+/// Parses `users/{id}`.
+pub fn parse_user_name(field: &str, name: &str) -> Result<String> {
+    parse_single(field, name, "users")
+}
+
+fn parse_single(field: &str, name: &str, collection: &str) -> Result<String> {
+    if name.is_empty() {
+        return Err(Error::invalid(field, format!("required: expected {collection}/{{id}}")));
+    }
+    match name.strip_prefix(collection).and_then(|rest| rest.strip_prefix('/')) {
+        Some(id) if is_valid_id(id) => Ok(id.to_string()),
+        _ => Err(Error::invalid(
+            field,
+            format!("{name:?} is not a valid resource name: expected {collection}/{{id}}"),
+        )),
+    }
+}
+
+/// Ids are 1..128 characters of letters, digits, `-`, `_`, `.`, `@`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 128
+        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_dashboard_names() {
+        assert_eq!(parse_dashboard_name("name", "dashboards/abc-1").unwrap(), "abc-1");
+        for bad in ["", "dashboards/", "dashboards", "widgets/x", "dashboards/a/b", "dashboards/a b"] {
+            let err = parse_dashboard_name("name", bad).unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument { .. }), "{bad:?} -> {err:?}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! `dashboard-service`: `serve` (default), `migrate`, `token`, `health`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use dashboard_service::auth::{KeyMaterial, Minter, TokenRequest};
+use dashboard_service::config::{Cli, Command, Config, HealthArgs, LogFormat, TokenArgs};
+use dashboard_service::server;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(cli.config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => server::open_store(&cli.config).await.map(|_| {
+            tracing::info!("migrations applied");
+        }),
+        Command::Token(args) => token(&cli.config, args),
+        Command::Health(args) => return health(&cli.config, args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn serve(config: Config) -> Result<(), server::BoxError> {
+    let listener = tokio::net::TcpListener::bind(config.listen_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen_addr))?;
+    server::serve(config, listener, server::shutdown_signal()).await
+}
+
+fn token(config: &Config, args: TokenArgs) -> Result<(), server::BoxError> {
+    let options = config.jwt_options();
+    let keys = KeyMaterial::load(&options)?;
+    let token = Minter::new(&keys, &options)?.mint(&TokenRequest {
+        sub: args.sub,
+        org: args.org,
+        tenant: args.tenant,
+        role: args.role,
+        email: args.email,
+        name: args.name,
+        ttl: args.ttl,
+    })?;
+    println!("{token}");
+    Ok(())
+}
+
+/// Exit 0 when the server reports SERVING, 1 otherwise: a Docker HEALTHCHECK probe.
+async fn health(config: &Config, args: HealthArgs) -> ExitCode {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+    let addr = args
+        .addr
+        .unwrap_or_else(|| format!("http://127.0.0.1:{}", config.listen_addr.port()));
+    let addr = if addr.contains("://") { addr } else { format!("http://{addr}") };
+    let check = async {
+        let channel = tonic::transport::Endpoint::from_shared(addr.clone())?.connect().await?;
+        let response = HealthClient::new(channel)
+            .check(HealthCheckRequest { service: args.service.clone() })
+            .await?;
+        Ok::<_, server::BoxError>(response.into_inner().status())
+    };
+    match tokio::time::timeout(args.timeout, check).await {
+        Ok(Ok(ServingStatus::Serving)) => {
+            println!("SERVING");
+            ExitCode::SUCCESS
+        }
+        Ok(Ok(status)) => {
+            println!("{}", status.as_str_name());
+            ExitCode::FAILURE
+        }
+        Ok(Err(err)) => {
+            eprintln!("health check of {addr} failed: {err}");
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("health check of {addr} timed out after {:?}", args.timeout);
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! Assembles and runs the gRPC server: one builder registers each service in the router,
+//! in health and in reflection (v1 and v1alpha) together; background jobs (database health,
+//! trash purge); graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::server::NamedService;
+use tonic::service::{Routes, RoutesBuilder};
+use tonic_health::ServingStatus;
+use tonic_health::server::HealthReporter;
+
+use crate::api::DashboardApi;
+use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
+use crate::config::Config;
+use crate::domain::now_micros;
+use crate::pb;
+use crate::store::Store;
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The descriptor set of our protos, served by reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dashboards_v1_descriptor");
+
+/// Registers services in the router, health and reflection at once, so none can be
+/// forgotten in one of them.
+pub struct ServiceRegistry {
+    routes: RoutesBuilder,
+    names: Vec<&'static str>,
+    health: HealthReporter,
+}
+
+impl ServiceRegistry {
+    pub fn new() -> Self {
+        let (health, health_service) = tonic_health::server::health_reporter();
+        let mut routes = RoutesBuilder::default();
+        routes.add_service(health_service);
+        Self { routes, names: Vec::new(), health }
+    }
+
+    pub fn add<S>(mut self, service: S) -> Self
+    where
+        S: tower::Service<
+                http::Request<tonic::body::Body>,
+                Response = http::Response<tonic::body::Body>,
+                Error = std::convert::Infallible,
+            > + NamedService
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        S::Future: Send + 'static,
+    {
+        self.routes.add_service(service);
+        self.names.push(S::NAME);
+        self
+    }
+
+    /// Adds reflection and returns the routes, with a handle on every service's health.
+    pub fn build(mut self) -> Result<(Routes, Health), BoxError> {
+        let reflection = || {
+            tonic_reflection::server::Builder::configure()
+                .include_reflection_service(false)
+                .register_encoded_file_descriptor_set(FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(
+                    tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+                )
+        };
+        self.routes.add_service(reflection().build_v1()?);
+        self.routes.add_service(reflection().build_v1alpha()?);
+        Ok((self.routes.routes(), Health { reporter: self.health, names: self.names }))
+    }
+}
+
+impl Default for ServiceRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Sets the serving status of every registered service and of the server as a whole (`""`).
+#[derive(Clone)]
+pub struct Health {
+    reporter: HealthReporter,
+    names: Vec<&'static str>,
+}
+
+impl Health {
+    pub async fn set(&self, status: ServingStatus) {
+        self.reporter.set_service_status("", status).await;
+        for name in &self.names {
+            self.reporter.set_service_status(*name, status).await;
+        }
+    }
+}
+
+/// Connects to the database and applies migrations.
+pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
+    let store = Store::connect(&config.db_options()).await.map_err(|e| match e {
+        crate::domain::Error::Unavailable(source) => {
+            format!("cannot connect to the database: {source}").into()
+        }
+        other => BoxError::from(other.to_string()),
+    })?;
+    store.migrate().await.map_err(|e| match e {
+        crate::domain::Error::Internal(source) | crate::domain::Error::Unavailable(source) => {
+            BoxError::from(format!("migration failed: {source}"))
+        }
+        other => BoxError::from(other.to_string()),
+    })?;
+    Ok(store)
+}
+
+/// Serves on `listener` until `shutdown` resolves; then reports NOT_SERVING, stops accepting,
+/// and lets in-flight calls finish within `config.shutdown_grace`.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BoxError> {
+    let store = open_store(&config).await?;
+    let keys = KeyMaterial::load(&config.jwt_options())?;
+    let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
+    let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(store.users()))));
+
+    let dashboards = pb::dashboard_service_server::DashboardServiceServer::new(DashboardApi::new(
+        store.clone(),
+        config.limits(),
+        config.trash_retention,
+    ))
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes);
+    let (routes, health) = ServiceRegistry::new().add(dashboards).build()?;
+    health.set(ServingStatus::Serving).await;
+
+    let background = tokio::spawn(background_jobs(config.clone(), store.clone(), health.clone()));
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let health_on_stop = health.clone();
+    let addr = listener.local_addr()?;
+    let server = tonic::transport::Server::builder()
+        .timeout(config.request_timeout)
+        .max_concurrent_streams(config.max_concurrent_streams)
+        .layer(auth)
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+            let _ = stop_rx.await;
+        });
+    let mut server = tokio::spawn(server);
+    tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
+
+    tokio::select! {
+        result = &mut server => {
+            background.abort();
+            return result.map_err(BoxError::from)?.map_err(BoxError::from);
+        }
+        () = shutdown => {}
+    }
+    tracing::info!("shutting down: reporting NOT_SERVING and draining in-flight calls");
+    background.abort();
+    health_on_stop.set(ServingStatus::NotServing).await;
+    let _ = stop_tx.send(());
+    match tokio::time::timeout(config.shutdown_grace, &mut server).await {
+        Ok(result) => result.map_err(BoxError::from)?.map_err(BoxError::from)?,
+        Err(_) => {
+            tracing::warn!(grace = ?config.shutdown_grace, "calls still running after the grace period; exiting");
+            server.abort();
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Keeps health in step with the database and purges the trash.
+async fn background_jobs(config: Config, store: Store, health: Health) {
+    let mut health_tick = tokio::time::interval(config.health_check_interval);
+    let mut purge_tick = tokio::time::interval(config.purge_interval);
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = health_tick.tick() => {
+                let up = store.ping().await;
+                if up != serving {
+                    serving = up;
+                    if up {
+                        tracing::info!("database reachable again: SERVING");
+                        health.set(ServingStatus::Serving).await;
+                    } else {
+                        tracing::warn!("database unreachable: NOT_SERVING");
+                        health.set(ServingStatus::NotServing).await;
+                    }
+                }
+            }
+            _ = purge_tick.tick() => {
+                match store.dashboards().purge_expired(now_micros()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
+                    Err(err) => tracing::warn!(error = %err, "trash purge failed"),
+                }
+            }
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
+
+/// The database URL without its password, for logs.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
+    }
+}

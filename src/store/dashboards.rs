@@ -1,0 +1,469 @@
+//! The dashboards repository: CRUD, grants lookup, keyset-paginated listing, trash purge.
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::entities::{dashboard, grant};
+use super::{Store, is_unique_violation};
+use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject};
+use crate::domain::dashboard::{Dashboard, DashboardFields};
+use crate::domain::filter::{Comparison, Filter, Ordering, TextField, TimeField};
+use crate::domain::{Error, Micros, Result, new_id};
+
+/// What CreateDashboard stores.
+#[derive(Debug, Clone)]
+pub struct NewDashboard {
+    pub org_id: String,
+    pub tenant_id: Option<String>,
+    pub creator_id: String,
+    pub request_id: Option<String>,
+    pub title: String,
+    pub description: String,
+    pub metadata: Vec<u8>,
+    pub refresh_period_nanos: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    CreateTime,
+    UpdateTime,
+    Title,
+}
+
+/// The position after the last row of a page: its sort value and id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum CursorValue {
+    Int(i64),
+    Text(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct ListQuery {
+    pub org_id: String,
+    /// The caller's subjects; `None` lists every dashboard of the org (ADMIN).
+    pub subjects: Option<Vec<Subject>>,
+    pub now: Micros,
+    pub filter: Option<Filter>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub after: Option<(CursorValue, String)>,
+    pub show_deleted: bool,
+    pub limit: u64,
+}
+
+impl SortKey {
+    fn column(self) -> dashboard::Column {
+        match self {
+            Self::CreateTime => dashboard::Column::CreateTime,
+            Self::UpdateTime => dashboard::Column::UpdateTime,
+            Self::Title => dashboard::Column::Title,
+        }
+    }
+
+    pub fn cursor_of(self, d: &Dashboard) -> CursorValue {
+        match self {
+            Self::CreateTime => CursorValue::Int(d.create_time),
+            Self::UpdateTime => CursorValue::Int(d.update_time),
+            Self::Title => CursorValue::Text(d.title.clone()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct DashboardRepo {
+    store: Store,
+}
+
+impl DashboardRepo {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Creates the dashboard and the creator's owner grant in one transaction. With a
+    /// `request_id` a retry returns the first result: `(dashboard, created)`.
+    pub async fn create(&self, new: NewDashboard, now: Micros) -> Result<(Dashboard, bool)> {
+        if let Some(existing) = self.find_by_request_id(&new).await? {
+            return Ok((existing, false));
+        }
+        let id = new_id();
+        let txn = self.store.begin_write().await?;
+        // Check again under the writer lock: on SQLite a concurrent retry may have won.
+        if let Some(existing) = self.find_by_request_id_in(&*txn, &new).await? {
+            return Ok((existing, false));
+        }
+        let row = dashboard::ActiveModel {
+            id: Set(id.clone()),
+            org_id: Set(new.org_id.clone()),
+            tenant_id: Set(new.tenant_id.clone()),
+            title: Set(new.title.clone()),
+            description: Set(new.description.clone()),
+            metadata: Set(new.metadata.clone()),
+            refresh_period_nanos: Set(new.refresh_period_nanos),
+            creator_id: Set(new.creator_id.clone()),
+            request_id: Set(new.request_id.clone()),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+            delete_time: Set(None),
+            expire_time: Set(None),
+        };
+        let owner = grant::ActiveModel {
+            id: Set(new_id()),
+            org_id: Set(new.org_id.clone()),
+            dashboard_id: Set(id.clone()),
+            grantee_kind: Set(GranteeKind::User.as_str().to_string()),
+            grantee_id: Set(new.creator_id.clone()),
+            role: Set(BuiltinRole::Owner.name().to_string()),
+            expire_time: Set(None),
+            creator_id: Set(new.creator_id.clone()),
+            create_time: Set(now),
+            update_time: Set(now),
+        };
+        let inserted = async {
+            dashboard::Entity::insert(row).exec_without_returning(&*txn).await?;
+            grant::Entity::insert(owner).exec_without_returning(&*txn).await?;
+            Ok::<_, sea_orm::DbErr>(())
+        }
+        .await;
+        match inserted {
+            Ok(()) => {
+                txn.commit().await?;
+                let created = self
+                    .get(&new.org_id, &id)
+                    .await?
+                    .ok_or_else(|| Error::internal("created dashboard vanished"))?;
+                Ok((created, true))
+            }
+            // A concurrent create with the same request_id (PostgreSQL) won the race.
+            Err(err) if new.request_id.is_some() && is_unique_violation(&err) => {
+                drop(txn);
+                let existing = self
+                    .find_by_request_id(&new)
+                    .await?
+                    .ok_or_else(|| Error::internal("idempotent create lost its winner"))?;
+                Ok((existing, false))
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn find_by_request_id(&self, new: &NewDashboard) -> Result<Option<Dashboard>> {
+        self.find_by_request_id_in(self.store.db(), new).await
+    }
+
+    async fn find_by_request_id_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        new: &NewDashboard,
+    ) -> Result<Option<Dashboard>> {
+        let Some(request_id) = &new.request_id else { return Ok(None) };
+        let row = dashboard::Entity::find()
+            .filter(dashboard::Column::OrgId.eq(&new.org_id))
+            .filter(dashboard::Column::CreatorId.eq(&new.creator_id))
+            .filter(dashboard::Column::RequestId.eq(request_id))
+            .one(conn)
+            .await?;
+        Ok(row.map(into_domain))
+    }
+
+    /// The dashboard `id` of `org`, deleted or not.
+    pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<Dashboard>> {
+        let row = dashboard::Entity::find_by_id(id.to_string())
+            .filter(dashboard::Column::OrgId.eq(org_id))
+            .one(self.store.db())
+            .await?;
+        Ok(row.map(into_domain))
+    }
+
+    /// The dashboards among `ids` that exist in `org`, in no particular order.
+    pub async fn get_many(&self, org_id: &str, ids: &[String]) -> Result<Vec<Dashboard>> {
+        let rows = dashboard::Entity::find()
+            .filter(dashboard::Column::OrgId.eq(org_id))
+            .filter(dashboard::Column::Id.is_in(ids.iter().cloned()))
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(into_domain).collect())
+    }
+
+    /// The grants on the given dashboards that match any of `subjects` (expired ones
+    /// included: the policy decides).
+    pub async fn matching_grants(
+        &self,
+        dashboard_ids: &[String],
+        subjects: &[Subject],
+    ) -> Result<Vec<Grant>> {
+        let rows = grant::Entity::find()
+            .filter(grant::Column::DashboardId.is_in(dashboard_ids.iter().cloned()))
+            .filter(subjects_condition(subjects))
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().filter_map(grant_into_domain).collect())
+    }
+
+    /// Applies `fields` if the dashboard is still at `expected_revision`. `Ok(None)` means
+    /// the dashboard changed (or vanished) since it was read.
+    pub async fn update(
+        &self,
+        org_id: &str,
+        id: &str,
+        expected_revision: i64,
+        fields: &DashboardFields,
+        now: Micros,
+    ) -> Result<Option<Dashboard>> {
+        let mut update = dashboard::Entity::update_many()
+            .col_expr(dashboard::Column::Revision, Expr::val(expected_revision + 1))
+            .col_expr(dashboard::Column::UpdateTime, Expr::val(now));
+        if let Some(title) = &fields.title {
+            update = update.col_expr(dashboard::Column::Title, Expr::val(title.clone()));
+        }
+        if let Some(description) = &fields.description {
+            update = update.col_expr(dashboard::Column::Description, Expr::val(description.clone()));
+        }
+        if let Some(metadata) = &fields.metadata {
+            update = update.col_expr(dashboard::Column::Metadata, Expr::val(metadata.clone()));
+        }
+        if let Some(refresh) = fields.refresh_period_nanos {
+            update = update.col_expr(dashboard::Column::RefreshPeriodNanos, Expr::val(refresh));
+        }
+        self.conditional_update(org_id, id, expected_revision, update).await
+    }
+
+    /// Moves to (`Some` times) or out of (`None`) the trash, if still at `expected_revision`.
+    pub async fn set_deleted(
+        &self,
+        org_id: &str,
+        id: &str,
+        expected_revision: i64,
+        trash: Option<(Micros, Micros)>,
+        now: Micros,
+    ) -> Result<Option<Dashboard>> {
+        let update = dashboard::Entity::update_many()
+            .col_expr(dashboard::Column::Revision, Expr::val(expected_revision + 1))
+            .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
+            .col_expr(dashboard::Column::DeleteTime, Expr::val(trash.map(|t| t.0)))
+            .col_expr(dashboard::Column::ExpireTime, Expr::val(trash.map(|t| t.1)));
+        self.conditional_update(org_id, id, expected_revision, update).await
+    }
+
+    /// One compare-and-set statement: no lost updates, on either database, without holding
+    /// a transaction across the caller's read.
+    async fn conditional_update(
+        &self,
+        org_id: &str,
+        id: &str,
+        expected_revision: i64,
+        update: sea_orm::UpdateMany<dashboard::Entity>,
+    ) -> Result<Option<Dashboard>> {
+        let txn = self.store.begin_write().await?;
+        let result = update
+            .filter(dashboard::Column::Id.eq(id))
+            .filter(dashboard::Column::OrgId.eq(org_id))
+            .filter(dashboard::Column::Revision.eq(expected_revision))
+            .exec(&*txn)
+            .await?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        let row = dashboard::Entity::find_by_id(id.to_string()).one(&*txn).await?;
+        txn.commit().await?;
+        Ok(row.map(into_domain))
+    }
+
+    /// One page of the dashboards the query's subjects may READ, in sort order.
+    pub async fn list(&self, query: &ListQuery) -> Result<Vec<Dashboard>> {
+        let mut condition = Condition::all().add(dashboard::Column::OrgId.eq(&query.org_id));
+        if !query.show_deleted {
+            condition = condition.add(dashboard::Column::DeleteTime.is_null());
+        }
+        if let Some(subjects) = &query.subjects {
+            condition = condition.add(readable_by(&query.org_id, subjects, query.now));
+        }
+        if let Some(filter) = &query.filter {
+            condition = condition.add(filter_condition(filter));
+        }
+        let sort_col = query.sort.column();
+        if let Some((value, last_id)) = &query.after {
+            let value = match value {
+                CursorValue::Int(v) => Expr::val(*v),
+                CursorValue::Text(s) => Expr::val(s.clone()),
+            };
+            let key = Expr::col((dashboard::Entity, sort_col));
+            let id = Expr::col((dashboard::Entity, dashboard::Column::Id));
+            let after = if query.descending {
+                key.clone().lt(value.clone()).or(key.eq(value).and(id.lt(last_id.clone())))
+            } else {
+                key.clone().gt(value.clone()).or(key.eq(value).and(id.gt(last_id.clone())))
+            };
+            condition = condition.add(after);
+        }
+        let order = if query.descending { Order::Desc } else { Order::Asc };
+        let rows = dashboard::Entity::find()
+            .filter(condition)
+            .order_by(sort_col, order.clone())
+            .order_by(dashboard::Column::Id, order)
+            .limit(query.limit)
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(into_domain).collect())
+    }
+
+    /// Deletes trashed dashboards whose `expire_time` has passed; their grants go with them.
+    pub async fn purge_expired(&self, now: Micros) -> Result<u64> {
+        let txn = self.store.begin_write().await?;
+        let expired = Query::select()
+            .column(dashboard::Column::Id)
+            .from(dashboard::Entity)
+            .and_where(dashboard::Column::DeleteTime.is_not_null())
+            .and_where(dashboard::Column::ExpireTime.lte(now))
+            .to_owned();
+        grant::Entity::delete_many()
+            .filter(grant::Column::DashboardId.in_subquery(expired))
+            .exec(&*txn)
+            .await?;
+        let result = dashboard::Entity::delete_many()
+            .filter(dashboard::Column::DeleteTime.is_not_null())
+            .filter(dashboard::Column::ExpireTime.lte(now))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        Ok(result.rows_affected)
+    }
+}
+
+/// `(kind = k AND grantee_id = i) OR ...` over the subjects.
+fn subjects_condition(subjects: &[Subject]) -> Condition {
+    subjects.iter().fold(Condition::any(), |any, s| {
+        any.add(
+            Condition::all()
+                .add(grant::Column::GranteeKind.eq(s.kind.as_str()))
+                .add(grant::Column::GranteeId.eq(&s.id)),
+        )
+    })
+}
+
+/// `dashboards.id IN (ids reached by an active READ-bearing grant of one of the subjects)`.
+fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
+    let reachable = Query::select()
+        .column(grant::Column::DashboardId)
+        .from(grant::Entity)
+        .and_where(grant::Column::OrgId.eq(org_id))
+        .cond_where(subjects_condition(subjects))
+        .and_where(grant::Column::Role.is_in(crate::authz::readable_roles()))
+        .cond_where(
+            Condition::any()
+                .add(grant::Column::ExpireTime.is_null())
+                .add(grant::Column::ExpireTime.gt(now)),
+        )
+        .to_owned();
+    Condition::all().add(dashboard::Column::Id.in_subquery(reachable))
+}
+
+/// Compiles a parsed filter into bound conditions: values are parameters, never SQL.
+fn filter_condition(filter: &Filter) -> Condition {
+    match filter {
+        Filter::And(a, b) => Condition::all().add(filter_condition(a)).add(filter_condition(b)),
+        Filter::Or(a, b) => Condition::any().add(filter_condition(a)).add(filter_condition(b)),
+        Filter::Not(inner) => filter_condition(inner).not(),
+        Filter::Compare(comparison) => Condition::all().add(comparison_expr(comparison)),
+    }
+}
+
+fn comparison_expr(comparison: &Comparison) -> Expr {
+    let text_col = |f: &TextField| match f {
+        TextField::Title => dashboard::Column::Title,
+        TextField::Description => dashboard::Column::Description,
+    };
+    match comparison {
+        Comparison::TextContains(field, needle) => {
+            let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
+            Expr::expr(Func::lower(Expr::col((dashboard::Entity, text_col(field)))))
+                .like(LikeExpr::new(pattern).escape('\\'))
+        }
+        Comparison::TextEquals(field, value, true) => {
+            Expr::col((dashboard::Entity, text_col(field))).eq(value.clone())
+        }
+        Comparison::TextEquals(field, value, false) => {
+            Expr::col((dashboard::Entity, text_col(field))).ne(value.clone())
+        }
+        Comparison::CreatorEquals(id, equal) => {
+            let col = Expr::col((dashboard::Entity, dashboard::Column::CreatorId));
+            if *equal { col.eq(id.clone()) } else { col.ne(id.clone()) }
+        }
+        Comparison::Time(field, ordering, micros) => {
+            let col = Expr::col((
+                dashboard::Entity,
+                match field {
+                    TimeField::CreateTime => dashboard::Column::CreateTime,
+                    TimeField::UpdateTime => dashboard::Column::UpdateTime,
+                },
+            ));
+            let v = *micros;
+            match ordering {
+                Ordering::Eq => col.eq(v),
+                Ordering::Ne => col.ne(v),
+                Ordering::Lt => col.lt(v),
+                Ordering::Le => col.lte(v),
+                Ordering::Gt => col.gt(v),
+                Ordering::Ge => col.gte(v),
+            }
+        }
+    }
+}
+
+/// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn into_domain(m: dashboard::Model) -> Dashboard {
+    Dashboard {
+        id: m.id,
+        org_id: m.org_id,
+        tenant_id: m.tenant_id,
+        title: m.title,
+        description: m.description,
+        metadata: m.metadata,
+        refresh_period_nanos: m.refresh_period_nanos,
+        creator_id: m.creator_id,
+        revision: m.revision,
+        create_time: m.create_time,
+        update_time: m.update_time,
+        delete_time: m.delete_time,
+        expire_time: m.expire_time,
+    }
+}
+
+fn grant_into_domain(m: grant::Model) -> Option<Grant> {
+    let Some(kind) = GranteeKind::parse(&m.grantee_kind) else {
+        tracing::warn!(grant = %m.id, kind = %m.grantee_kind, "skipping grant of unknown kind");
+        return None;
+    };
+    Some(Grant {
+        id: m.id,
+        dashboard_id: m.dashboard_id,
+        kind,
+        grantee_id: m.grantee_id,
+        role: m.role,
+        expire_time: m.expire_time,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+}

@@ -1,0 +1,5 @@
+//! One sea-orm entity per table.
+
+pub mod dashboard;
+pub mod grant;
+pub mod user;
