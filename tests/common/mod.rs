@@ -1,0 +1,209 @@
+//! Test harness: a real server on 127.0.0.1:0 (SQLite in a temp dir, or PostgreSQL when
+//! `TEST_DATABASE_URL` is set) and generated clients. Tests isolate themselves by using a
+//! fresh organization each, so they can share one server per test binary.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use dashboard_service::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
+use dashboard_service::config::Config;
+use dashboard_service::domain::PlatformRole;
+use dashboard_service::pb;
+use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub config: Config,
+    _dir: tempfile::TempDir,
+}
+
+/// The server shared by the tests of one binary.
+pub fn server() -> &'static TestServer {
+    static SERVER: OnceLock<TestServer> = OnceLock::new();
+    SERVER.get_or_init(|| start(|_| {}))
+}
+
+/// A dedicated server, for tests that need their own configuration.
+pub fn start(customize: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::defaults();
+    config.database_url = match std::env::var("TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+    };
+    config.jwt_secret = Some(SECRET.to_string());
+    config.listen_addr = "127.0.0.1:0".parse().expect("addr");
+    config.shutdown_grace = Duration::from_secs(2);
+    customize(&mut config);
+
+    let listener = std::net::TcpListener::bind(config.listen_addr).expect("bind");
+    let addr = listener.local_addr().expect("local addr");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let serve_config = config.clone();
+    // The server outlives each test's runtime: it runs on its own thread and runtime.
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+            if let Err(err) =
+                dashboard_service::server::serve(serve_config, listener, std::future::pending()).await
+            {
+                eprintln!("test server failed: {err}");
+            }
+        });
+    });
+    // Tests call this from inside their runtime; wait from a plain thread.
+    std::thread::spawn(move || wait_until_serving(addr)).join().expect("server did not start");
+    TestServer { addr, config, _dir: dir }
+}
+
+fn wait_until_serving(addr: SocketAddr) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    runtime.block_on(async {
+        for _ in 0..300 {
+            if let Ok(channel) = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await {
+                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+                let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+                if let Ok(response) = health.check(request).await
+                    && response.into_inner().status == 1
+                {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("test server at {addr} did not become SERVING");
+    });
+}
+
+impl TestServer {
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(format!("http://{}", self.addr))
+            .expect("uri")
+            .connect()
+            .await
+            .expect("connect")
+    }
+
+    pub async fn dashboards(&self) -> DashboardServiceClient<Channel> {
+        DashboardServiceClient::new(self.channel().await)
+    }
+
+    /// A caller of this server.
+    pub async fn user(&self, org: &str, sub: &str, role: PlatformRole) -> Caller {
+        Caller {
+            token: token(org, sub, None, role),
+            sub: sub.to_string(),
+            org: org.to_string(),
+            dashboards: self.dashboards().await,
+        }
+    }
+}
+
+pub fn token(org: &str, sub: &str, tenant: Option<&str>, role: PlatformRole) -> String {
+    let options = JwtOptions { secret: Some(SECRET.into()), ..Default::default() };
+    let keys = KeyMaterial::load(&options).expect("keys");
+    Minter::new(&keys, &options)
+        .expect("minter")
+        .mint(&TokenRequest {
+            sub: sub.into(),
+            org: org.into(),
+            tenant: tenant.map(str::to_string),
+            role,
+            email: Some(format!("{sub}@{org}.test")),
+            name: Some(sub.to_string()),
+            ttl: Duration::from_secs(3600),
+        })
+        .expect("mint")
+}
+
+/// A fresh organization: the wall that keeps tests apart.
+pub fn unique_org() -> String {
+    format!("org-{}", uuid::Uuid::now_v7().simple())
+}
+
+/// An authenticated client.
+pub struct Caller {
+    pub token: String,
+    pub sub: String,
+    pub org: String,
+    pub dashboards: DashboardServiceClient<Channel>,
+}
+
+impl Caller {
+    pub fn req<T>(&self, message: T) -> Request<T> {
+        with_token(message, &self.token)
+    }
+
+    pub async fn create(&mut self, title: &str) -> pb::Dashboard {
+        let request = self.req(pb::CreateDashboardRequest {
+            dashboard: Some(pb::Dashboard { title: title.into(), ..Default::default() }),
+            request_id: String::new(),
+        });
+        self.dashboards.create_dashboard(request).await.expect("create").into_inner()
+    }
+
+    pub async fn get(&mut self, name: &str) -> Result<pb::Dashboard, Status> {
+        let request = self.req(pb::GetDashboardRequest { name: name.into(), view: 0 });
+        self.dashboards.get_dashboard(request).await.map(|r| r.into_inner())
+    }
+
+    pub async fn list(&mut self, request: pb::ListDashboardsRequest) -> Result<pb::ListDashboardsResponse, Status> {
+        let request = self.req(request);
+        self.dashboards.list_dashboards(request).await.map(|r| r.into_inner())
+    }
+
+    /// Every page of a listing, following next_page_token.
+    pub async fn list_all(&mut self, mut request: pb::ListDashboardsRequest) -> Vec<pb::Dashboard> {
+        let mut all = Vec::new();
+        loop {
+            let page = self.list(request.clone()).await.expect("list page");
+            assert!(page.dashboards.len() <= request.page_size.max(1) as usize || request.page_size == 0);
+            all.extend(page.dashboards);
+            if page.next_page_token.is_empty() {
+                return all;
+            }
+            request.page_token = page.next_page_token;
+        }
+    }
+}
+
+pub fn with_token<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("header"),
+    );
+    request
+}
+
+/// Asserts the status code and the ErrorInfo (reason, domain), returning the details.
+#[track_caller]
+pub fn assert_error(status: &Status, code: Code, reason: &str) -> ErrorDetails {
+    assert_eq!(status.code(), code, "unexpected status: {status:?}");
+    let details = status.get_error_details();
+    let info = details.error_info().unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    assert_eq!(info.reason, reason, "unexpected reason in {status:?}");
+    assert_eq!(info.domain, "dashboards.v1");
+    details
+}
+
+/// The fields named by the BadRequest violations.
+pub fn violated_fields(details: &ErrorDetails) -> Vec<String> {
+    details
+        .bad_request()
+        .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
+        .unwrap_or_default()
+}
