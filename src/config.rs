@@ -14,7 +14,11 @@ use crate::store::DbOptions;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dashboards.db?mode=rwc";
 
 #[derive(Debug, Parser)]
-#[command(name = "dashboard-service", version, about = "gRPC service for dashboards, widgets and sharing")]
+#[command(
+    name = "dashboard-service",
+    version,
+    about = "gRPC service for dashboards, widgets and sharing"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -82,7 +86,12 @@ fn parse_role(s: &str) -> Result<PlatformRole, String> {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// gRPC listen address.
-    #[arg(long, env = "LISTEN_ADDR", default_value = "0.0.0.0:50051", global = true)]
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "0.0.0.0:50051",
+        global = true
+    )]
     pub listen_addr: SocketAddr,
 
     /// `sqlite://path?mode=rwc` (embedded default) or `postgres://user@host/db`.
@@ -129,7 +138,13 @@ pub struct Config {
     #[arg(long, env = "JWT_AUDIENCE", global = true)]
     pub jwt_audience: Option<String>,
 
-    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 
     /// How long a deleted dashboard stays in the trash before it is purged.
@@ -153,7 +168,12 @@ pub struct Config {
     pub request_timeout: Duration,
 
     /// Concurrent streams per HTTP/2 connection.
-    #[arg(long, env = "MAX_CONCURRENT_STREAMS", default_value_t = 256, global = true)]
+    #[arg(
+        long,
+        env = "MAX_CONCURRENT_STREAMS",
+        default_value_t = 256,
+        global = true
+    )]
     pub max_concurrent_streams: u32,
 
     /// Largest request or response message.
@@ -163,7 +183,12 @@ pub struct Config {
     #[arg(long, env = "MAX_TITLE_CHARS", default_value_t = 200, global = true)]
     pub max_title_chars: usize,
 
-    #[arg(long, env = "MAX_DESCRIPTION_CHARS", default_value_t = 4_000, global = true)]
+    #[arg(
+        long,
+        env = "MAX_DESCRIPTION_CHARS",
+        default_value_t = 4_000,
+        global = true
+    )]
     pub max_description_chars: usize,
 
     #[arg(long, env = "MAX_METADATA_BYTES", default_value_t = 64 * 1024, global = true)]

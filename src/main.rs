@@ -32,7 +32,9 @@ async fn main() -> ExitCode {
 fn init_tracing(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -70,11 +72,19 @@ async fn health(config: &Config, args: HealthArgs) -> ExitCode {
     let addr = args
         .addr
         .unwrap_or_else(|| format!("http://127.0.0.1:{}", config.listen_addr.port()));
-    let addr = if addr.contains("://") { addr } else { format!("http://{addr}") };
+    let addr = if addr.contains("://") {
+        addr
+    } else {
+        format!("http://{addr}")
+    };
     let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(addr.clone())?.connect().await?;
+        let channel = tonic::transport::Endpoint::from_shared(addr.clone())?
+            .connect()
+            .await?;
         let response = HealthClient::new(channel)
-            .check(HealthCheckRequest { service: args.service.clone() })
+            .check(HealthCheckRequest {
+                service: args.service.clone(),
+            })
             .await?;
         Ok::<_, server::BoxError>(response.into_inner().status())
     };

@@ -22,7 +22,8 @@ use crate::store::Store;
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The descriptor set of our protos, served by reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("dashboards_v1_descriptor");
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("dashboards_v1_descriptor");
 
 /// Registers services in the router, health and reflection at once, so none can be
 /// forgotten in one of them.
@@ -37,10 +38,14 @@ impl ServiceRegistry {
         let (health, health_service) = tonic_health::server::health_reporter();
         let mut routes = RoutesBuilder::default();
         routes.add_service(health_service);
-        Self { routes, names: Vec::new(), health }
+        Self {
+            routes,
+            names: Vec::new(),
+            health,
+        }
     }
 
-    pub fn add<S>(mut self, service: S) -> Self
+    pub fn register<S>(mut self, service: S) -> Self
     where
         S: tower::Service<
                 http::Request<tonic::body::Body>,
@@ -72,7 +77,13 @@ impl ServiceRegistry {
         };
         self.routes.add_service(reflection().build_v1()?);
         self.routes.add_service(reflection().build_v1alpha()?);
-        Ok((self.routes.routes(), Health { reporter: self.health, names: self.names }))
+        Ok((
+            self.routes.routes(),
+            Health {
+                reporter: self.health,
+                names: self.names,
+            },
+        ))
     }
 }
 
@@ -100,12 +111,14 @@ impl Health {
 
 /// Connects to the database and applies migrations.
 pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
-    let store = Store::connect(&config.db_options()).await.map_err(|e| match e {
-        crate::domain::Error::Unavailable(source) => {
-            format!("cannot connect to the database: {source}").into()
-        }
-        other => BoxError::from(other.to_string()),
-    })?;
+    let store = Store::connect(&config.db_options())
+        .await
+        .map_err(|e| match e {
+            crate::domain::Error::Unavailable(source) => {
+                format!("cannot connect to the database: {source}").into()
+            }
+            other => BoxError::from(other.to_string()),
+        })?;
     store.migrate().await.map_err(|e| match e {
         crate::domain::Error::Internal(source) | crate::domain::Error::Unavailable(source) => {
             BoxError::from(format!("migration failed: {source}"))
@@ -134,10 +147,14 @@ pub async fn serve(
     ))
     .max_decoding_message_size(config.max_message_bytes)
     .max_encoding_message_size(config.max_message_bytes);
-    let (routes, health) = ServiceRegistry::new().add(dashboards).build()?;
+    let (routes, health) = ServiceRegistry::new().register(dashboards).build()?;
     health.set(ServingStatus::Serving).await;
 
-    let background = tokio::spawn(background_jobs(config.clone(), store.clone(), health.clone()));
+    let background = tokio::spawn(background_jobs(
+        config.clone(),
+        store.clone(),
+        health.clone(),
+    ));
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let health_on_stop = health.clone();
@@ -245,12 +262,14 @@ fn redact(url: &str) -> String {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("sqlite://x.db"), "sqlite://x.db");
     }

@@ -19,9 +19,14 @@ async fn call_with(authorization: Option<String>) -> tonic::Status {
     let mut client = server().dashboards().await;
     let mut request = Request::new(list_request());
     if let Some(value) = authorization {
-        request.metadata_mut().insert("authorization", value.parse().unwrap());
+        request
+            .metadata_mut()
+            .insert("authorization", value.parse().unwrap());
     }
-    client.list_dashboards(request).await.expect_err("must be rejected")
+    client
+        .list_dashboards(request)
+        .await
+        .expect_err("must be rejected")
 }
 
 fn claims_json(exp: u64) -> serde_json::Value {
@@ -40,7 +45,12 @@ async fn missing_token_is_unauthenticated() {
 
 #[tokio::test]
 async fn malformed_header_and_token_are_unauthenticated() {
-    for value in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer not.a.jwt", "Bearer abc"] {
+    for value in [
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer not.a.jwt",
+        "Bearer abc",
+    ] {
         let status = call_with(Some(value.to_string())).await;
         assert_error(&status, Code::Unauthenticated, "INVALID_TOKEN");
     }
@@ -48,7 +58,10 @@ async fn malformed_header_and_token_are_unauthenticated() {
 
 #[tokio::test]
 async fn expired_token_is_unauthenticated() {
-    let options = JwtOptions { secret: Some(common::SECRET.into()), ..Default::default() };
+    let options = JwtOptions {
+        secret: Some(common::SECRET.into()),
+        ..Default::default()
+    };
     let keys = KeyMaterial::load(&options).unwrap();
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let key = jsonwebtoken::EncodingKey::from_secret(common::SECRET.as_bytes());
@@ -69,13 +82,17 @@ async fn expired_token_is_unauthenticated() {
         })
         .unwrap();
     let mut client = server().dashboards().await;
-    client.list_dashboards(with_token(list_request(), &fresh)).await.expect("fresh token works");
+    client
+        .list_dashboards(with_token(list_request(), &fresh))
+        .await
+        .expect("fresh token works");
 }
 
 #[tokio::test]
 async fn wrongly_signed_token_is_unauthenticated() {
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    let key = jsonwebtoken::EncodingKey::from_secret(b"another-secret-another-secret-another-secret");
+    let key =
+        jsonwebtoken::EncodingKey::from_secret(b"another-secret-another-secret-another-secret");
     let token = jsonwebtoken::encode(&header, &claims_json(now() + 3600), &key).unwrap();
     let status = call_with(Some(format!("Bearer {token}"))).await;
     assert_error(&status, Code::Unauthenticated, "INVALID_TOKEN");
@@ -95,7 +112,8 @@ async fn alg_none_token_is_unauthenticated() {
 async fn token_with_unknown_role_is_unauthenticated() {
     let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     let key = jsonwebtoken::EncodingKey::from_secret(common::SECRET.as_bytes());
-    let claims = serde_json::json!({"sub": "eve", "org": "acme", "role": "ROOT", "exp": now() + 60});
+    let claims =
+        serde_json::json!({"sub": "eve", "org": "acme", "role": "ROOT", "exp": now() + 60});
     let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     let status = call_with(Some(format!("Bearer {token}"))).await;
     assert_error(&status, Code::Unauthenticated, "INVALID_CLAIMS");
@@ -107,18 +125,23 @@ async fn health_and_reflection_need_no_token() {
     let mut health = tonic_health::pb::health_client::HealthClient::new(channel.clone());
     for service in ["", "dashboards.v1.DashboardService"] {
         let response = health
-            .check(tonic_health::pb::HealthCheckRequest { service: service.into() })
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: service.into(),
+            })
             .await
             .expect("health is open")
             .into_inner();
-        assert_eq!(response.status(), tonic_health::pb::health_check_response::ServingStatus::Serving);
+        assert_eq!(
+            response.status(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving
+        );
     }
 
     use tokio_stream::StreamExt;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
     let mut reflection = ServerReflectionClient::new(channel.clone());
     let request = ServerReflectionRequest {
         host: String::new(),
@@ -140,7 +163,10 @@ async fn health_and_reflection_need_no_token() {
         "grpc.reflection.v1.ServerReflection",
         "grpc.reflection.v1alpha.ServerReflection",
     ] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
 
     // v1alpha (what grpcurl 1.8.6 speaks) answers too.
@@ -149,7 +175,9 @@ async fn health_and_reflection_need_no_token() {
     let mut alpha = AlphaClient::new(channel);
     let request = tonic_reflection::pb::v1alpha::ServerReflectionRequest {
         host: String::new(),
-        message_request: Some(AlphaRequest::FileContainingSymbol("dashboards.v1.Dashboard".into())),
+        message_request: Some(AlphaRequest::FileContainingSymbol(
+            "dashboards.v1.Dashboard".into(),
+        )),
     };
     let mut responses = alpha
         .server_reflection_info(tokio_stream::iter(vec![request]))

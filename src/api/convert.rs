@@ -75,6 +75,15 @@ mod tests {
         let d = duration(1_500_000_000);
         assert_eq!((d.seconds, d.nanos), (1, 500_000_000));
         assert_eq!(duration_nanos("f", &d).unwrap(), 1_500_000_000);
-        assert!(duration_nanos("f", &prost_types::Duration { seconds: 1, nanos: -1 }).is_err());
+        assert!(
+            duration_nanos(
+                "f",
+                &prost_types::Duration {
+                    seconds: 1,
+                    nanos: -1
+                }
+            )
+            .is_err()
+        );
     }
 }

@@ -17,8 +17,15 @@ use crate::store::dashboards::{ListQuery, NewDashboard, SortKey};
 /// Fields an update mask may name.
 const UPDATABLE: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
 /// Fields the server sets; naming them in a mask is an error.
-const OUTPUT_ONLY: [&str; 7] =
-    ["name", "creator", "create_time", "update_time", "delete_time", "expire_time", "etag"];
+const OUTPUT_ONLY: [&str; 7] = [
+    "name",
+    "creator",
+    "create_time",
+    "update_time",
+    "delete_time",
+    "expire_time",
+    "etag",
+];
 /// Server-side retries of an update that carries no etag and lost a race.
 const UPDATE_ATTEMPTS: usize = 5;
 const MAX_REQUEST_ID_CHARS: usize = 128;
@@ -33,7 +40,12 @@ pub struct DashboardApi {
 impl DashboardApi {
     pub fn new(store: Store, limits: Limits, trash_retention: Duration) -> Self {
         let authorizer = Authorizer::new(store.dashboards());
-        Self { store, authorizer, limits, trash_retention }
+        Self {
+            store,
+            authorizer,
+            limits,
+            trash_retention,
+        }
     }
 }
 
@@ -45,7 +57,9 @@ impl DashboardService for DashboardApi {
     ) -> Result<Response<pb::Dashboard>, Status> {
         let caller = principal(&request)?;
         let request = request.into_inner();
-        let dashboard = request.dashboard.ok_or_else(|| Error::invalid("dashboard", "required"))?;
+        let dashboard = request
+            .dashboard
+            .ok_or_else(|| Error::invalid("dashboard", "required"))?;
         let mut fields = fields_of(&dashboard, None)?;
         fields.title = Some(dashboard.title.clone());
         fields.description = Some(dashboard.description.clone());
@@ -85,7 +99,10 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
-        let (dashboard, _) = self.authorizer.dashboard(&caller, &id, Permission::Read).await?;
+        let (dashboard, _) = self
+            .authorizer
+            .dashboard(&caller, &id, Permission::Read)
+            .await?;
         Ok(Response::new(convert::dashboard(&dashboard)))
     }
 
@@ -105,7 +122,11 @@ impl DashboardService for DashboardApi {
         let fingerprint = pagination::fingerprint(&[
             request.filter.trim(),
             &format!("{sort:?}:{descending}"),
-            if request.show_deleted { "deleted" } else { "live" },
+            if request.show_deleted {
+                "deleted"
+            } else {
+                "live"
+            },
         ]);
         let after = pagination::decode(&request.page_token, &fingerprint)?;
         let query = ListQuery {
@@ -140,7 +161,9 @@ impl DashboardService for DashboardApi {
     ) -> Result<Response<pb::Dashboard>, Status> {
         let caller = principal(&request)?;
         let request = request.into_inner();
-        let dashboard = request.dashboard.ok_or_else(|| Error::invalid("dashboard", "required"))?;
+        let dashboard = request
+            .dashboard
+            .ok_or_else(|| Error::invalid("dashboard", "required"))?;
         let id = names::parse_dashboard_name("dashboard.name", &dashboard.name)?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let fields = fields_of(&dashboard, Some(&paths))?;
@@ -150,22 +173,34 @@ impl DashboardService for DashboardApi {
         }
         let repo = self.store.dashboards();
         for _ in 0..UPDATE_ATTEMPTS {
-            let (current, _) = self.authorizer.dashboard(&caller, &id, Permission::Write).await?;
+            let (current, _) = self
+                .authorizer
+                .dashboard(&caller, &id, Permission::Write)
+                .await?;
             if current.is_deleted() {
                 return Err(deleted(&current.name()).into());
             }
             check_etag(&dashboard.etag, &current.etag(), &current.name())?;
             let now = now_micros().max(current.update_time);
-            if let Some(updated) = repo.update(&caller.org_id, &id, current.revision, &fields, now).await? {
+            if let Some(updated) = repo
+                .update(&caller.org_id, &id, current.revision, &fields, now)
+                .await?
+            {
                 return Ok(Response::new(convert::dashboard(&updated)));
             }
             // Changed between our read and our write. With an etag the caller asked for that
             // exact version: report the conflict. Without one, apply to the newer version.
             if !dashboard.etag.is_empty() {
-                return Err(Error::EtagMismatch { resource: current.name() }.into());
+                return Err(Error::EtagMismatch {
+                    resource: current.name(),
+                }
+                .into());
             }
         }
-        Err(Error::EtagMismatch { resource: names::dashboard_name(&id) }.into())
+        Err(Error::EtagMismatch {
+            resource: names::dashboard_name(&id),
+        }
+        .into())
     }
 
     async fn delete_dashboard(
@@ -175,7 +210,10 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
-        let (current, _) = self.authorizer.dashboard(&caller, &id, Permission::Delete).await?;
+        let (current, _) = self
+            .authorizer
+            .dashboard(&caller, &id, Permission::Delete)
+            .await?;
         if current.is_deleted() {
             return Err(Error::failed_precondition(
                 "ALREADY_DELETED",
@@ -186,13 +224,22 @@ impl DashboardService for DashboardApi {
         }
         check_etag(&request.etag, &current.etag(), &current.name())?;
         let now = now_micros().max(current.update_time);
-        let expire = now.saturating_add(self.trash_retention.as_micros().min(i64::MAX as u128) as i64);
+        let expire =
+            now.saturating_add(self.trash_retention.as_micros().min(i64::MAX as u128) as i64);
         let deleted = self
             .store
             .dashboards()
-            .set_deleted(&caller.org_id, &id, current.revision, Some((now, expire)), now)
+            .set_deleted(
+                &caller.org_id,
+                &id,
+                current.revision,
+                Some((now, expire)),
+                now,
+            )
             .await?
-            .ok_or_else(|| Error::EtagMismatch { resource: current.name() })?;
+            .ok_or_else(|| Error::EtagMismatch {
+                resource: current.name(),
+            })?;
         Ok(Response::new(convert::dashboard(&deleted)))
     }
 
@@ -203,7 +250,10 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
-        let (current, _) = self.authorizer.dashboard(&caller, &id, Permission::Delete).await?;
+        let (current, _) = self
+            .authorizer
+            .dashboard(&caller, &id, Permission::Delete)
+            .await?;
         if !current.is_deleted() {
             return Err(Error::failed_precondition(
                 "NOT_DELETED",
@@ -218,7 +268,9 @@ impl DashboardService for DashboardApi {
             .dashboards()
             .set_deleted(&caller.org_id, &id, current.revision, None, now)
             .await?
-            .ok_or_else(|| Error::EtagMismatch { resource: current.name() })?;
+            .ok_or_else(|| Error::EtagMismatch {
+                resource: current.name(),
+            })?;
         Ok(Response::new(convert::dashboard(&restored)))
     }
 
@@ -234,7 +286,11 @@ impl DashboardService for DashboardApi {
         if request.names.len() > self.limits.max_batch_get {
             return Err(Error::invalid(
                 "names",
-                format!("at most {} names per call (got {})", self.limits.max_batch_get, request.names.len()),
+                format!(
+                    "at most {} names per call (got {})",
+                    self.limits.max_batch_get,
+                    request.names.len()
+                ),
             )
             .into());
         }
@@ -253,7 +309,11 @@ impl DashboardService for DashboardApi {
         let mut unique = ids.clone();
         unique.sort();
         unique.dedup();
-        let found = self.store.dashboards().get_many(&caller.org_id, &unique).await?;
+        let found = self
+            .store
+            .dashboards()
+            .get_many(&caller.org_id, &unique)
+            .await?;
         let access = self.authorizer.access_many(&caller, &found).await?;
         let readable: HashMap<&str, _> = found
             .iter()
@@ -316,11 +376,17 @@ fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<Dashb
             } else if UPDATABLE.contains(&path) {
                 selected.push(path);
             } else if OUTPUT_ONLY.contains(&path) {
-                violations.push(Violation::new("update_mask", format!("{path:?} is output only")));
+                violations.push(Violation::new(
+                    "update_mask",
+                    format!("{path:?} is output only"),
+                ));
             } else {
                 violations.push(Violation::new(
                     "update_mask",
-                    format!("unknown field {path:?}: updatable fields are {}", UPDATABLE.join(", ")),
+                    format!(
+                        "unknown field {path:?}: updatable fields are {}",
+                        UPDATABLE.join(", ")
+                    ),
                 ));
             }
         }
@@ -343,12 +409,18 @@ fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<Dashb
 
 fn check_fields(fields: &DashboardFields, limits: &Limits) -> Result<()> {
     let violations = fields.validate("dashboard", limits);
-    if violations.is_empty() { Ok(()) } else { Err(Error::invalid_fields(violations)) }
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::invalid_fields(violations))
+    }
 }
 
 fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
     if !given.is_empty() && given != current {
-        return Err(Error::EtagMismatch { resource: resource.to_string() });
+        return Err(Error::EtagMismatch {
+            resource: resource.to_string(),
+        });
     }
     Ok(())
 }
@@ -365,7 +437,9 @@ fn deleted(resource: &str) -> Error {
 /// `create_time desc`.
 fn parse_order_by(order_by: &str) -> Result<(SortKey, bool)> {
     let mut words = order_by.split_whitespace();
-    let Some(field) = words.next() else { return Ok((SortKey::CreateTime, true)) };
+    let Some(field) = words.next() else {
+        return Ok((SortKey::CreateTime, true));
+    };
     let sort = match field {
         "create_time" => SortKey::CreateTime,
         "update_time" => SortKey::UpdateTime,
@@ -381,11 +455,17 @@ fn parse_order_by(order_by: &str) -> Result<(SortKey, bool)> {
         None | Some("asc") => false,
         Some("desc") => true,
         Some(other) => {
-            return Err(Error::invalid("order_by", format!("expected asc or desc, got {other:?}")));
+            return Err(Error::invalid(
+                "order_by",
+                format!("expected asc or desc, got {other:?}"),
+            ));
         }
     };
     if words.next().is_some() {
-        return Err(Error::invalid("order_by", "orders by one field: `<field> [asc|desc]`"));
+        return Err(Error::invalid(
+            "order_by",
+            "orders by one field: `<field> [asc|desc]`",
+        ));
     }
     Ok((sort, descending))
 }

@@ -13,7 +13,14 @@ use crate::domain::{Error, Principal, Result};
 
 /// The caller, as the authentication layer put it into the request.
 fn principal<T>(request: &Request<T>) -> Result<Principal> {
-    request.extensions().get::<Principal>().cloned().ok_or_else(|| {
-        Error::unauthenticated("MISSING_CREDENTIALS", "missing `authorization: Bearer <token>`")
-    })
+    request
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| {
+            Error::unauthenticated(
+                "MISSING_CREDENTIALS",
+                "missing `authorization: Bearer <token>`",
+            )
+        })
 }

@@ -28,7 +28,11 @@ pub struct JwtOptions {
 #[derive(Clone)]
 pub enum KeyMaterial {
     Secret(Vec<u8>),
-    PublicKey { key: DecodingKey, algorithm: Algorithm, private_key: Option<(EncodingKey, Algorithm)> },
+    PublicKey {
+        key: DecodingKey,
+        algorithm: Algorithm,
+        private_key: Option<(EncodingKey, Algorithm)>,
+    },
     Jwks(JwkSet),
 }
 
@@ -45,7 +49,10 @@ impl KeyMaterial {
             options.jwks_file.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() > 1 {
-            return Err("set only one of JWT_SECRET, JWT_SECRET_FILE, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE".into());
+            return Err(
+                "set only one of JWT_SECRET, JWT_SECRET_FILE, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE"
+                    .into(),
+            );
         }
         if let Some(secret) = &options.secret {
             return Self::secret(secret.trim().as_bytes().to_vec());
@@ -76,7 +83,11 @@ impl KeyMaterial {
                 }
                 None => None,
             };
-            return Ok(Self::PublicKey { key, algorithm, private_key });
+            return Ok(Self::PublicKey {
+                key,
+                algorithm,
+                private_key,
+            });
         }
         if let Some(path) = &options.jwks_file {
             let set: JwkSet = serde_json::from_slice(&read(path)?)
@@ -85,15 +96,19 @@ impl KeyMaterial {
         }
         match &options.generated_secret_file {
             Some(path) => Self::secret(generated_secret(path)?),
-            None => Err("no JWT key configured: set JWT_SECRET (at least 32 bytes), JWT_SECRET_FILE, \
+            None => Err(
+                "no JWT key configured: set JWT_SECRET (at least 32 bytes), JWT_SECRET_FILE, \
                  JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE"
-                .into()),
+                    .into(),
+            ),
         }
     }
 
     fn secret(bytes: Vec<u8>) -> std::result::Result<Self, String> {
         if bytes.len() < MIN_SECRET_BYTES {
-            return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes"));
+            return Err(format!(
+                "the JWT secret must be at least {MIN_SECRET_BYTES} bytes"
+            ));
         }
         Ok(Self::Secret(bytes))
     }
@@ -114,7 +129,12 @@ fn generated_secret(path: &Path) -> std::result::Result<Vec<u8>, String> {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
     let secret = base64::Engine::encode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, bytes);
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(mut file) => {
             file.write_all(secret.as_bytes())
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -159,7 +179,11 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(keys: KeyMaterial, options: &JwtOptions) -> Self {
-        Self { keys, issuer: options.issuer.clone(), audience: options.audience.clone() }
+        Self {
+            keys,
+            issuer: options.issuer.clone(),
+            audience: options.audience.clone(),
+        }
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal> {
@@ -215,7 +239,9 @@ impl Verifier {
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             match e.kind() {
-                ErrorKind::ExpiredSignature => Error::unauthenticated("TOKEN_EXPIRED", "the token has expired"),
+                ErrorKind::ExpiredSignature => {
+                    Error::unauthenticated("TOKEN_EXPIRED", "the token has expired")
+                }
                 ErrorKind::InvalidSignature => invalid("bad signature".into()),
                 _ => invalid(format!("invalid token: {e}")),
             }
@@ -227,15 +253,21 @@ impl Verifier {
 fn principal_from(claims: Claims) -> Result<Principal> {
     let invalid = |why: String| Error::unauthenticated("INVALID_CLAIMS", why);
     if !names::is_valid_id(&claims.sub) {
-        return Err(invalid("claim `sub` must be 1..128 of [A-Za-z0-9._@-]".into()));
+        return Err(invalid(
+            "claim `sub` must be 1..128 of [A-Za-z0-9._@-]".into(),
+        ));
     }
     if !names::is_valid_id(&claims.org) {
-        return Err(invalid("claim `org` must be 1..128 of [A-Za-z0-9._@-]".into()));
+        return Err(invalid(
+            "claim `org` must be 1..128 of [A-Za-z0-9._@-]".into(),
+        ));
     }
     if let Some(tenant) = &claims.tenant
         && !names::is_valid_id(tenant)
     {
-        return Err(invalid("claim `tenant` must be 1..128 of [A-Za-z0-9._@-]".into()));
+        return Err(invalid(
+            "claim `tenant` must be 1..128 of [A-Za-z0-9._@-]".into(),
+        ));
     }
     let role: PlatformRole = claims.role.parse().map_err(invalid)?;
     Ok(Principal {
@@ -272,16 +304,24 @@ impl Minter {
     pub fn new(keys: &KeyMaterial, options: &JwtOptions) -> std::result::Result<Self, String> {
         let (key, algorithm) = match keys {
             KeyMaterial::Secret(secret) => (EncodingKey::from_secret(secret), Algorithm::HS256),
-            KeyMaterial::PublicKey { private_key: Some((key, algorithm)), .. } => {
-                (key.clone(), *algorithm)
-            }
+            KeyMaterial::PublicKey {
+                private_key: Some((key, algorithm)),
+                ..
+            } => (key.clone(), *algorithm),
             _ => {
-                return Err("minting needs the HS256 secret, or JWT_PRIVATE_KEY_FILE with \
+                return Err(
+                    "minting needs the HS256 secret, or JWT_PRIVATE_KEY_FILE with \
                      JWT_PUBLIC_KEY_FILE"
-                    .into());
+                        .into(),
+                );
             }
         };
-        Ok(Self { key, algorithm, issuer: options.issuer.clone(), audience: options.audience.clone() })
+        Ok(Self {
+            key,
+            algorithm,
+            issuer: options.issuer.clone(),
+            audience: options.audience.clone(),
+        })
     }
 
     pub fn mint(&self, request: &TokenRequest) -> std::result::Result<String, String> {
@@ -303,13 +343,15 @@ impl Minter {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn secret_keys() -> (KeyMaterial, JwtOptions) {
-        let options = JwtOptions { secret: Some("s".repeat(40)), ..Default::default() };
+        let options = JwtOptions {
+            secret: Some("s".repeat(40)),
+            ..Default::default()
+        };
         (KeyMaterial::load(&options).unwrap(), options)
     }
 
@@ -328,7 +370,10 @@ mod tests {
     #[test]
     fn round_trip() {
         let (keys, options) = secret_keys();
-        let token = Minter::new(&keys, &options).unwrap().mint(&request(PlatformRole::Author)).unwrap();
+        let token = Minter::new(&keys, &options)
+            .unwrap()
+            .mint(&request(PlatformRole::Author))
+            .unwrap();
         let p = Verifier::new(keys, &options).verify(&token).unwrap();
         assert_eq!(p.user_id, "alice");
         assert_eq!(p.role, PlatformRole::Author);
@@ -336,23 +381,38 @@ mod tests {
 
     #[test]
     fn short_secrets_are_refused() {
-        let options = JwtOptions { secret: Some("short".into()), ..Default::default() };
+        let options = JwtOptions {
+            secret: Some("short".into()),
+            ..Default::default()
+        };
         assert!(KeyMaterial::load(&options).is_err());
     }
 
     #[test]
     fn issuer_and_audience_are_checked_when_configured() {
         let (keys, mut options) = secret_keys();
-        let token = Minter::new(&keys, &options).unwrap().mint(&request(PlatformRole::Viewer)).unwrap();
+        let token = Minter::new(&keys, &options)
+            .unwrap()
+            .mint(&request(PlatformRole::Viewer))
+            .unwrap();
         options.issuer = Some("https://issuer".into());
-        let err = Verifier::new(keys.clone(), &options).verify(&token).unwrap_err();
+        let err = Verifier::new(keys.clone(), &options)
+            .verify(&token)
+            .unwrap_err();
         assert!(matches!(err, Error::Unauthenticated { .. }));
         let (_, mut minting) = secret_keys();
         minting.issuer = Some("https://issuer".into());
         minting.audience = Some("dashboards".into());
-        let token = Minter::new(&keys, &minting).unwrap().mint(&request(PlatformRole::Viewer)).unwrap();
+        let token = Minter::new(&keys, &minting)
+            .unwrap()
+            .mint(&request(PlatformRole::Viewer))
+            .unwrap();
         options.audience = Some("other".into());
-        assert!(Verifier::new(keys.clone(), &options).verify(&token).is_err());
+        assert!(
+            Verifier::new(keys.clone(), &options)
+                .verify(&token)
+                .is_err()
+        );
         options.audience = Some("dashboards".into());
         assert!(Verifier::new(keys, &options).verify(&token).is_ok());
     }
@@ -362,9 +422,16 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db.jwt-secret");
-        let options = JwtOptions { generated_secret_file: Some(path.clone()), ..Default::default() };
-        let KeyMaterial::Secret(first) = KeyMaterial::load(&options).unwrap() else { panic!() };
-        let KeyMaterial::Secret(second) = KeyMaterial::load(&options).unwrap() else { panic!() };
+        let options = JwtOptions {
+            generated_secret_file: Some(path.clone()),
+            ..Default::default()
+        };
+        let KeyMaterial::Secret(first) = KeyMaterial::load(&options).unwrap() else {
+            panic!()
+        };
+        let KeyMaterial::Secret(second) = KeyMaterial::load(&options).unwrap() else {
+            panic!()
+        };
         assert_eq!(first, second);
         assert!(first.len() >= 32);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;

@@ -29,11 +29,18 @@ const JIT_CACHE_LIMIT: usize = 100_000;
 
 impl JitUsers {
     pub fn new(users: UserRepo) -> Self {
-        Self { users, seen: Mutex::new(HashSet::new()) }
+        Self {
+            users,
+            seen: Mutex::new(HashSet::new()),
+        }
     }
 
     async fn record(&self, principal: &Principal) {
-        let known = self.seen.lock().map(|seen| seen.contains(principal)).unwrap_or(false);
+        let known = self
+            .seen
+            .lock()
+            .map(|seen| seen.contains(principal))
+            .unwrap_or(false);
         if known {
             return;
         }
@@ -47,7 +54,9 @@ impl JitUsers {
                 }
             }
             // The call itself will report the database problem, if it touches the database.
-            Err(err) => tracing::warn!(error = %err, user = %principal.user_id, "cannot record user"),
+            Err(err) => {
+                tracing::warn!(error = %err, user = %principal.user_id, "cannot record user")
+            }
         }
     }
 }
@@ -68,7 +77,11 @@ impl<S> Layer<S> for AuthLayer {
     type Service = AuthService<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        AuthService { inner, verifier: self.verifier.clone(), users: self.users.clone() }
+        AuthService {
+            inner,
+            verifier: self.verifier.clone(),
+            users: self.users.clone(),
+        }
     }
 }
 
@@ -101,7 +114,10 @@ where
         let users = self.users.clone();
         Box::pin(async move {
             let path = request.uri().path();
-            if PUBLIC_PREFIXES.iter().any(|prefix| path.starts_with(prefix)) {
+            if PUBLIC_PREFIXES
+                .iter()
+                .any(|prefix| path.starts_with(prefix))
+            {
                 return inner.call(request).await;
             }
             match authenticate(&verifier, request.headers()) {
@@ -120,10 +136,16 @@ where
 
 fn authenticate(verifier: &Verifier, headers: &http::HeaderMap) -> Result<Principal, Error> {
     let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
-        Error::unauthenticated("MISSING_CREDENTIALS", "missing `authorization: Bearer <token>` metadata")
+        Error::unauthenticated(
+            "MISSING_CREDENTIALS",
+            "missing `authorization: Bearer <token>` metadata",
+        )
     })?;
     let value = value.to_str().map_err(|_| {
-        Error::unauthenticated("INVALID_TOKEN", "the authorization metadata is not valid text")
+        Error::unauthenticated(
+            "INVALID_TOKEN",
+            "the authorization metadata is not valid text",
+        )
     })?;
     let token = value
         .split_once(' ')

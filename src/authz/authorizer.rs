@@ -40,12 +40,20 @@ impl Authorizer {
     pub async fn access(&self, principal: &Principal, dashboard: &Dashboard) -> Result<Access> {
         let grants = if principal.org_id == dashboard.org_id {
             self.dashboards
-                .matching_grants(std::slice::from_ref(&dashboard.id), &self.subjects(principal))
+                .matching_grants(
+                    std::slice::from_ref(&dashboard.id),
+                    &self.subjects(principal),
+                )
                 .await?
         } else {
             Vec::new()
         };
-        Ok(effective_access(principal, &dashboard.org_id, grants, now_micros()))
+        Ok(effective_access(
+            principal,
+            &dashboard.org_id,
+            grants,
+            now_micros(),
+        ))
     }
 
     /// Access on many dashboards with one grants query, in the order given.
@@ -55,12 +63,19 @@ impl Authorizer {
         dashboards: &[Dashboard],
     ) -> Result<Vec<Access>> {
         let ids: Vec<String> = dashboards.iter().map(|d| d.id.clone()).collect();
-        let grants = self.dashboards.matching_grants(&ids, &self.subjects(principal)).await?;
+        let grants = self
+            .dashboards
+            .matching_grants(&ids, &self.subjects(principal))
+            .await?;
         let now = now_micros();
         Ok(dashboards
             .iter()
             .map(|d| {
-                let mine = grants.iter().filter(|g| g.dashboard_id == d.id).cloned().collect();
+                let mine = grants
+                    .iter()
+                    .filter(|g| g.dashboard_id == d.id)
+                    .cloned()
+                    .collect();
                 effective_access(principal, &d.org_id, mine, now)
             })
             .collect())

@@ -52,18 +52,34 @@ pub struct Subject {
 /// audiences it belongs to. Grant lookups (single dashboard and listing alike) match grants
 /// against this list, so new grantee kinds only add subjects here.
 pub fn subjects_of(principal: &Principal, group_ids: &[String]) -> Vec<Subject> {
-    let mut subjects = vec![Subject { kind: GranteeKind::User, id: principal.user_id.clone() }];
-    subjects.extend(
-        group_ids.iter().map(|g| Subject { kind: GranteeKind::Group, id: g.clone() }),
-    );
+    let mut subjects = vec![Subject {
+        kind: GranteeKind::User,
+        id: principal.user_id.clone(),
+    }];
+    subjects.extend(group_ids.iter().map(|g| Subject {
+        kind: GranteeKind::Group,
+        id: g.clone(),
+    }));
     match &principal.tenant_id {
         Some(tenant) => {
-            subjects.push(Subject { kind: GranteeKind::Tenant, id: tenant.clone() });
-            subjects.push(Subject { kind: GranteeKind::AllTenants, id: String::new() });
+            subjects.push(Subject {
+                kind: GranteeKind::Tenant,
+                id: tenant.clone(),
+            });
+            subjects.push(Subject {
+                kind: GranteeKind::AllTenants,
+                id: String::new(),
+            });
         }
-        None => subjects.push(Subject { kind: GranteeKind::OrgMembers, id: String::new() }),
+        None => subjects.push(Subject {
+            kind: GranteeKind::OrgMembers,
+            id: String::new(),
+        }),
     }
-    subjects.push(Subject { kind: GranteeKind::Everyone, id: String::new() });
+    subjects.push(Subject {
+        kind: GranteeKind::Everyone,
+        id: String::new(),
+    });
     subjects
 }
 
@@ -86,7 +102,9 @@ impl Grant {
 
     /// The permissions the grant's role gives; unknown roles give nothing.
     pub fn permissions(&self) -> PermissionSet {
-        BuiltinRole::parse(&self.role).map(BuiltinRole::permissions).unwrap_or_default()
+        BuiltinRole::parse(&self.role)
+            .map(BuiltinRole::permissions)
+            .unwrap_or_default()
     }
 }
 
@@ -118,12 +136,27 @@ pub fn effective_access(
             implicit_owner: false,
         };
     }
-    let grants: Vec<Grant> = matching_grants.into_iter().filter(|g| g.is_active(now)).collect();
+    let grants: Vec<Grant> = matching_grants
+        .into_iter()
+        .filter(|g| g.is_active(now))
+        .collect();
     if principal.is_admin() {
-        return Access { permissions: PermissionSet::ALL, ceiling, grants, implicit_owner: true };
+        return Access {
+            permissions: PermissionSet::ALL,
+            ceiling,
+            grants,
+            implicit_owner: true,
+        };
     }
-    let granted = grants.iter().fold(PermissionSet::EMPTY, |acc, g| acc.union(g.permissions()));
-    Access { permissions: granted.intersect(ceiling), ceiling, grants, implicit_owner: false }
+    let granted = grants
+        .iter()
+        .fold(PermissionSet::EMPTY, |acc, g| acc.union(g.permissions()));
+    Access {
+        permissions: granted.intersect(ceiling),
+        ceiling,
+        grants,
+        implicit_owner: false,
+    }
 }
 
 /// The decision rule: no READ means the resource does not exist for the caller.
@@ -217,12 +250,18 @@ mod tests {
     #[test]
     fn tenant_users_answer_to_tenant_scopes_not_org_members() {
         let tenant_user = principal(PlatformRole::PowerUser, Some("t1"));
-        let kinds: Vec<_> = subjects_of(&tenant_user, &[]).into_iter().map(|s| s.kind).collect();
+        let kinds: Vec<_> = subjects_of(&tenant_user, &[])
+            .into_iter()
+            .map(|s| s.kind)
+            .collect();
         assert!(kinds.contains(&GranteeKind::Tenant));
         assert!(kinds.contains(&GranteeKind::AllTenants));
         assert!(!kinds.contains(&GranteeKind::OrgMembers));
         let org_user = principal(PlatformRole::Author, None);
-        let kinds: Vec<_> = subjects_of(&org_user, &["g1".into()]).into_iter().map(|s| s.kind).collect();
+        let kinds: Vec<_> = subjects_of(&org_user, &["g1".into()])
+            .into_iter()
+            .map(|s| s.kind)
+            .collect();
         assert!(kinds.contains(&GranteeKind::OrgMembers));
         assert!(kinds.contains(&GranteeKind::Group));
         assert!(!kinds.contains(&GranteeKind::AllTenants));

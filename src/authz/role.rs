@@ -15,8 +15,12 @@ pub enum BuiltinRole {
 }
 
 impl BuiltinRole {
-    pub const ALL: [BuiltinRole; 4] =
-        [BuiltinRole::Viewer, BuiltinRole::Editor, BuiltinRole::Contributor, BuiltinRole::Owner];
+    pub const ALL: [BuiltinRole; 4] = [
+        BuiltinRole::Viewer,
+        BuiltinRole::Editor,
+        BuiltinRole::Contributor,
+        BuiltinRole::Owner,
+    ];
 
     /// `roles/{id}`, the form stored and returned.
     pub fn name(self) -> &'static str {
@@ -74,7 +78,10 @@ mod tests {
         assert_eq!(BuiltinRole::parse("readonly"), Some(BuiltinRole::Viewer));
         assert_eq!(BuiltinRole::parse("readwrite"), Some(BuiltinRole::Editor));
         assert_eq!(BuiltinRole::parse("admin"), Some(BuiltinRole::Owner));
-        assert_eq!(BuiltinRole::parse("roles/contributor"), Some(BuiltinRole::Contributor));
+        assert_eq!(
+            BuiltinRole::parse("roles/contributor"),
+            Some(BuiltinRole::Contributor)
+        );
         assert_eq!(BuiltinRole::parse("roles/superuser"), None);
     }
 

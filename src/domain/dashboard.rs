@@ -87,11 +87,17 @@ impl DashboardFields {
         if let Some(title) = &self.title {
             let chars = title.chars().count();
             if title.trim().is_empty() {
-                violations.push(Violation::new(format!("{prefix}.title"), "required: must not be empty"));
+                violations.push(Violation::new(
+                    format!("{prefix}.title"),
+                    "required: must not be empty",
+                ));
             } else if chars > limits.max_title_chars {
                 violations.push(Violation::new(
                     format!("{prefix}.title"),
-                    format!("must be at most {} characters (got {chars})", limits.max_title_chars),
+                    format!(
+                        "must be at most {} characters (got {chars})",
+                        limits.max_title_chars
+                    ),
                 ));
             }
         }
@@ -112,13 +118,20 @@ impl DashboardFields {
         {
             violations.push(Violation::new(
                 format!("{prefix}.metadata"),
-                format!("must be at most {} bytes (got {})", limits.max_metadata_bytes, metadata.len()),
+                format!(
+                    "must be at most {} bytes (got {})",
+                    limits.max_metadata_bytes,
+                    metadata.len()
+                ),
             ));
         }
         if let Some(Some(nanos)) = self.refresh_period_nanos
             && nanos < 0
         {
-            violations.push(Violation::new(format!("{prefix}.refresh_period"), "must not be negative"));
+            violations.push(Violation::new(
+                format!("{prefix}.refresh_period"),
+                "must not be negative",
+            ));
         }
         violations
     }
@@ -131,14 +144,26 @@ mod tests {
     #[test]
     fn title_limits_count_characters_not_bytes() {
         let limits = Limits::default();
-        let ok = DashboardFields { title: Some("é".repeat(200)), ..Default::default() };
+        let ok = DashboardFields {
+            title: Some("é".repeat(200)),
+            ..Default::default()
+        };
         assert!(ok.validate("dashboard", &limits).is_empty());
-        let long = DashboardFields { title: Some("é".repeat(201)), ..Default::default() };
+        let long = DashboardFields {
+            title: Some("é".repeat(201)),
+            ..Default::default()
+        };
         let v = long.validate("dashboard", &limits);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].field, "dashboard.title");
-        let empty = DashboardFields { title: Some("  ".into()), ..Default::default() };
-        assert_eq!(empty.validate("dashboard", &limits)[0].field, "dashboard.title");
+        let empty = DashboardFields {
+            title: Some("  ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            empty.validate("dashboard", &limits)[0].field,
+            "dashboard.title"
+        );
     }
 
     #[test]

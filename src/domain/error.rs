@@ -23,7 +23,10 @@ pub struct Violation {
 
 impl Violation {
     pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self { field: field.into(), description: description.into() }
+        Self {
+            field: field.into(),
+            description: description.into(),
+        }
     }
 }
 
@@ -31,14 +34,22 @@ impl Violation {
 pub enum Error {
     /// Bad input. `violations` name every offending field.
     #[error("{message}")]
-    InvalidArgument { reason: &'static str, message: String, violations: Vec<Violation> },
+    InvalidArgument {
+        reason: &'static str,
+        message: String,
+        violations: Vec<Violation>,
+    },
 
     /// The resource does not exist, or the caller may not see it (the two are indistinguishable).
     #[error("{resource} not found")]
     NotFound { resource: String },
 
     #[error("{message}")]
-    AlreadyExists { reason: &'static str, message: String, resource: String },
+    AlreadyExists {
+        reason: &'static str,
+        message: String,
+        resource: String,
+    },
 
     /// The caller's etag is stale.
     #[error("etag of {resource} does not match: it was changed by someone else; re-read and retry")]
@@ -46,16 +57,29 @@ pub enum Error {
 
     /// The resource is in a state that does not allow the call.
     #[error("{message}")]
-    FailedPrecondition { reason: &'static str, message: String, resource: String },
+    FailedPrecondition {
+        reason: &'static str,
+        message: String,
+        resource: String,
+    },
 
     #[error("{message}")]
-    PermissionDenied { reason: &'static str, message: String },
+    PermissionDenied {
+        reason: &'static str,
+        message: String,
+    },
 
     #[error("{message}")]
-    Unauthenticated { reason: &'static str, message: String },
+    Unauthenticated {
+        reason: &'static str,
+        message: String,
+    },
 
     #[error("{message}")]
-    ResourceExhausted { reason: &'static str, message: String },
+    ResourceExhausted {
+        reason: &'static str,
+        message: String,
+    },
 
     #[error("{message}")]
     Unimplemented { message: String },
@@ -86,19 +110,31 @@ impl Error {
             .map(|v| format!("{}: {}", v.field, v.description))
             .collect::<Vec<_>>()
             .join("; ");
-        Self::InvalidArgument { reason: "INVALID_ARGUMENT", message, violations }
+        Self::InvalidArgument {
+            reason: "INVALID_ARGUMENT",
+            message,
+            violations,
+        }
     }
 
     pub fn not_found(resource: impl Into<String>) -> Self {
-        Self::NotFound { resource: resource.into() }
+        Self::NotFound {
+            resource: resource.into(),
+        }
     }
 
     pub fn permission_denied(reason: &'static str, message: impl Into<String>) -> Self {
-        Self::PermissionDenied { reason, message: message.into() }
+        Self::PermissionDenied {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn unauthenticated(reason: &'static str, message: impl Into<String>) -> Self {
-        Self::Unauthenticated { reason, message: message.into() }
+        Self::Unauthenticated {
+            reason,
+            message: message.into(),
+        }
     }
 
     pub fn failed_precondition(
@@ -106,7 +142,11 @@ impl Error {
         resource: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        Self::FailedPrecondition { reason, resource: resource.into(), message: message.into() }
+        Self::FailedPrecondition {
+            reason,
+            resource: resource.into(),
+            message: message.into(),
+        }
     }
 
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
@@ -196,7 +236,11 @@ impl From<Error> for Status {
                     "the etag does not match the current version",
                 )]);
             }
-            Error::FailedPrecondition { reason, resource, message } => {
+            Error::FailedPrecondition {
+                reason,
+                resource,
+                message,
+            } => {
                 metadata.insert("resource".to_string(), resource.clone());
                 details.set_precondition_failure(vec![PreconditionViolation::new(
                     *reason,

@@ -63,13 +63,19 @@ pub enum Ordering {
 /// Parses a filter; an empty or blank string is no filter.
 pub fn parse(input: &str) -> Result<Option<Filter>> {
     if input.chars().count() > MAX_FILTER_CHARS {
-        return Err(bad(format!("must be at most {MAX_FILTER_CHARS} characters")));
+        return Err(bad(format!(
+            "must be at most {MAX_FILTER_CHARS} characters"
+        )));
     }
     let tokens = lex(input)?;
     if tokens.is_empty() {
         return Ok(None);
     }
-    let mut parser = Parser { tokens, pos: 0, depth: 0 };
+    let mut parser = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let filter = parser.expression()?;
     if let Some(token) = parser.peek() {
         return Err(bad(format!("unexpected {}", token.describe())));
@@ -124,7 +130,10 @@ fn lex(input: &str) -> Result<Vec<Token>> {
                 chars.next();
                 tokens.push(Token::RParen);
             }
-            '-' if tokens.last().is_none_or(|t| !matches!(t, Token::Comparator(_))) => {
+            '-' if tokens
+                .last()
+                .is_none_or(|t| !matches!(t, Token::Comparator(_))) =>
+            {
                 chars.next();
                 tokens.push(Token::Minus);
             }
@@ -167,7 +176,9 @@ fn lex(input: &str) -> Result<Vec<Token>> {
             _ => {
                 let mut word = String::new();
                 while let Some(&ch) = chars.peek() {
-                    if ch.is_whitespace() || matches!(ch, '(' | ')' | ':' | '=' | '!' | '<' | '>' | '"' | '\'') {
+                    if ch.is_whitespace()
+                        || matches!(ch, '(' | ')' | ':' | '=' | '!' | '<' | '>' | '"' | '\'')
+                    {
                         break;
                     }
                     word.push(ch);
@@ -235,7 +246,10 @@ impl Parser {
     }
 
     fn term(&mut self) -> Result<Filter> {
-        if self.peek().is_some_and(|t| t.is_keyword("NOT") || *t == Token::Minus) {
+        if self
+            .peek()
+            .is_some_and(|t| t.is_keyword("NOT") || *t == Token::Minus)
+        {
             self.next();
             return Ok(Filter::Not(Box::new(self.simple()?)));
         }
@@ -283,7 +297,9 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             ":" => Ok(Comparison::TextContains(text_field, value)),
             "=" => Ok(Comparison::TextEquals(text_field, value, true)),
             "!=" => Ok(Comparison::TextEquals(text_field, value, false)),
-            _ => Err(bad(format!("{field} supports ':', '=' and '!=', not '{comparator}'"))),
+            _ => Err(bad(format!(
+                "{field} supports ':', '=' and '!=', not '{comparator}'"
+            ))),
         };
     }
     let time_field = match field {
@@ -299,18 +315,32 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             "<=" => Ordering::Le,
             ">" => Ordering::Gt,
             ">=" => Ordering::Ge,
-            _ => return Err(bad(format!("{field} supports = != < <= > >=, not '{comparator}'"))),
+            _ => {
+                return Err(bad(format!(
+                    "{field} supports = != < <= > >=, not '{comparator}'"
+                )));
+            }
         };
         let time = chrono::DateTime::parse_from_rfc3339(&value).map_err(|_| {
-            bad(format!("{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {value:?}"))
+            bad(format!(
+                "{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {value:?}"
+            ))
         })?;
-        return Ok(Comparison::Time(time_field, ordering, time.timestamp_micros()));
+        return Ok(Comparison::Time(
+            time_field,
+            ordering,
+            time.timestamp_micros(),
+        ));
     }
     if field == "creator" {
         let equal = match comparator {
             "=" | ":" => true,
             "!=" => false,
-            _ => return Err(bad(format!("creator supports '=' and '!=', not '{comparator}'"))),
+            _ => {
+                return Err(bad(format!(
+                    "creator supports '=' and '!=', not '{comparator}'"
+                )));
+            }
         };
         let id = names::parse_user_name("filter", &value)?;
         return Ok(Comparison::CreatorEquals(id, equal));
@@ -332,7 +362,10 @@ mod tests {
     fn parses_substring_and_keeps_wildcards_literal() {
         assert_eq!(
             parse(r#"title:"50% _off_ \"x\"""#).unwrap(),
-            Some(cmp(Comparison::TextContains(TextField::Title, r#"50% _off_ "x""#.into())))
+            Some(cmp(Comparison::TextContains(
+                TextField::Title,
+                r#"50% _off_ "x""#.into()
+            )))
         );
     }
 
@@ -342,7 +375,10 @@ mod tests {
         let a = cmp(Comparison::TextContains(TextField::Title, "a".into()));
         let b = cmp(Comparison::TextContains(TextField::Title, "b".into()));
         let c = cmp(Comparison::TextContains(TextField::Title, "c".into()));
-        assert_eq!(f, Filter::And(Box::new(a), Box::new(Filter::Or(Box::new(b), Box::new(c)))));
+        assert_eq!(
+            f,
+            Filter::And(Box::new(a), Box::new(Filter::Or(Box::new(b), Box::new(c))))
+        );
     }
 
     #[test]
@@ -355,10 +391,16 @@ mod tests {
 
     #[test]
     fn parses_times() {
-        let f = parse(r#"create_time >= "2026-01-02T03:04:05Z""#).unwrap().unwrap();
+        let f = parse(r#"create_time >= "2026-01-02T03:04:05Z""#)
+            .unwrap()
+            .unwrap();
         assert_eq!(
             f,
-            cmp(Comparison::Time(TimeField::CreateTime, Ordering::Ge, 1_767_323_045_000_000))
+            cmp(Comparison::Time(
+                TimeField::CreateTime,
+                Ordering::Ge,
+                1_767_323_045_000_000
+            ))
         );
     }
 

@@ -23,9 +23,15 @@ pub fn parse_user_name(field: &str, name: &str) -> Result<String> {
 
 fn parse_single(field: &str, name: &str, collection: &str) -> Result<String> {
     if name.is_empty() {
-        return Err(Error::invalid(field, format!("required: expected {collection}/{{id}}")));
+        return Err(Error::invalid(
+            field,
+            format!("required: expected {collection}/{{id}}"),
+        ));
     }
-    match name.strip_prefix(collection).and_then(|rest| rest.strip_prefix('/')) {
+    match name
+        .strip_prefix(collection)
+        .and_then(|rest| rest.strip_prefix('/'))
+    {
         Some(id) if is_valid_id(id) => Ok(id.to_string()),
         _ => Err(Error::invalid(
             field,
@@ -38,7 +44,9 @@ fn parse_single(field: &str, name: &str, collection: &str) -> Result<String> {
 pub fn is_valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '@'))
 }
 
 #[cfg(test)]
@@ -47,10 +55,23 @@ mod tests {
 
     #[test]
     fn parses_dashboard_names() {
-        assert_eq!(parse_dashboard_name("name", "dashboards/abc-1").unwrap(), "abc-1");
-        for bad in ["", "dashboards/", "dashboards", "widgets/x", "dashboards/a/b", "dashboards/a b"] {
+        assert_eq!(
+            parse_dashboard_name("name", "dashboards/abc-1").unwrap(),
+            "abc-1"
+        );
+        for bad in [
+            "",
+            "dashboards/",
+            "dashboards",
+            "widgets/x",
+            "dashboards/a/b",
+            "dashboards/a b",
+        ] {
             let err = parse_dashboard_name("name", bad).unwrap_err();
-            assert!(matches!(err, Error::InvalidArgument { .. }), "{bad:?} -> {err:?}");
+            assert!(
+                matches!(err, Error::InvalidArgument { .. }),
+                "{bad:?} -> {err:?}"
+            );
         }
     }
 }

@@ -39,7 +39,9 @@ impl FromStr for PlatformRole {
             "POWER_USER" => Ok(Self::PowerUser),
             "AUTHOR" => Ok(Self::Author),
             "ADMIN" => Ok(Self::Admin),
-            _ => Err(format!("unknown role {s:?}: expected VIEWER, POWER_USER, AUTHOR or ADMIN")),
+            _ => Err(format!(
+                "unknown role {s:?}: expected VIEWER, POWER_USER, AUTHOR or ADMIN"
+            )),
         }
     }
 }

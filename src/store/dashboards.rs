@@ -123,8 +123,12 @@ impl DashboardRepo {
             update_time: Set(now),
         };
         let inserted = async {
-            dashboard::Entity::insert(row).exec_without_returning(&*txn).await?;
-            grant::Entity::insert(owner).exec_without_returning(&*txn).await?;
+            dashboard::Entity::insert(row)
+                .exec_without_returning(&*txn)
+                .await?;
+            grant::Entity::insert(owner)
+                .exec_without_returning(&*txn)
+                .await?;
             Ok::<_, sea_orm::DbErr>(())
         }
         .await;
@@ -159,7 +163,9 @@ impl DashboardRepo {
         conn: &impl ConnectionTrait,
         new: &NewDashboard,
     ) -> Result<Option<Dashboard>> {
-        let Some(request_id) = &new.request_id else { return Ok(None) };
+        let Some(request_id) = &new.request_id else {
+            return Ok(None);
+        };
         let row = dashboard::Entity::find()
             .filter(dashboard::Column::OrgId.eq(&new.org_id))
             .filter(dashboard::Column::CreatorId.eq(&new.creator_id))
@@ -214,13 +220,19 @@ impl DashboardRepo {
         now: Micros,
     ) -> Result<Option<Dashboard>> {
         let mut update = dashboard::Entity::update_many()
-            .col_expr(dashboard::Column::Revision, Expr::val(expected_revision + 1))
+            .col_expr(
+                dashboard::Column::Revision,
+                Expr::val(expected_revision + 1),
+            )
             .col_expr(dashboard::Column::UpdateTime, Expr::val(now));
         if let Some(title) = &fields.title {
             update = update.col_expr(dashboard::Column::Title, Expr::val(title.clone()));
         }
         if let Some(description) = &fields.description {
-            update = update.col_expr(dashboard::Column::Description, Expr::val(description.clone()));
+            update = update.col_expr(
+                dashboard::Column::Description,
+                Expr::val(description.clone()),
+            );
         }
         if let Some(metadata) = &fields.metadata {
             update = update.col_expr(dashboard::Column::Metadata, Expr::val(metadata.clone()));
@@ -228,7 +240,8 @@ impl DashboardRepo {
         if let Some(refresh) = fields.refresh_period_nanos {
             update = update.col_expr(dashboard::Column::RefreshPeriodNanos, Expr::val(refresh));
         }
-        self.conditional_update(org_id, id, expected_revision, update).await
+        self.conditional_update(org_id, id, expected_revision, update)
+            .await
     }
 
     /// Moves to (`Some` times) or out of (`None`) the trash, if still at `expected_revision`.
@@ -241,11 +254,15 @@ impl DashboardRepo {
         now: Micros,
     ) -> Result<Option<Dashboard>> {
         let update = dashboard::Entity::update_many()
-            .col_expr(dashboard::Column::Revision, Expr::val(expected_revision + 1))
+            .col_expr(
+                dashboard::Column::Revision,
+                Expr::val(expected_revision + 1),
+            )
             .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
             .col_expr(dashboard::Column::DeleteTime, Expr::val(trash.map(|t| t.0)))
             .col_expr(dashboard::Column::ExpireTime, Expr::val(trash.map(|t| t.1)));
-        self.conditional_update(org_id, id, expected_revision, update).await
+        self.conditional_update(org_id, id, expected_revision, update)
+            .await
     }
 
     /// One compare-and-set statement: no lost updates, on either database, without holding
@@ -267,7 +284,9 @@ impl DashboardRepo {
         if result.rows_affected == 0 {
             return Ok(None);
         }
-        let row = dashboard::Entity::find_by_id(id.to_string()).one(&*txn).await?;
+        let row = dashboard::Entity::find_by_id(id.to_string())
+            .one(&*txn)
+            .await?;
         txn.commit().await?;
         Ok(row.map(into_domain))
     }
@@ -293,13 +312,21 @@ impl DashboardRepo {
             let key = Expr::col((dashboard::Entity, sort_col));
             let id = Expr::col((dashboard::Entity, dashboard::Column::Id));
             let after = if query.descending {
-                key.clone().lt(value.clone()).or(key.eq(value).and(id.lt(last_id.clone())))
+                key.clone()
+                    .lt(value.clone())
+                    .or(key.eq(value).and(id.lt(last_id.clone())))
             } else {
-                key.clone().gt(value.clone()).or(key.eq(value).and(id.gt(last_id.clone())))
+                key.clone()
+                    .gt(value.clone())
+                    .or(key.eq(value).and(id.gt(last_id.clone())))
             };
             condition = condition.add(after);
         }
-        let order = if query.descending { Order::Desc } else { Order::Asc };
+        let order = if query.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
         let rows = dashboard::Entity::find()
             .filter(condition)
             .order_by(sort_col, order.clone())
@@ -364,8 +391,12 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
 /// Compiles a parsed filter into bound conditions: values are parameters, never SQL.
 fn filter_condition(filter: &Filter) -> Condition {
     match filter {
-        Filter::And(a, b) => Condition::all().add(filter_condition(a)).add(filter_condition(b)),
-        Filter::Or(a, b) => Condition::any().add(filter_condition(a)).add(filter_condition(b)),
+        Filter::And(a, b) => Condition::all()
+            .add(filter_condition(a))
+            .add(filter_condition(b)),
+        Filter::Or(a, b) => Condition::any()
+            .add(filter_condition(a))
+            .add(filter_condition(b)),
         Filter::Not(inner) => filter_condition(inner).not(),
         Filter::Compare(comparison) => Condition::all().add(comparison_expr(comparison)),
     }
@@ -390,7 +421,11 @@ fn comparison_expr(comparison: &Comparison) -> Expr {
         }
         Comparison::CreatorEquals(id, equal) => {
             let col = Expr::col((dashboard::Entity, dashboard::Column::CreatorId));
-            if *equal { col.eq(id.clone()) } else { col.ne(id.clone()) }
+            if *equal {
+                col.eq(id.clone())
+            } else {
+                col.ne(id.clone())
+            }
         }
         Comparison::Time(field, ordering, micros) => {
             let col = Expr::col((

@@ -20,8 +20,8 @@ use sea_orm::sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
 };
 use sea_orm::{
-    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction, SqlxPostgresConnector,
-    SqlxSqliteConnector, Statement, TransactionTrait,
+    ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
+    SqlxPostgresConnector, SqlxSqliteConnector, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -100,7 +100,10 @@ impl Store {
                 .connect_with(connect)
                 .await
                 .map_err(|e| Error::Unavailable(Box::new(e)))?;
-            Ok(Self { db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool), write_lock: None })
+            Ok(Self {
+                db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+                write_lock: None,
+            })
         } else {
             Err(Error::invalid(
                 "database_url",
@@ -147,7 +150,10 @@ impl Store {
     pub async fn begin_write(&self) -> Result<WriteTxn> {
         let writer = self.lock_writer().await;
         let txn = self.db.begin().await?;
-        Ok(WriteTxn { txn, _writer: writer })
+        Ok(WriteTxn {
+            txn,
+            _writer: writer,
+        })
     }
 
     async fn lock_writer(&self) -> Option<OwnedMutexGuard<()>> {
@@ -168,5 +174,8 @@ impl Store {
 
 /// True for a unique-constraint violation (e.g. a concurrent create with the same key).
 pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

@@ -58,24 +58,40 @@ pub fn start(customize: impl FnOnce(&mut Config)) -> TestServer {
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
             if let Err(err) =
-                dashboard_service::server::serve(serve_config, listener, std::future::pending()).await
+                dashboard_service::server::serve(serve_config, listener, std::future::pending())
+                    .await
             {
                 eprintln!("test server failed: {err}");
             }
         });
     });
     // Tests call this from inside their runtime; wait from a plain thread.
-    std::thread::spawn(move || wait_until_serving(addr)).join().expect("server did not start");
-    TestServer { addr, config, _dir: dir }
+    std::thread::spawn(move || wait_until_serving(addr))
+        .join()
+        .expect("server did not start");
+    TestServer {
+        addr,
+        config,
+        _dir: dir,
+    }
 }
 
 fn wait_until_serving(addr: SocketAddr) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     runtime.block_on(async {
         for _ in 0..300 {
-            if let Ok(channel) = Channel::from_shared(format!("http://{addr}")).expect("uri").connect().await {
+            if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
+                .expect("uri")
+                .connect()
+                .await
+            {
                 let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-                let request = tonic_health::pb::HealthCheckRequest { service: String::new() };
+                let request = tonic_health::pb::HealthCheckRequest {
+                    service: String::new(),
+                };
                 if let Ok(response) = health.check(request).await
                     && response.into_inner().status == 1
                 {
@@ -113,7 +129,10 @@ impl TestServer {
 }
 
 pub fn token(org: &str, sub: &str, tenant: Option<&str>, role: PlatformRole) -> String {
-    let options = JwtOptions { secret: Some(SECRET.into()), ..Default::default() };
+    let options = JwtOptions {
+        secret: Some(SECRET.into()),
+        ..Default::default()
+    };
     let keys = KeyMaterial::load(&options).expect("keys");
     Minter::new(&keys, &options)
         .expect("minter")
@@ -149,20 +168,39 @@ impl Caller {
 
     pub async fn create(&mut self, title: &str) -> pb::Dashboard {
         let request = self.req(pb::CreateDashboardRequest {
-            dashboard: Some(pb::Dashboard { title: title.into(), ..Default::default() }),
+            dashboard: Some(pb::Dashboard {
+                title: title.into(),
+                ..Default::default()
+            }),
             request_id: String::new(),
         });
-        self.dashboards.create_dashboard(request).await.expect("create").into_inner()
+        self.dashboards
+            .create_dashboard(request)
+            .await
+            .expect("create")
+            .into_inner()
     }
 
     pub async fn get(&mut self, name: &str) -> Result<pb::Dashboard, Status> {
-        let request = self.req(pb::GetDashboardRequest { name: name.into(), view: 0 });
-        self.dashboards.get_dashboard(request).await.map(|r| r.into_inner())
+        let request = self.req(pb::GetDashboardRequest {
+            name: name.into(),
+            view: 0,
+        });
+        self.dashboards
+            .get_dashboard(request)
+            .await
+            .map(|r| r.into_inner())
     }
 
-    pub async fn list(&mut self, request: pb::ListDashboardsRequest) -> Result<pb::ListDashboardsResponse, Status> {
+    pub async fn list(
+        &mut self,
+        request: pb::ListDashboardsRequest,
+    ) -> Result<pb::ListDashboardsResponse, Status> {
         let request = self.req(request);
-        self.dashboards.list_dashboards(request).await.map(|r| r.into_inner())
+        self.dashboards
+            .list_dashboards(request)
+            .await
+            .map(|r| r.into_inner())
     }
 
     /// Every page of a listing, following next_page_token.
@@ -170,7 +208,10 @@ impl Caller {
         let mut all = Vec::new();
         loop {
             let page = self.list(request.clone()).await.expect("list page");
-            assert!(page.dashboards.len() <= request.page_size.max(1) as usize || request.page_size == 0);
+            assert!(
+                page.dashboards.len() <= request.page_size.max(1) as usize
+                    || request.page_size == 0
+            );
             all.extend(page.dashboards);
             if page.next_page_token.is_empty() {
                 return all;
@@ -194,7 +235,9 @@ pub fn with_token<T>(message: T, token: &str) -> Request<T> {
 pub fn assert_error(status: &Status, code: Code, reason: &str) -> ErrorDetails {
     assert_eq!(status.code(), code, "unexpected status: {status:?}");
     let details = status.get_error_details();
-    let info = details.error_info().unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
+    let info = details
+        .error_info()
+        .unwrap_or_else(|| panic!("no ErrorInfo in {status:?}"));
     assert_eq!(info.reason, reason, "unexpected reason in {status:?}");
     assert_eq!(info.domain, "dashboards.v1");
     details
