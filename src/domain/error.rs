@@ -254,3 +254,71 @@ impl From<Error> for Status {
         Status::with_error_details(code, message, details)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(status: &Status) -> tonic_types::ErrorInfo {
+        status
+            .get_error_details()
+            .error_info()
+            .cloned()
+            .expect("ErrorInfo")
+    }
+
+    #[test]
+    fn internal_and_unavailable_hide_their_source() {
+        let sql = "SELECT * FROM dashboards WHERE secret = 'x'";
+        let status = Status::from(Error::internal(sql));
+        assert_eq!(status.code(), Code::Internal);
+        assert_eq!(status.message(), "internal error");
+        assert_eq!(info(&status).reason, "INTERNAL");
+
+        let status = Status::from(Error::from(sea_orm::DbErr::ConnectionAcquire(
+            sea_orm::ConnAcquireErr::Timeout,
+        )));
+        assert_eq!(status.code(), Code::Unavailable);
+        assert!(!status.message().contains("Timeout"));
+        assert_eq!(info(&status).reason, "DATABASE_UNAVAILABLE");
+    }
+
+    #[test]
+    fn every_error_carries_one_error_info_in_our_domain() {
+        let errors = vec![
+            Error::invalid("f", "bad"),
+            Error::not_found("dashboards/x"),
+            Error::EtagMismatch {
+                resource: "dashboards/x".into(),
+            },
+            Error::failed_precondition("LAST_OWNER", "dashboards/x", "keep one owner"),
+            Error::permission_denied("MISSING_PERMISSION", "no"),
+            Error::unauthenticated("INVALID_TOKEN", "no"),
+            Error::ResourceExhausted {
+                reason: "TOO_MANY",
+                message: "slow down".into(),
+            },
+            Error::Unimplemented {
+                message: "later".into(),
+            },
+        ];
+        for err in errors {
+            let reason = err.reason();
+            let code = err.code();
+            let status = Status::from(err);
+            assert_eq!(status.code(), code);
+            let info = info(&status);
+            assert_eq!(info.reason, reason);
+            assert_eq!(info.domain, ERROR_DOMAIN);
+            assert!(
+                reason.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                "{reason}"
+            );
+        }
+        let status = Status::from(Error::EtagMismatch {
+            resource: "dashboards/x".into(),
+        });
+        assert_eq!(status.code(), Code::Aborted);
+        assert!(status.get_error_details().precondition_failure().is_some());
+    }
+}

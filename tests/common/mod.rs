@@ -33,6 +33,15 @@ pub fn server() -> &'static TestServer {
 
 /// A dedicated server, for tests that need their own configuration.
 pub fn start(customize: impl FnOnce(&mut Config)) -> TestServer {
+    start_until(customize, std::future::pending()).0
+}
+
+/// A dedicated server that shuts down when `shutdown` resolves; the thread ends with the
+/// result of `serve`.
+pub fn start_until(
+    customize: impl FnOnce(&mut Config),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestServer, std::thread::JoinHandle<Result<(), String>>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::defaults();
     config.database_url = match std::env::var("TEST_DATABASE_URL") {
@@ -49,7 +58,7 @@ pub fn start(customize: impl FnOnce(&mut Config)) -> TestServer {
     listener.set_nonblocking(true).expect("nonblocking");
     let serve_config = config.clone();
     // The server outlives each test's runtime: it runs on its own thread and runtime.
-    std::thread::spawn(move || {
+    let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -57,23 +66,25 @@ pub fn start(customize: impl FnOnce(&mut Config)) -> TestServer {
             .expect("runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            if let Err(err) =
-                dashboard_service::server::serve(serve_config, listener, std::future::pending())
-                    .await
-            {
+            let result = dashboard_service::server::serve(serve_config, listener, shutdown).await;
+            if let Err(err) = &result {
                 eprintln!("test server failed: {err}");
             }
-        });
+            result.map_err(|e| e.to_string())
+        })
     });
     // Tests call this from inside their runtime; wait from a plain thread.
     std::thread::spawn(move || wait_until_serving(addr))
         .join()
         .expect("server did not start");
-    TestServer {
-        addr,
-        config,
-        _dir: dir,
-    }
+    (
+        TestServer {
+            addr,
+            config,
+            _dir: dir,
+        },
+        thread,
+    )
 }
 
 fn wait_until_serving(addr: SocketAddr) {
