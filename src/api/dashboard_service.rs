@@ -7,7 +7,7 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, pagination, principal};
 use crate::authz::{Authorizer, Permission, may_create_dashboards};
-use crate::domain::dashboard::{DashboardFields, Limits};
+use crate::domain::dashboard::{Dashboard, DashboardFields, Limits};
 use crate::domain::{Error, Result, Violation, filter, names, now_micros};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
@@ -39,7 +39,7 @@ pub struct DashboardApi {
 
 impl DashboardApi {
     pub fn new(store: Store, limits: Limits, trash_retention: Duration) -> Self {
-        let authorizer = Authorizer::new(store.dashboards());
+        let authorizer = Authorizer::new(store.clone());
         Self {
             store,
             authorizer,
@@ -89,7 +89,7 @@ impl DashboardService for DashboardApi {
             refresh_period_nanos: fields.refresh_period_nanos.flatten(),
         };
         let (created, _) = self.store.dashboards().create(new, now_micros()).await?;
-        Ok(Response::new(convert::dashboard(&created)))
+        Ok(Response::new(self.render_one(&created).await?))
     }
 
     async fn get_dashboard(
@@ -103,7 +103,7 @@ impl DashboardService for DashboardApi {
             .authorizer
             .dashboard(&caller, &id, Permission::Read)
             .await?;
-        Ok(Response::new(convert::dashboard(&dashboard)))
+        Ok(Response::new(self.render_one(&dashboard).await?))
     }
 
     async fn list_dashboards(
@@ -131,7 +131,9 @@ impl DashboardService for DashboardApi {
         let after = pagination::decode(&request.page_token, &fingerprint)?;
         let query = ListQuery {
             org_id: caller.org_id.clone(),
-            subjects: (!caller.is_admin()).then(|| self.authorizer.subjects(&caller)),
+            caller_id: caller.user_id.clone(),
+            subjects: self.authorizer.subjects(&caller).await?,
+            only_readable: !caller.is_admin(),
             now: now_micros(),
             filter,
             sort,
@@ -150,7 +152,7 @@ impl DashboardService for DashboardApi {
             String::new()
         };
         Ok(Response::new(pb::ListDashboardsResponse {
-            dashboards: rows.iter().map(convert::dashboard).collect(),
+            dashboards: self.render(&rows).await?,
             next_page_token,
         }))
     }
@@ -186,7 +188,7 @@ impl DashboardService for DashboardApi {
                 .update(&caller.org_id, &id, current.revision, &fields, now)
                 .await?
             {
-                return Ok(Response::new(convert::dashboard(&updated)));
+                return Ok(Response::new(self.render_one(&updated).await?));
             }
             // Changed between our read and our write. With an etag the caller asked for that
             // exact version: report the conflict. Without one, apply to the newer version.
@@ -240,7 +242,7 @@ impl DashboardService for DashboardApi {
             .ok_or_else(|| Error::EtagMismatch {
                 resource: current.name(),
             })?;
-        Ok(Response::new(convert::dashboard(&deleted)))
+        Ok(Response::new(self.render_one(&deleted).await?))
     }
 
     async fn undelete_dashboard(
@@ -271,7 +273,7 @@ impl DashboardService for DashboardApi {
             .ok_or_else(|| Error::EtagMismatch {
                 resource: current.name(),
             })?;
-        Ok(Response::new(convert::dashboard(&restored)))
+        Ok(Response::new(self.render_one(&restored).await?))
     }
 
     async fn batch_get_dashboards(
@@ -326,11 +328,39 @@ impl DashboardService for DashboardApi {
             .map(|id| {
                 readable
                     .get(id.as_str())
-                    .map(|d| convert::dashboard(d))
+                    .map(|d| (*d).clone())
                     .ok_or_else(|| Error::not_found(names::dashboard_name(id)))
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Response::new(pb::BatchGetDashboardsResponse { dashboards }))
+        Ok(Response::new(pb::BatchGetDashboardsResponse {
+            dashboards: self.render(&dashboards).await?,
+        }))
+    }
+}
+
+impl DashboardApi {
+    /// The wire form of dashboards, with their public-link state.
+    async fn render(&self, dashboards: &[Dashboard]) -> Result<Vec<pb::Dashboard>> {
+        let ids: Vec<String> = dashboards.iter().map(|d| d.id.clone()).collect();
+        let public = self
+            .store
+            .public_links()
+            .public_among(&ids, now_micros())
+            .await?;
+        Ok(dashboards
+            .iter()
+            .map(|d| pb::Dashboard {
+                is_public: public.contains(&d.id),
+                ..convert::dashboard(d)
+            })
+            .collect())
+    }
+
+    async fn render_one(&self, dashboard: &Dashboard) -> Result<pb::Dashboard> {
+        let mut rendered = self.render(std::slice::from_ref(dashboard)).await?;
+        rendered
+            .pop()
+            .ok_or_else(|| Error::internal("render lost a dashboard"))
     }
 }
 

@@ -1,19 +1,22 @@
-//! Grant resolution against the store: loads a dashboard with the grants that match the
-//! caller and applies the policy.
+//! Grant resolution against the store: loads what a decision needs (the dashboard, the
+//! caller's groups, the matching grants, the custom roles they name) and applies the policy.
 
-use super::{Access, Permission, authorize, effective_access, subjects_of};
+use super::{
+    Access, BuiltinRole, Grant, Permission, RoleBook, Subject, authorize, effective_access,
+    subjects_of,
+};
 use crate::domain::dashboard::Dashboard;
 use crate::domain::{Error, Principal, Result, names, now_micros};
-use crate::store::DashboardRepo;
+use crate::store::Store;
 
 #[derive(Clone)]
 pub struct Authorizer {
-    dashboards: DashboardRepo,
+    store: Store,
 }
 
 impl Authorizer {
-    pub fn new(dashboards: DashboardRepo) -> Self {
-        Self { dashboards }
+    pub fn new(store: Store) -> Self {
+        Self { store }
     }
 
     /// The dashboard, if `principal` holds `needed` on it: NOT_FOUND when it does not exist
@@ -27,7 +30,8 @@ impl Authorizer {
     ) -> Result<(Dashboard, Access)> {
         let resource = names::dashboard_name(id);
         let dashboard = self
-            .dashboards
+            .store
+            .dashboards()
             .get(&principal.org_id, id)
             .await?
             .ok_or_else(|| Error::not_found(&resource))?;
@@ -36,24 +40,13 @@ impl Authorizer {
         Ok((dashboard, access))
     }
 
-    /// The caller's access on an already-loaded dashboard.
+    /// The principal's access on an already-loaded dashboard.
     pub async fn access(&self, principal: &Principal, dashboard: &Dashboard) -> Result<Access> {
-        let grants = if principal.org_id == dashboard.org_id {
-            self.dashboards
-                .matching_grants(
-                    std::slice::from_ref(&dashboard.id),
-                    &self.subjects(principal),
-                )
-                .await?
-        } else {
-            Vec::new()
-        };
-        Ok(effective_access(
-            principal,
-            &dashboard.org_id,
-            grants,
-            now_micros(),
-        ))
+        let mut all = self
+            .access_many(principal, std::slice::from_ref(dashboard))
+            .await?;
+        all.pop()
+            .ok_or_else(|| Error::internal("access_many lost a dashboard"))
     }
 
     /// Access on many dashboards with one grants query, in the order given.
@@ -62,11 +55,21 @@ impl Authorizer {
         principal: &Principal,
         dashboards: &[Dashboard],
     ) -> Result<Vec<Access>> {
-        let ids: Vec<String> = dashboards.iter().map(|d| d.id.clone()).collect();
-        let grants = self
-            .dashboards
-            .matching_grants(&ids, &self.subjects(principal))
-            .await?;
+        let ids: Vec<String> = dashboards
+            .iter()
+            .filter(|d| d.org_id == principal.org_id)
+            .map(|d| d.id.clone())
+            .collect();
+        let grants = if ids.is_empty() {
+            Vec::new()
+        } else {
+            let subjects = self.subjects(principal).await?;
+            self.store
+                .dashboards()
+                .matching_grants(&ids, &subjects)
+                .await?
+        };
+        let roles = self.role_book(&principal.org_id, &grants).await?;
         let now = now_micros();
         Ok(dashboards
             .iter()
@@ -76,13 +79,32 @@ impl Authorizer {
                     .filter(|g| g.dashboard_id == d.id)
                     .cloned()
                     .collect();
-                effective_access(principal, &d.org_id, mine, now)
+                effective_access(principal, &d.org_id, mine, &roles, now)
             })
             .collect())
     }
 
-    /// The subjects the caller answers to. Group membership joins here with the directory.
-    pub fn subjects(&self, principal: &Principal) -> Vec<super::Subject> {
-        subjects_of(principal, &[])
+    /// The subjects the principal answers to, its groups included.
+    pub async fn subjects(&self, principal: &Principal) -> Result<Vec<Subject>> {
+        let groups = self
+            .store
+            .groups()
+            .group_ids_of(&principal.org_id, &principal.user_id)
+            .await?;
+        Ok(subjects_of(principal, &groups))
+    }
+
+    /// The permission sets of every role the grants name.
+    pub async fn role_book(&self, org_id: &str, grants: &[Grant]) -> Result<RoleBook> {
+        let mut custom: Vec<String> = grants
+            .iter()
+            .filter(|g| BuiltinRole::from_name(&g.role).is_none())
+            .map(|g| g.role.clone())
+            .collect();
+        custom.sort();
+        custom.dedup();
+        Ok(RoleBook::new(
+            self.store.roles().permissions_of(org_id, &custom).await?,
+        ))
     }
 }

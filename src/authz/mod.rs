@@ -14,6 +14,9 @@ mod role;
 pub use authorizer::Authorizer;
 pub use permission::{Permission, PermissionSet};
 pub use policy::{
-    Access, Grant, GranteeKind, Subject, authorize, effective_access, readable_roles, subjects_of,
+    Access, Grant, GranteeKind, RoleBook, Subject, authorize, effective_access, readable_roles,
+    subjects_of,
 };
-pub use role::{BuiltinRole, ceiling, may_create_dashboards};
+pub use role::{
+    BuiltinRole, ceiling, may_create_dashboards, may_manage_directory, may_manage_groups,
+};

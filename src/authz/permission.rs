@@ -75,6 +75,15 @@ impl PermissionSet {
         self.0 == 0
     }
 
+    /// The stored form.
+    pub fn bits(self) -> i32 {
+        i32::from(self.0)
+    }
+
+    pub fn from_bits(bits: i32) -> Self {
+        Self((bits & i32::from(Self::ALL.0)) as u8)
+    }
+
     pub fn iter(self) -> impl Iterator<Item = Permission> {
         Permission::ALL
             .into_iter()

@@ -1,5 +1,7 @@
 //! Grant resolution and the access decision.
 
+use std::collections::HashMap;
+
 use super::{BuiltinRole, Permission, PermissionSet, ceiling};
 use crate::domain::{Error, Micros, Principal, Result};
 
@@ -83,7 +85,7 @@ pub fn subjects_of(principal: &Principal, group_ids: &[String]) -> Vec<Subject> 
     subjects
 }
 
-/// A grant of a role on a dashboard, as stored.
+/// A grant (share) of a role on a dashboard, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub id: String,
@@ -93,6 +95,9 @@ pub struct Grant {
     /// `roles/{id}`.
     pub role: String,
     pub expire_time: Option<Micros>,
+    pub creator_id: String,
+    pub create_time: Micros,
+    pub update_time: Micros,
 }
 
 impl Grant {
@@ -100,11 +105,30 @@ impl Grant {
         self.expire_time.is_none_or(|t| t > now)
     }
 
-    /// The permissions the grant's role gives; unknown roles give nothing.
-    pub fn permissions(&self) -> PermissionSet {
-        BuiltinRole::parse(&self.role)
-            .map(BuiltinRole::permissions)
-            .unwrap_or_default()
+    /// True for a direct owner grant: what makes a user an owner.
+    pub fn is_owner_grant(&self) -> bool {
+        self.kind == GranteeKind::User && self.role == BuiltinRole::Owner.name()
+    }
+}
+
+/// Permission sets of the roles a decision needs: the built-ins plus the custom roles the
+/// grants at hand name.
+#[derive(Debug, Clone, Default)]
+pub struct RoleBook {
+    custom: HashMap<String, PermissionSet>,
+}
+
+impl RoleBook {
+    pub fn new(custom: HashMap<String, PermissionSet>) -> Self {
+        Self { custom }
+    }
+
+    /// The permissions of `role` (`roles/{id}`); unknown roles give nothing.
+    pub fn permissions(&self, role: &str) -> PermissionSet {
+        match BuiltinRole::from_name(role) {
+            Some(builtin) => builtin.permissions(),
+            None => self.custom.get(role).copied().unwrap_or_default(),
+        }
     }
 }
 
@@ -125,6 +149,7 @@ pub fn effective_access(
     principal: &Principal,
     dashboard_org: &str,
     matching_grants: Vec<Grant>,
+    roles: &RoleBook,
     now: Micros,
 ) -> Access {
     let ceiling = ceiling(principal.role);
@@ -148,9 +173,9 @@ pub fn effective_access(
             implicit_owner: true,
         };
     }
-    let granted = grants
-        .iter()
-        .fold(PermissionSet::EMPTY, |acc, g| acc.union(g.permissions()));
+    let granted = grants.iter().fold(PermissionSet::EMPTY, |acc, g| {
+        acc.union(roles.permissions(&g.role))
+    });
     Access {
         permissions: granted.intersect(ceiling),
         ceiling,
@@ -206,13 +231,22 @@ mod tests {
             grantee_id: "u1".into(),
             role: role.name().into(),
             expire_time,
+            creator_id: "u1".into(),
+            create_time: 0,
+            update_time: 0,
         }
     }
 
     #[test]
     fn ceiling_caps_grants() {
         let p = principal(PlatformRole::Viewer, None);
-        let access = effective_access(&p, "acme", vec![grant(BuiltinRole::Editor, None)], 0);
+        let access = effective_access(
+            &p,
+            "acme",
+            vec![grant(BuiltinRole::Editor, None)],
+            &RoleBook::default(),
+            0,
+        );
         assert_eq!(access.permissions, PermissionSet::of(&[Permission::Read]));
         assert!(authorize(&access, Permission::Write, "dashboards/d").is_err());
     }
@@ -220,7 +254,13 @@ mod tests {
     #[test]
     fn expired_grants_give_nothing() {
         let p = principal(PlatformRole::Author, None);
-        let access = effective_access(&p, "acme", vec![grant(BuiltinRole::Owner, Some(10))], 11);
+        let access = effective_access(
+            &p,
+            "acme",
+            vec![grant(BuiltinRole::Owner, Some(10))],
+            &RoleBook::default(),
+            11,
+        );
         assert!(matches!(
             authorize(&access, Permission::Read, "dashboards/d"),
             Err(Error::NotFound { .. })
@@ -230,9 +270,9 @@ mod tests {
     #[test]
     fn org_wall_beats_admin() {
         let p = principal(PlatformRole::Admin, None);
-        let access = effective_access(&p, "other", vec![], 0);
+        let access = effective_access(&p, "other", vec![], &RoleBook::default(), 0);
         assert!(access.permissions.is_empty());
-        let home = effective_access(&p, "acme", vec![], 0);
+        let home = effective_access(&p, "acme", vec![], &RoleBook::default(), 0);
         assert_eq!(home.permissions, PermissionSet::ALL);
         assert!(home.implicit_owner);
     }
@@ -240,11 +280,30 @@ mod tests {
     #[test]
     fn read_without_permission_is_denied_not_hidden() {
         let p = principal(PlatformRole::Author, None);
-        let access = effective_access(&p, "acme", vec![grant(BuiltinRole::Viewer, None)], 0);
+        let access = effective_access(
+            &p,
+            "acme",
+            vec![grant(BuiltinRole::Viewer, None)],
+            &RoleBook::default(),
+            0,
+        );
         assert!(matches!(
             authorize(&access, Permission::Delete, "dashboards/d"),
             Err(Error::PermissionDenied { .. })
         ));
+    }
+
+    #[test]
+    fn custom_roles_give_their_permissions() {
+        let p = principal(PlatformRole::Author, None);
+        let mut g = grant(BuiltinRole::Viewer, None);
+        g.role = "roles/labeler".into();
+        let labeler = PermissionSet::of(&[Permission::Read, Permission::UpdateLabels]);
+        let book = RoleBook::new([("roles/labeler".to_string(), labeler)].into());
+        let access = effective_access(&p, "acme", vec![g.clone()], &book, 0);
+        assert_eq!(access.permissions, labeler);
+        let unknown = effective_access(&p, "acme", vec![g], &RoleBook::default(), 0);
+        assert!(unknown.permissions.is_empty());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Dashboard roles (named permission sets) and platform-role ceilings.
 
 use super::{Permission, PermissionSet};
-use crate::domain::PlatformRole;
+use crate::domain::{PlatformRole, Principal};
 
 use Permission::*;
 
@@ -43,6 +43,20 @@ impl BuiltinRole {
         }
     }
 
+    /// The built-in role stored as `name` (`roles/viewer`, ...), exactly.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    pub fn display_name(self) -> &'static str {
+        match self {
+            Self::Viewer => "Viewer",
+            Self::Editor => "Editor",
+            Self::Contributor => "Contributor",
+            Self::Owner => "Owner",
+        }
+    }
+
     /// Accepts `roles/viewer`, `viewer` and the Qubitro aliases `readonly`, `readwrite`,
     /// `admin`.
     pub fn parse(input: &str) -> Option<Self> {
@@ -67,6 +81,17 @@ pub fn ceiling(role: PlatformRole) -> PermissionSet {
 
 pub fn may_create_dashboards(role: PlatformRole) -> bool {
     role != PlatformRole::Viewer
+}
+
+/// Groups are managed by org users with AUTHOR or ADMIN.
+pub fn may_manage_groups(principal: &Principal) -> bool {
+    principal.tenant_id.is_none()
+        && matches!(principal.role, PlatformRole::Author | PlatformRole::Admin)
+}
+
+/// Custom roles and users are managed by ADMINs.
+pub fn may_manage_directory(principal: &Principal) -> bool {
+    principal.role == PlatformRole::Admin
 }
 
 #[cfg(test)]

@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Fields: `title`, `description` (`:` is a case-insensitive substring match; `=`, `!=`),
-//! `creator` (`=`, `!=` with `users/{id}`), `create_time`, `update_time` (`=` `!=` `<` `<=`
-//! `>` `>=` with an RFC 3339 time). Values are data, never SQL: `%`, `_` and quotes match
+//! `creator`, `owner` (`=`, `!=` with `users/{id}`; `users/me` is the caller),
+//! `create_time`, `update_time` (`=` `!=` `<` `<=` `>` `>=` with an RFC 3339 time),
+//! `shared_with_me` (`= true|false`), `visibility` (`= public|private`). Values are data, never SQL: `%`, `_` and quotes match
 //! themselves. The parse produces a tree; the store turns it into bound parameters.
 
 use super::{Error, Micros, Result, names};
@@ -33,9 +34,21 @@ pub enum Comparison {
     /// Case-insensitive substring match on a text field.
     TextContains(TextField, String),
     TextEquals(TextField, String, bool),
-    /// `creator = users/{id}` (`true`) or `!=` (`false`).
+    /// `creator = users/{id}` (`true`) or `!=` (`false`); id `me` is the caller.
     CreatorEquals(String, bool),
+    /// `owner = users/{id}`: the user holds `roles/owner` directly.
+    OwnerEquals(String, bool),
+    /// `shared_with_me = true`, `visibility = public` and their negations.
+    Flag(Flag, bool),
     Time(TimeField, Ordering, Micros),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// Readable through a share and not created by the caller.
+    SharedWithMe,
+    /// Has an unexpired public link.
+    Public,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,22 +345,43 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             time.timestamp_micros(),
         ));
     }
-    if field == "creator" {
-        let equal = match comparator {
-            "=" | ":" => true,
-            "!=" => false,
-            _ => {
-                return Err(bad(format!(
-                    "creator supports '=' and '!=', not '{comparator}'"
-                )));
-            }
-        };
-        let id = names::parse_user_name("filter", &value)?;
-        return Ok(Comparison::CreatorEquals(id, equal));
+    let equal = || match comparator {
+        "=" | ":" => Ok(true),
+        "!=" => Ok(false),
+        _ => Err(bad(format!(
+            "{field} supports '=' and '!=', not '{comparator}'"
+        ))),
+    };
+    match field {
+        "creator" => {
+            let id = names::parse_user_name("filter", &value)?;
+            Ok(Comparison::CreatorEquals(id, equal()?))
+        }
+        "owner" => {
+            let id = names::parse_user_name("filter", &value)?;
+            Ok(Comparison::OwnerEquals(id, equal()?))
+        }
+        "shared_with_me" => {
+            let value = match value.as_str() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(bad("shared_with_me takes true or false")),
+            };
+            Ok(Comparison::Flag(Flag::SharedWithMe, value == equal()?))
+        }
+        "visibility" => {
+            let public = match value.to_ascii_lowercase().as_str() {
+                "public" => true,
+                "private" => false,
+                _ => return Err(bad("visibility takes public or private")),
+            };
+            Ok(Comparison::Flag(Flag::Public, public == equal()?))
+        }
+        _ => Err(bad(format!(
+            "unknown field {field:?}: filterable fields are title, description, creator, owner, \
+             create_time, update_time, shared_with_me, visibility"
+        ))),
     }
-    Err(bad(format!(
-        "unknown field {field:?}: filterable fields are title, description, creator, create_time, update_time"
-    )))
 }
 
 #[cfg(test)]
@@ -408,6 +442,8 @@ mod tests {
     fn rejects_what_it_does_not_know() {
         for bad in [
             "owner = x",
+            "shared_with_me = maybe",
+            "visibility = secret",
             "title",
             "title >= \"a\"",
             "create_time > yesterday",
@@ -428,6 +464,22 @@ mod tests {
         }
         let deep = format!("{}title:a{}", "(".repeat(40), ")".repeat(40));
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn parses_sharing_fields() {
+        assert_eq!(
+            parse("shared_with_me = true").unwrap(),
+            Some(cmp(Comparison::Flag(Flag::SharedWithMe, true)))
+        );
+        assert_eq!(
+            parse("visibility != public").unwrap(),
+            Some(cmp(Comparison::Flag(Flag::Public, false)))
+        );
+        assert_eq!(
+            parse(r#"owner = "users/me""#).unwrap(),
+            Some(cmp(Comparison::OwnerEquals("me".into(), true)))
+        );
     }
 
     #[test]

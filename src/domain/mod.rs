@@ -2,6 +2,7 @@
 //! the list filter language and the error type.
 
 pub mod dashboard;
+pub mod directory;
 pub mod error;
 pub mod filter;
 pub mod names;

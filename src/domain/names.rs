@@ -21,6 +21,45 @@ pub fn parse_user_name(field: &str, name: &str) -> Result<String> {
     parse_single(field, name, "users")
 }
 
+pub fn parse_group_name(field: &str, name: &str) -> Result<String> {
+    parse_single(field, name, "groups")
+}
+
+pub fn group_name(id: &str) -> String {
+    format!("groups/{id}")
+}
+
+/// Parses `dashboards/{d}/{collection}/{id}` into `(d, id)`.
+pub fn parse_child_name(field: &str, name: &str, collection: &str) -> Result<(String, String)> {
+    let bad = || {
+        Error::invalid(
+            field,
+            format!(
+                "{name:?} is not a valid resource name: expected dashboards/{{id}}/{collection}/{{id}}"
+            ),
+        )
+    };
+    let mut parts = name.split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("dashboards"), Some(d), Some(c), Some(id), None)
+            if c == collection && is_valid_id(d) && is_valid_id(id) =>
+        {
+            Ok((d.to_string(), id.to_string()))
+        }
+        _ => Err(bad()),
+    }
+}
+
+pub fn share_name(dashboard_id: &str, id: &str) -> String {
+    format!("dashboards/{dashboard_id}/shares/{id}")
+}
+
 fn parse_single(field: &str, name: &str, collection: &str) -> Result<String> {
     if name.is_empty() {
         return Err(Error::invalid(

@@ -6,10 +6,11 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::entities::{dashboard, grant};
-use super::{Store, is_unique_violation};
+use super::entities::{dashboard, grant, public_link, role};
+use super::{Store, escape_like, is_unique_violation};
 use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject};
 use crate::domain::dashboard::{Dashboard, DashboardFields};
+use crate::domain::filter::Flag;
 use crate::domain::filter::{Comparison, Filter, Ordering, TextField, TimeField};
 use crate::domain::{Error, Micros, Result, new_id};
 
@@ -43,8 +44,11 @@ pub enum CursorValue {
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub org_id: String,
-    /// The caller's subjects; `None` lists every dashboard of the org (ADMIN).
-    pub subjects: Option<Vec<Subject>>,
+    pub caller_id: String,
+    /// The caller's subjects (for access and for `shared_with_me`).
+    pub subjects: Vec<Subject>,
+    /// False for an ADMIN: every dashboard of the org is readable.
+    pub only_readable: bool,
     pub now: Micros,
     pub filter: Option<Filter>,
     pub sort: SortKey,
@@ -206,7 +210,10 @@ impl DashboardRepo {
             .filter(subjects_condition(subjects))
             .all(self.store.db())
             .await?;
-        Ok(rows.into_iter().filter_map(grant_into_domain).collect())
+        Ok(rows
+            .into_iter()
+            .filter_map(super::shares::into_domain)
+            .collect())
     }
 
     /// Applies `fields` if the dashboard is still at `expected_revision`. `Ok(None)` means
@@ -297,11 +304,11 @@ impl DashboardRepo {
         if !query.show_deleted {
             condition = condition.add(dashboard::Column::DeleteTime.is_null());
         }
-        if let Some(subjects) = &query.subjects {
-            condition = condition.add(readable_by(&query.org_id, subjects, query.now));
+        if query.only_readable {
+            condition = condition.add(readable_by(&query.org_id, &query.subjects, query.now));
         }
         if let Some(filter) = &query.filter {
-            condition = condition.add(filter_condition(filter));
+            condition = condition.add(filter_condition(filter, query));
         }
         let sort_col = query.sort.column();
         if let Some((value, last_id)) = &query.after {
@@ -347,7 +354,11 @@ impl DashboardRepo {
             .and_where(dashboard::Column::ExpireTime.lte(now))
             .to_owned();
         grant::Entity::delete_many()
-            .filter(grant::Column::DashboardId.in_subquery(expired))
+            .filter(grant::Column::DashboardId.in_subquery(expired.clone()))
+            .exec(&*txn)
+            .await?;
+        public_link::Entity::delete_many()
+            .filter(public_link::Column::DashboardId.in_subquery(expired))
             .exec(&*txn)
             .await?;
         let result = dashboard::Entity::delete_many()
@@ -378,7 +389,20 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
         .from(grant::Entity)
         .and_where(grant::Column::OrgId.eq(org_id))
         .cond_where(subjects_condition(subjects))
-        .and_where(grant::Column::Role.is_in(crate::authz::readable_roles()))
+        .cond_where(
+            Condition::any()
+                .add(grant::Column::Role.is_in(crate::authz::readable_roles()))
+                .add(
+                    grant::Column::Role.in_subquery(
+                        Query::select()
+                            .column(role::Column::Name)
+                            .from(role::Entity)
+                            .and_where(role::Column::OrgId.eq(org_id))
+                            .and_where(role::Column::CanRead.eq(true))
+                            .to_owned(),
+                    ),
+                ),
+        )
         .cond_where(
             Condition::any()
                 .add(grant::Column::ExpireTime.is_null())
@@ -389,20 +413,26 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
 }
 
 /// Compiles a parsed filter into bound conditions: values are parameters, never SQL.
-fn filter_condition(filter: &Filter) -> Condition {
+fn filter_condition(filter: &Filter, query: &ListQuery) -> Condition {
     match filter {
         Filter::And(a, b) => Condition::all()
-            .add(filter_condition(a))
-            .add(filter_condition(b)),
+            .add(filter_condition(a, query))
+            .add(filter_condition(b, query)),
         Filter::Or(a, b) => Condition::any()
-            .add(filter_condition(a))
-            .add(filter_condition(b)),
-        Filter::Not(inner) => filter_condition(inner).not(),
-        Filter::Compare(comparison) => Condition::all().add(comparison_expr(comparison)),
+            .add(filter_condition(a, query))
+            .add(filter_condition(b, query)),
+        Filter::Not(inner) => filter_condition(inner, query).not(),
+        Filter::Compare(comparison) => Condition::all().add(comparison_expr(comparison, query)),
     }
 }
 
-fn comparison_expr(comparison: &Comparison) -> Expr {
+/// `users/me` in a filter is the caller.
+fn resolve_me<'a>(id: &'a str, query: &'a ListQuery) -> &'a str {
+    if id == "me" { &query.caller_id } else { id }
+}
+
+fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
+    let id_col = || Expr::col((dashboard::Entity, dashboard::Column::Id));
     let text_col = |f: &TextField| match f {
         TextField::Title => dashboard::Column::Title,
         TextField::Description => dashboard::Column::Description,
@@ -421,10 +451,46 @@ fn comparison_expr(comparison: &Comparison) -> Expr {
         }
         Comparison::CreatorEquals(id, equal) => {
             let col = Expr::col((dashboard::Entity, dashboard::Column::CreatorId));
+            let id = resolve_me(id, query).to_string();
+            if *equal { col.eq(id) } else { col.ne(id) }
+        }
+        Comparison::OwnerEquals(id, equal) => {
+            let owned = Query::select()
+                .column(grant::Column::DashboardId)
+                .from(grant::Entity)
+                .and_where(grant::Column::OrgId.eq(&query.org_id))
+                .and_where(grant::Column::GranteeKind.eq(GranteeKind::User.as_str()))
+                .and_where(grant::Column::GranteeId.eq(resolve_me(id, query)))
+                .and_where(grant::Column::Role.eq(BuiltinRole::Owner.name()))
+                .to_owned();
             if *equal {
-                col.eq(id.clone())
+                id_col().in_subquery(owned)
             } else {
-                col.ne(id.clone())
+                id_col().not_in_subquery(owned)
+            }
+        }
+        Comparison::Flag(Flag::SharedWithMe, value) => {
+            // Reached through a share, and not the caller's own creation.
+            let shared = Condition::all()
+                .add(readable_by(&query.org_id, &query.subjects, query.now))
+                .add(dashboard::Column::CreatorId.ne(&query.caller_id));
+            Expr::from(if *value { shared } else { shared.not() })
+        }
+        Comparison::Flag(Flag::Public, value) => {
+            let public = Query::select()
+                .column(public_link::Column::DashboardId)
+                .from(public_link::Entity)
+                .and_where(public_link::Column::OrgId.eq(&query.org_id))
+                .cond_where(
+                    Condition::any()
+                        .add(public_link::Column::ExpireTime.is_null())
+                        .add(public_link::Column::ExpireTime.gt(query.now)),
+                )
+                .to_owned();
+            if *value {
+                id_col().in_subquery(public)
+            } else {
+                id_col().not_in_subquery(public)
             }
         }
         Comparison::Time(field, ordering, micros) => {
@@ -448,18 +514,6 @@ fn comparison_expr(comparison: &Comparison) -> Expr {
     }
 }
 
-/// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
-fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn into_domain(m: dashboard::Model) -> Dashboard {
     Dashboard {
         id: m.id,
@@ -475,30 +529,5 @@ fn into_domain(m: dashboard::Model) -> Dashboard {
         update_time: m.update_time,
         delete_time: m.delete_time,
         expire_time: m.expire_time,
-    }
-}
-
-fn grant_into_domain(m: grant::Model) -> Option<Grant> {
-    let Some(kind) = GranteeKind::parse(&m.grantee_kind) else {
-        tracing::warn!(grant = %m.id, kind = %m.grantee_kind, "skipping grant of unknown kind");
-        return None;
-    };
-    Some(Grant {
-        id: m.id,
-        dashboard_id: m.dashboard_id,
-        kind,
-        grantee_id: m.grantee_id,
-        role: m.role,
-        expire_time: m.expire_time,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape_like;
-
-    #[test]
-    fn like_wildcards_are_escaped() {
-        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
     }
 }

@@ -7,7 +7,11 @@
 
 pub mod dashboards;
 pub mod entities;
+pub mod groups;
 pub mod migration;
+pub mod public_links;
+pub mod roles;
+pub mod shares;
 pub mod users;
 
 use std::ops::Deref;
@@ -29,6 +33,10 @@ use tokio::sync::{Mutex, OwnedMutexGuard};
 use crate::domain::{Error, Result};
 
 pub use dashboards::DashboardRepo;
+pub use groups::GroupRepo;
+pub use public_links::PublicLinkRepo;
+pub use roles::RoleRepo;
+pub use shares::ShareRepo;
 pub use users::UserRepo;
 
 /// Connection settings.
@@ -170,6 +178,34 @@ impl Store {
     pub fn users(&self) -> UserRepo {
         UserRepo::new(self.clone())
     }
+
+    pub fn groups(&self) -> GroupRepo {
+        GroupRepo::new(self.clone())
+    }
+
+    pub fn roles(&self) -> RoleRepo {
+        RoleRepo::new(self.clone())
+    }
+
+    pub fn shares(&self) -> ShareRepo {
+        ShareRepo::new(self.clone())
+    }
+
+    pub fn public_links(&self) -> PublicLinkRepo {
+        PublicLinkRepo::new(self.clone())
+    }
+}
+
+/// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// True for a unique-constraint violation (e.g. a concurrent create with the same key).
@@ -178,4 +214,14 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
         err.sql_err(),
         Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
 }

@@ -1,15 +1,33 @@
-//! The users repository: just-in-time upserts from token claims.
+//! The users repository: just-in-time upserts from token claims, admin upserts, lookups.
 
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
-use super::Store;
 use super::entities::user;
-use crate::domain::{Micros, Principal, Result};
+use super::{Store, escape_like};
+use crate::domain::directory::User;
+use crate::domain::{Error, Micros, PlatformRole, Principal, Result};
 
 #[derive(Clone)]
 pub struct UserRepo {
     store: Store,
+}
+
+/// ListUsers.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    pub org_id: String,
+    pub search: Option<String>,
+    /// `Some(true)`: tenant users only; `Some(false)`: org users only.
+    pub tenant_users: Option<bool>,
+    pub tenant_id: Option<String>,
+    /// Restricts to org users plus this tenant's users (a tenant caller's view).
+    pub visible_to_tenant: Option<String>,
+    pub after_id: Option<String>,
+    pub limit: u64,
 }
 
 impl UserRepo {
@@ -19,17 +37,48 @@ impl UserRepo {
 
     /// Creates or refreshes the user row of a token's claims.
     pub async fn upsert_from_claims(&self, principal: &Principal, now: Micros) -> Result<()> {
-        let row = user::ActiveModel {
-            org_id: Set(principal.org_id.clone()),
-            id: Set(principal.user_id.clone()),
-            tenant_id: Set(principal.tenant_id.clone()),
-            email: Set(principal.email.clone()),
-            display_name: Set(principal.name.clone().unwrap_or_default()),
-            role: Set(principal.role.as_str().to_string()),
-            create_time: Set(now),
-            update_time: Set(now),
+        let user = User {
+            org_id: principal.org_id.clone(),
+            id: principal.user_id.clone(),
+            tenant_id: principal.tenant_id.clone(),
+            email: principal.email.clone().filter(|e| !e.is_empty()),
+            display_name: principal.name.clone().unwrap_or_default(),
+            role: principal.role,
+            create_time: now,
+            update_time: now,
         };
+        self.upsert(&user).await.map(|_| ())
+    }
+
+    /// Creates or replaces a user; returns it as stored. An email held by another user of
+    /// the org is ALREADY_EXISTS.
+    pub async fn upsert(&self, user: &User) -> Result<User> {
         let txn = self.store.begin_write().await?;
+        if let Some(email) = &user.email {
+            let holder = user::Entity::find()
+                .filter(user::Column::OrgId.eq(&user.org_id))
+                .filter(user::Column::Email.eq(email))
+                .filter(user::Column::Id.ne(&user.id))
+                .one(&*txn)
+                .await?;
+            if holder.is_some() {
+                return Err(Error::AlreadyExists {
+                    reason: "EMAIL_TAKEN",
+                    message: format!("another user of the org has the email {email:?}"),
+                    resource: format!("users/{}", user.id),
+                });
+            }
+        }
+        let row = user::ActiveModel {
+            org_id: Set(user.org_id.clone()),
+            id: Set(user.id.clone()),
+            tenant_id: Set(user.tenant_id.clone()),
+            email: Set(user.email.clone()),
+            display_name: Set(user.display_name.clone()),
+            role: Set(user.role.as_str().to_string()),
+            create_time: Set(user.create_time),
+            update_time: Set(user.update_time),
+        };
         user::Entity::insert(row)
             .on_conflict(
                 OnConflict::columns([user::Column::OrgId, user::Column::Id])
@@ -44,7 +93,99 @@ impl UserRepo {
             )
             .exec_without_returning(&*txn)
             .await?;
+        let stored = user::Entity::find_by_id((user.org_id.clone(), user.id.clone()))
+            .one(&*txn)
+            .await?;
         txn.commit().await?;
-        Ok(())
+        stored
+            .and_then(into_domain)
+            .ok_or_else(|| Error::internal("upserted user vanished"))
     }
+
+    pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<User>> {
+        let row = user::Entity::find_by_id((org_id.to_string(), id.to_string()))
+            .one(self.store.db())
+            .await?;
+        Ok(row.and_then(into_domain))
+    }
+
+    pub async fn get_many(&self, org_id: &str, ids: &[String]) -> Result<Vec<User>> {
+        let rows = user::Entity::find()
+            .filter(user::Column::OrgId.eq(org_id))
+            .filter(user::Column::Id.is_in(ids.iter().cloned()))
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().filter_map(into_domain).collect())
+    }
+
+    pub async fn find_by_email(&self, org_id: &str, email: &str) -> Result<Option<User>> {
+        let row = user::Entity::find()
+            .filter(user::Column::OrgId.eq(org_id))
+            .filter(user::Column::Email.eq(email))
+            .one(self.store.db())
+            .await?;
+        Ok(row.and_then(into_domain))
+    }
+
+    /// One page in id order.
+    pub async fn list(&self, query: &UserQuery) -> Result<Vec<User>> {
+        let mut condition = Condition::all().add(user::Column::OrgId.eq(&query.org_id));
+        if let Some(search) = &query.search {
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            let like = |col: user::Column| {
+                Expr::expr(Func::lower(Expr::col((user::Entity, col))))
+                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
+            };
+            condition = condition.add(
+                Condition::any()
+                    .add(like(user::Column::DisplayName))
+                    .add(like(user::Column::Email)),
+            );
+        }
+        match query.tenant_users {
+            Some(true) => condition = condition.add(user::Column::TenantId.is_not_null()),
+            Some(false) => condition = condition.add(user::Column::TenantId.is_null()),
+            None => {}
+        }
+        if let Some(tenant) = &query.tenant_id {
+            condition = condition.add(user::Column::TenantId.eq(tenant));
+        }
+        if let Some(tenant) = &query.visible_to_tenant {
+            condition = condition.add(
+                Condition::any()
+                    .add(user::Column::TenantId.is_null())
+                    .add(user::Column::TenantId.eq(tenant)),
+            );
+        }
+        if let Some(after) = &query.after_id {
+            condition = condition.add(user::Column::Id.gt(after));
+        }
+        let rows = user::Entity::find()
+            .filter(condition)
+            .order_by(user::Column::Id, Order::Asc)
+            .limit(query.limit)
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().filter_map(into_domain).collect())
+    }
+}
+
+fn into_domain(m: user::Model) -> Option<User> {
+    let role: PlatformRole = match m.role.parse() {
+        Ok(role) => role,
+        Err(_) => {
+            tracing::warn!(user = %m.id, role = %m.role, "skipping user with an unknown role");
+            return None;
+        }
+    };
+    Some(User {
+        org_id: m.org_id,
+        id: m.id,
+        tenant_id: m.tenant_id,
+        email: m.email,
+        display_name: m.display_name,
+        role,
+        create_time: m.create_time,
+        update_time: m.update_time,
+    })
 }

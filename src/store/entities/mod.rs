@@ -2,4 +2,8 @@
 
 pub mod dashboard;
 pub mod grant;
+pub mod group;
+pub mod group_member;
+pub mod public_link;
+pub mod role;
 pub mod user;

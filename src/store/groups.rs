@@ -1,0 +1,330 @@
+//! The groups repository: groups, their members, and "which groups is this user in".
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
+
+use super::entities::{grant, group, group_member};
+use super::{Store, escape_like};
+use crate::authz::GranteeKind;
+use crate::domain::directory::{Group, GroupKind};
+use crate::domain::{Error, Micros, Result};
+
+#[derive(Clone)]
+pub struct GroupRepo {
+    store: Store,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct GroupQuery {
+    pub org_id: String,
+    pub search: Option<String>,
+    pub kind: Option<GroupKind>,
+    pub tenant_id: Option<String>,
+    pub after: Option<(String, String)>,
+    pub limit: u64,
+}
+
+impl GroupRepo {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Creates the group with its initial members in one transaction.
+    pub async fn create(&self, group: &Group, members: &[String]) -> Result<Group> {
+        let txn = self.store.begin_write().await?;
+        group::Entity::insert(group::ActiveModel {
+            id: Set(group.id.clone()),
+            org_id: Set(group.org_id.clone()),
+            display_name: Set(group.display_name.clone()),
+            description: Set(group.description.clone()),
+            kind: Set(group.kind.as_str().to_string()),
+            tenant_id: Set(group.tenant_id.clone()),
+            revision: Set(1),
+            create_time: Set(group.create_time),
+            update_time: Set(group.update_time),
+        })
+        .exec_without_returning(&*txn)
+        .await?;
+        for user_id in members {
+            group_member::Entity::insert(group_member::ActiveModel {
+                group_id: Set(group.id.clone()),
+                user_id: Set(user_id.clone()),
+                org_id: Set(group.org_id.clone()),
+                create_time: Set(group.create_time),
+            })
+            .exec_without_returning(&*txn)
+            .await?;
+        }
+        txn.commit().await?;
+        self.get(&group.org_id, &group.id)
+            .await?
+            .ok_or_else(|| Error::internal("created group vanished"))
+    }
+
+    pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<Group>> {
+        let Some(row) = group::Entity::find_by_id(id.to_string())
+            .filter(group::Column::OrgId.eq(org_id))
+            .one(self.store.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let counts = self.member_counts(std::slice::from_ref(&row.id)).await?;
+        Ok(into_domain(row, &counts))
+    }
+
+    pub async fn get_many(&self, org_id: &str, ids: &[String]) -> Result<Vec<Group>> {
+        let rows = group::Entity::find()
+            .filter(group::Column::OrgId.eq(org_id))
+            .filter(group::Column::Id.is_in(ids.iter().cloned()))
+            .all(self.store.db())
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let counts = self.member_counts(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| into_domain(r, &counts))
+            .collect())
+    }
+
+    /// One page ordered by (display_name, id).
+    pub async fn list(&self, query: &GroupQuery) -> Result<Vec<Group>> {
+        let mut condition = Condition::all().add(group::Column::OrgId.eq(&query.org_id));
+        if let Some(search) = &query.search {
+            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
+            condition = condition.add(
+                Expr::expr(Func::lower(Expr::col((
+                    group::Entity,
+                    group::Column::DisplayName,
+                ))))
+                .like(LikeExpr::new(pattern).escape('\\')),
+            );
+        }
+        if let Some(kind) = query.kind {
+            condition = condition.add(group::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(tenant) = &query.tenant_id {
+            condition = condition.add(group::Column::TenantId.eq(tenant));
+        }
+        if let Some((name, id)) = &query.after {
+            let key = Expr::col((group::Entity, group::Column::DisplayName));
+            let id_col = Expr::col((group::Entity, group::Column::Id));
+            condition = condition.add(
+                key.clone()
+                    .gt(name.clone())
+                    .or(key.eq(name.clone()).and(id_col.gt(id.clone()))),
+            );
+        }
+        let rows = group::Entity::find()
+            .filter(condition)
+            .order_by(group::Column::DisplayName, Order::Asc)
+            .order_by(group::Column::Id, Order::Asc)
+            .limit(query.limit)
+            .all(self.store.db())
+            .await?;
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let counts = self.member_counts(&ids).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| into_domain(r, &counts))
+            .collect())
+    }
+
+    /// Renames/re-describes if still at `expected_revision`; `Ok(None)` when it changed.
+    pub async fn update(
+        &self,
+        org_id: &str,
+        id: &str,
+        expected_revision: i64,
+        display_name: Option<String>,
+        description: Option<String>,
+        now: Micros,
+    ) -> Result<Option<Group>> {
+        let mut update = group::Entity::update_many()
+            .col_expr(group::Column::Revision, Expr::val(expected_revision + 1))
+            .col_expr(group::Column::UpdateTime, Expr::val(now));
+        if let Some(name) = display_name {
+            update = update.col_expr(group::Column::DisplayName, Expr::val(name));
+        }
+        if let Some(description) = description {
+            update = update.col_expr(group::Column::Description, Expr::val(description));
+        }
+        let txn = self.store.begin_write().await?;
+        let result = update
+            .filter(group::Column::Id.eq(id))
+            .filter(group::Column::OrgId.eq(org_id))
+            .filter(group::Column::Revision.eq(expected_revision))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.get(org_id, id).await
+    }
+
+    /// Deletes the group, its memberships and every share granted to it.
+    pub async fn delete(&self, org_id: &str, id: &str) -> Result<bool> {
+        let txn = self.store.begin_write().await?;
+        grant::Entity::delete_many()
+            .filter(grant::Column::OrgId.eq(org_id))
+            .filter(grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
+            .filter(grant::Column::GranteeId.eq(id))
+            .exec(&*txn)
+            .await?;
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(id))
+            .exec(&*txn)
+            .await?;
+        let result = group::Entity::delete_many()
+            .filter(group::Column::Id.eq(id))
+            .filter(group::Column::OrgId.eq(org_id))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Adds a member; adding an existing member changes nothing.
+    pub async fn add_member(
+        &self,
+        org_id: &str,
+        group_id: &str,
+        user_id: &str,
+        now: Micros,
+    ) -> Result<()> {
+        let txn = self.store.begin_write().await?;
+        let exists = group_member::Entity::find_by_id((group_id.to_string(), user_id.to_string()))
+            .one(&*txn)
+            .await?
+            .is_some();
+        if !exists {
+            group_member::Entity::insert(group_member::ActiveModel {
+                group_id: Set(group_id.to_string()),
+                user_id: Set(user_id.to_string()),
+                org_id: Set(org_id.to_string()),
+                create_time: Set(now),
+            })
+            .exec_without_returning(&*txn)
+            .await?;
+            bump(&txn, group_id, now).await?;
+        }
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Removes a member; returns whether it was one.
+    pub async fn remove_member(&self, group_id: &str, user_id: &str, now: Micros) -> Result<bool> {
+        let txn = self.store.begin_write().await?;
+        let result = group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .filter(group_member::Column::UserId.eq(user_id))
+            .exec(&*txn)
+            .await?;
+        if result.rows_affected > 0 {
+            bump(&txn, group_id, now).await?;
+        }
+        txn.commit().await?;
+        Ok(result.rows_affected > 0)
+    }
+
+    /// Member user ids of a group, in id order, after `after_id`.
+    pub async fn member_ids(
+        &self,
+        group_id: &str,
+        after_id: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<String>> {
+        let mut select =
+            group_member::Entity::find().filter(group_member::Column::GroupId.eq(group_id));
+        if let Some(after) = after_id {
+            select = select.filter(group_member::Column::UserId.gt(after));
+        }
+        let rows = select
+            .order_by(group_member::Column::UserId, Order::Asc)
+            .limit(limit)
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(|r| r.user_id).collect())
+    }
+
+    /// Members of several groups: `(group_id, user_id)` pairs.
+    pub async fn members_of(&self, group_ids: &[String]) -> Result<Vec<(String, String)>> {
+        let rows = group_member::Entity::find()
+            .filter(group_member::Column::GroupId.is_in(group_ids.iter().cloned()))
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(|r| (r.group_id, r.user_id)).collect())
+    }
+
+    /// The groups `user_id` belongs to.
+    pub async fn group_ids_of(&self, org_id: &str, user_id: &str) -> Result<Vec<String>> {
+        let rows = group_member::Entity::find()
+            .filter(group_member::Column::OrgId.eq(org_id))
+            .filter(group_member::Column::UserId.eq(user_id))
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(|r| r.group_id).collect())
+    }
+
+    async fn member_counts(&self, group_ids: &[String]) -> Result<HashMap<String, i64>> {
+        if group_ids.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows: Vec<(String, i64)> = group_member::Entity::find()
+            .select_only()
+            .column(group_member::Column::GroupId)
+            .column_as(group_member::Column::UserId.count(), "count")
+            .filter(group_member::Column::GroupId.is_in(group_ids.iter().cloned()))
+            .group_by(group_member::Column::GroupId)
+            .into_tuple()
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
+    /// How many members a group has (for limits).
+    pub async fn member_count(&self, group_id: &str) -> Result<u64> {
+        Ok(group_member::Entity::find()
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .count(self.store.db())
+            .await?)
+    }
+}
+
+async fn bump(txn: &sea_orm::DatabaseTransaction, group_id: &str, now: Micros) -> Result<()> {
+    group::Entity::update_many()
+        .col_expr(
+            group::Column::Revision,
+            Expr::col(group::Column::Revision).add(1),
+        )
+        .col_expr(group::Column::UpdateTime, Expr::val(now))
+        .filter(group::Column::Id.eq(group_id))
+        .exec(txn)
+        .await?;
+    Ok(())
+}
+
+fn into_domain(m: group::Model, counts: &HashMap<String, i64>) -> Option<Group> {
+    let Some(kind) = GroupKind::parse(&m.kind) else {
+        tracing::warn!(group = %m.id, kind = %m.kind, "skipping group of unknown kind");
+        return None;
+    };
+    Some(Group {
+        member_count: counts.get(&m.id).copied().unwrap_or(0),
+        id: m.id,
+        org_id: m.org_id,
+        display_name: m.display_name,
+        description: m.description,
+        kind,
+        tenant_id: m.tenant_id,
+        revision: m.revision,
+        create_time: m.create_time,
+        update_time: m.update_time,
+    })
+}

@@ -1,0 +1,166 @@
+//! The custom roles repository.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder};
+
+use super::Store;
+use super::entities::{grant, role};
+use crate::authz::{Permission, PermissionSet};
+use crate::domain::directory::CustomRole;
+use crate::domain::{Error, Micros, Result};
+
+#[derive(Clone)]
+pub struct RoleRepo {
+    store: Store,
+}
+
+impl RoleRepo {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    pub async fn create(&self, role: &CustomRole) -> Result<CustomRole> {
+        let txn = self.store.begin_write().await?;
+        role::Entity::insert(role::ActiveModel {
+            id: Set(role.id.clone()),
+            org_id: Set(role.org_id.clone()),
+            name: Set(role.name.clone()),
+            display_name: Set(role.display_name.clone()),
+            description: Set(role.description.clone()),
+            permissions: Set(role.permissions.bits()),
+            can_read: Set(role.permissions.contains(Permission::Read)),
+            revision: Set(1),
+            create_time: Set(role.create_time),
+            update_time: Set(role.update_time),
+        })
+        .exec_without_returning(&*txn)
+        .await?;
+        txn.commit().await?;
+        self.get(&role.org_id, &role.name)
+            .await?
+            .ok_or_else(|| Error::internal("created role vanished"))
+    }
+
+    /// The custom role `roles/{id}` of the org.
+    pub async fn get(&self, org_id: &str, name: &str) -> Result<Option<CustomRole>> {
+        let row = role::Entity::find()
+            .filter(role::Column::OrgId.eq(org_id))
+            .filter(role::Column::Name.eq(name))
+            .one(self.store.db())
+            .await?;
+        Ok(row.map(into_domain))
+    }
+
+    pub async fn list(&self, org_id: &str) -> Result<Vec<CustomRole>> {
+        let rows = role::Entity::find()
+            .filter(role::Column::OrgId.eq(org_id))
+            .order_by(role::Column::DisplayName, Order::Asc)
+            .order_by(role::Column::Id, Order::Asc)
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(into_domain).collect())
+    }
+
+    /// Permission sets of the named custom roles (built-in names are skipped by the caller).
+    pub async fn permissions_of(
+        &self,
+        org_id: &str,
+        names: &[String],
+    ) -> Result<HashMap<String, PermissionSet>> {
+        if names.is_empty() {
+            return Ok(HashMap::new());
+        }
+        let rows = role::Entity::find()
+            .filter(role::Column::OrgId.eq(org_id))
+            .filter(role::Column::Name.is_in(names.iter().cloned()))
+            .all(self.store.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.name, PermissionSet::from_bits(r.permissions)))
+            .collect())
+    }
+
+    /// Applies the changes if still at `expected_revision`; `Ok(None)` when it changed.
+    pub async fn update(
+        &self,
+        org_id: &str,
+        name: &str,
+        expected_revision: i64,
+        display_name: Option<String>,
+        description: Option<String>,
+        permissions: Option<PermissionSet>,
+        now: Micros,
+    ) -> Result<Option<CustomRole>> {
+        let mut update = role::Entity::update_many()
+            .col_expr(role::Column::Revision, Expr::val(expected_revision + 1))
+            .col_expr(role::Column::UpdateTime, Expr::val(now));
+        if let Some(v) = display_name {
+            update = update.col_expr(role::Column::DisplayName, Expr::val(v));
+        }
+        if let Some(v) = description {
+            update = update.col_expr(role::Column::Description, Expr::val(v));
+        }
+        if let Some(p) = permissions {
+            update = update
+                .col_expr(role::Column::Permissions, Expr::val(p.bits()))
+                .col_expr(
+                    role::Column::CanRead,
+                    Expr::val(p.contains(Permission::Read)),
+                );
+        }
+        let txn = self.store.begin_write().await?;
+        let result = update
+            .filter(role::Column::OrgId.eq(org_id))
+            .filter(role::Column::Name.eq(name))
+            .filter(role::Column::Revision.eq(expected_revision))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        if result.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.get(org_id, name).await
+    }
+
+    /// Deletes an unused role. A role held by any share is FAILED_PRECONDITION.
+    pub async fn delete(&self, org_id: &str, name: &str) -> Result<bool> {
+        let txn = self.store.begin_write().await?;
+        let in_use = grant::Entity::find()
+            .filter(grant::Column::OrgId.eq(org_id))
+            .filter(grant::Column::Role.eq(name))
+            .one(&*txn)
+            .await?
+            .is_some();
+        if in_use {
+            return Err(Error::failed_precondition(
+                "ROLE_IN_USE",
+                name,
+                "the role is still held by shares; revoke or change them first",
+            ));
+        }
+        let result = role::Entity::delete_many()
+            .filter(role::Column::OrgId.eq(org_id))
+            .filter(role::Column::Name.eq(name))
+            .exec(&*txn)
+            .await?;
+        txn.commit().await?;
+        Ok(result.rows_affected > 0)
+    }
+}
+
+fn into_domain(m: role::Model) -> CustomRole {
+    CustomRole {
+        id: m.id,
+        org_id: m.org_id,
+        name: m.name,
+        display_name: m.display_name,
+        description: m.description,
+        permissions: PermissionSet::from_bits(m.permissions),
+        revision: m.revision,
+        create_time: m.create_time,
+        update_time: m.update_time,
+    }
+}
