@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let protos = ["proto/dashboards/v1/dashboard_service.proto"];
+    let protos = [
+        "proto/dashboards/v1/dashboard_service.proto",
+        "proto/dashboards/v1/directory_service.proto",
+        "proto/dashboards/v1/sharing_service.proto",
+    ];
     println!("cargo:rerun-if-changed=proto");
 
     let fds = protox::compile(protos, ["proto"])?;

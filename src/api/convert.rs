@@ -88,3 +88,156 @@ mod tests {
         );
     }
 }
+
+pub fn micros_of(field: &str, t: &prost_types::Timestamp) -> Result<Micros> {
+    if !(0..1_000_000_000).contains(&t.nanos) {
+        return Err(Error::invalid(field, "not a valid timestamp"));
+    }
+    t.seconds
+        .checked_mul(1_000_000)
+        .and_then(|s| s.checked_add(i64::from(t.nanos / 1_000)))
+        .ok_or_else(|| Error::invalid(field, "timestamp out of range"))
+}
+
+pub fn permission(p: crate::authz::Permission) -> pb::Permission {
+    use crate::authz::Permission as P;
+    match p {
+        P::Read => pb::Permission::Read,
+        P::Write => pb::Permission::Write,
+        P::ManageWidgets => pb::Permission::ManageWidgets,
+        P::UpdateLabels => pb::Permission::UpdateLabels,
+        P::Share => pb::Permission::Share,
+        P::Delete => pb::Permission::Delete,
+    }
+}
+
+pub fn permission_from(value: i32) -> Option<crate::authz::Permission> {
+    use crate::authz::Permission as P;
+    match pb::Permission::try_from(value).ok()? {
+        pb::Permission::Unspecified => None,
+        pb::Permission::Read => Some(P::Read),
+        pb::Permission::Write => Some(P::Write),
+        pb::Permission::ManageWidgets => Some(P::ManageWidgets),
+        pb::Permission::UpdateLabels => Some(P::UpdateLabels),
+        pb::Permission::Share => Some(P::Share),
+        pb::Permission::Delete => Some(P::Delete),
+    }
+}
+
+pub fn permissions(set: crate::authz::PermissionSet) -> Vec<i32> {
+    set.iter().map(|p| permission(p) as i32).collect()
+}
+
+pub fn platform_role(role: crate::domain::PlatformRole) -> pb::PlatformRole {
+    use crate::domain::PlatformRole as R;
+    match role {
+        R::Viewer => pb::PlatformRole::Viewer,
+        R::PowerUser => pb::PlatformRole::PowerUser,
+        R::Author => pb::PlatformRole::Author,
+        R::Admin => pb::PlatformRole::Admin,
+    }
+}
+
+pub fn platform_role_from(value: i32) -> Option<crate::domain::PlatformRole> {
+    use crate::domain::PlatformRole as R;
+    match pb::PlatformRole::try_from(value).ok()? {
+        pb::PlatformRole::Unspecified => None,
+        pb::PlatformRole::Viewer => Some(R::Viewer),
+        pb::PlatformRole::PowerUser => Some(R::PowerUser),
+        pb::PlatformRole::Author => Some(R::Author),
+        pb::PlatformRole::Admin => Some(R::Admin),
+    }
+}
+
+pub fn user(u: &crate::domain::directory::User) -> pb::User {
+    pb::User {
+        name: names::user_name(&u.id),
+        email: u.email.clone().unwrap_or_default(),
+        display_name: u.display_name.clone(),
+        role: platform_role(u.role) as i32,
+        tenant: u.tenant_id.clone().unwrap_or_default(),
+        create_time: Some(timestamp(u.create_time)),
+        update_time: Some(timestamp(u.update_time)),
+    }
+}
+
+pub fn group(g: &crate::domain::directory::Group, members: Vec<String>) -> pb::Group {
+    use crate::domain::directory::GroupKind;
+    pb::Group {
+        name: g.name(),
+        display_name: g.display_name.clone(),
+        description: g.description.clone(),
+        kind: match g.kind {
+            GroupKind::Org => pb::GroupKind::Org,
+            GroupKind::Tenant => pb::GroupKind::Tenant,
+        } as i32,
+        tenant: g.tenant_id.clone().unwrap_or_default(),
+        members: members.iter().map(|m| names::user_name(m)).collect(),
+        member_count: i32::try_from(g.member_count).unwrap_or(i32::MAX),
+        create_time: Some(timestamp(g.create_time)),
+        update_time: Some(timestamp(g.update_time)),
+        etag: g.etag(),
+    }
+}
+
+pub fn builtin_role(r: crate::authz::BuiltinRole) -> pb::Role {
+    pb::Role {
+        name: r.name().to_string(),
+        display_name: r.display_name().to_string(),
+        description: String::new(),
+        permissions: permissions(r.permissions()),
+        built_in: true,
+        create_time: None,
+        update_time: None,
+        etag: String::new(),
+    }
+}
+
+pub fn custom_role(r: &crate::domain::directory::CustomRole) -> pb::Role {
+    pb::Role {
+        name: r.name.clone(),
+        display_name: r.display_name.clone(),
+        description: r.description.clone(),
+        permissions: permissions(r.permissions),
+        built_in: false,
+        create_time: Some(timestamp(r.create_time)),
+        update_time: Some(timestamp(r.update_time)),
+        etag: crate::domain::dashboard::etag_of(&r.id, r.revision),
+    }
+}
+
+pub fn grantee(kind: crate::authz::GranteeKind, id: &str) -> pb::Grantee {
+    use crate::authz::GranteeKind as K;
+    use pb::grantee::Kind;
+    let kind = match kind {
+        K::User => Kind::User(names::user_name(id)),
+        K::Group => Kind::Group(names::group_name(id)),
+        K::Tenant => Kind::Tenant(id.to_string()),
+        K::AllTenants => Kind::AllTenants(true),
+        K::OrgMembers => Kind::OrgMembers(true),
+        K::Everyone => Kind::Everyone(true),
+    };
+    pb::Grantee { kind: Some(kind) }
+}
+
+pub fn share(g: &crate::authz::Grant) -> pb::Share {
+    pb::Share {
+        name: names::share_name(&g.dashboard_id, &g.id),
+        grantee: Some(grantee(g.kind, &g.grantee_id)),
+        role: g.role.clone(),
+        expire_time: g.expire_time.map(timestamp),
+        creator: names::user_name(&g.creator_id),
+        create_time: Some(timestamp(g.create_time)),
+        update_time: Some(timestamp(g.update_time)),
+    }
+}
+
+pub fn public_link(l: &crate::domain::directory::PublicLink, token: String) -> pb::PublicLink {
+    pb::PublicLink {
+        name: l.name(),
+        token,
+        expire_time: l.expire_time.map(timestamp),
+        creator: names::user_name(&l.creator_id),
+        create_time: Some(timestamp(l.create_time)),
+    }
+}
