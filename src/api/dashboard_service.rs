@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, pagination, principal};
+use super::{check_etag, convert, page_size, pagination, principal};
 use crate::authz::{Authorizer, Permission, may_create_dashboards};
 use crate::domain::dashboard::{Dashboard, DashboardFields, Limits};
 use crate::domain::{Error, Result, Violation, filter, names, now_micros};
@@ -112,11 +112,7 @@ impl DashboardService for DashboardApi {
     ) -> Result<Response<pb::ListDashboardsResponse>, Status> {
         let caller = principal(&request)?;
         let request = request.into_inner();
-        let page_size = match request.page_size {
-            n if n < 0 => return Err(Error::invalid("page_size", "must not be negative").into()),
-            0 => self.limits.default_page_size,
-            n => (n as usize).min(self.limits.max_page_size),
-        };
+        let page_size = page_size(request.page_size, &self.limits)?;
         let filter = filter::parse(&request.filter)?;
         let (sort, descending) = parse_order_by(&request.order_by)?;
         let fingerprint = pagination::fingerprint(&[
@@ -444,15 +440,6 @@ fn check_fields(fields: &DashboardFields, limits: &Limits) -> Result<()> {
     } else {
         Err(Error::invalid_fields(violations))
     }
-}
-
-fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
-    if !given.is_empty() && given != current {
-        return Err(Error::EtagMismatch {
-            resource: resource.to_string(),
-        });
-    }
-    Ok(())
 }
 
 fn deleted(resource: &str) -> Error {

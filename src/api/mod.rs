@@ -3,13 +3,35 @@
 
 mod convert;
 mod dashboard_service;
+mod directory_service;
 mod pagination;
 
 pub use dashboard_service::DashboardApi;
+pub use directory_service::DirectoryApi;
 
 use tonic::Request;
 
+use crate::domain::dashboard::Limits;
 use crate::domain::{Error, Principal, Result};
+
+/// `page_size`: 0 means the default, above the maximum is coerced to it, negative is invalid.
+fn page_size(requested: i32, limits: &Limits) -> Result<usize> {
+    match requested {
+        n if n < 0 => Err(Error::invalid("page_size", "must not be negative")),
+        0 => Ok(limits.default_page_size),
+        n => Ok((n as usize).min(limits.max_page_size)),
+    }
+}
+
+/// An etag sent by the caller must be the current one.
+fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
+    if !given.is_empty() && given != current {
+        return Err(Error::EtagMismatch {
+            resource: resource.to_string(),
+        });
+    }
+    Ok(())
+}
 
 /// The caller, as the authentication layer put it into the request.
 fn principal<T>(request: &Request<T>) -> Result<Principal> {

@@ -10,6 +10,7 @@ mod authorizer;
 mod permission;
 mod policy;
 mod role;
+mod sharing;
 
 pub use authorizer::Authorizer;
 pub use permission::{Permission, PermissionSet};
@@ -20,3 +21,4 @@ pub use policy::{
 pub use role::{
     BuiltinRole, ceiling, may_create_dashboards, may_manage_directory, may_manage_groups,
 };
+pub use sharing::{check_grantee_scope, check_role_change};
