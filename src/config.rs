@@ -194,6 +194,14 @@ pub struct Config {
     #[arg(long, env = "MAX_METADATA_BYTES", default_value_t = 64 * 1024, global = true)]
     pub max_metadata_bytes: usize,
 
+    #[arg(
+        long,
+        env = "MAX_SHARES_PER_DASHBOARD",
+        default_value_t = 1_000,
+        global = true
+    )]
+    pub max_shares_per_dashboard: usize,
+
     /// Largest ListDashboards page; bigger requests are coerced down.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1_000, global = true)]
     pub max_page_size: usize,
@@ -220,6 +228,7 @@ impl Config {
             max_description_chars: self.max_description_chars,
             max_metadata_bytes: self.max_metadata_bytes,
             max_page_size: self.max_page_size,
+            max_shares_per_dashboard: self.max_shares_per_dashboard,
             ..Limits::default()
         }
     }

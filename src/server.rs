@@ -12,11 +12,13 @@ use tonic::service::{Routes, RoutesBuilder};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::DashboardApi;
+use crate::api::{DashboardApi, DirectoryApi, SharingApi};
 use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::config::Config;
 use crate::domain::now_micros;
-use crate::pb;
+use crate::pb::dashboard_service_server::DashboardServiceServer;
+use crate::pb::directory_service_server::DirectoryServiceServer;
+use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::store::Store;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -142,14 +144,25 @@ pub async fn serve(
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
     let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(store.users()))));
 
-    let dashboards = pb::dashboard_service_server::DashboardServiceServer::new(DashboardApi::new(
+    let max = config.max_message_bytes;
+    let dashboards = DashboardServiceServer::new(DashboardApi::new(
         store.clone(),
         config.limits(),
         config.trash_retention,
     ))
-    .max_decoding_message_size(config.max_message_bytes)
-    .max_encoding_message_size(config.max_message_bytes);
-    let (routes, health) = ServiceRegistry::new().register(dashboards).build()?;
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
+    let sharing = SharingServiceServer::new(SharingApi::new(store.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let directory = DirectoryServiceServer::new(DirectoryApi::new(store.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
+    let (routes, health) = ServiceRegistry::new()
+        .register(dashboards)
+        .register(sharing)
+        .register(directory)
+        .build()?;
     health.set(ServingStatus::Serving).await;
 
     let background = tokio::spawn(background_jobs(

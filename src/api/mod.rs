@@ -5,9 +5,11 @@ mod convert;
 mod dashboard_service;
 mod directory_service;
 mod pagination;
+mod sharing_service;
 
 pub use dashboard_service::DashboardApi;
 pub use directory_service::DirectoryApi;
+pub use sharing_service::SharingApi;
 
 use tonic::Request;
 

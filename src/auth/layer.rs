@@ -12,11 +12,13 @@ use super::Verifier;
 use crate::domain::{Error, Principal, now_micros};
 use crate::store::UserRepo;
 
-/// Paths served without a token: health checks and reflection.
-const PUBLIC_PREFIXES: [&str; 3] = [
+/// Paths served without a token: health checks, reflection, and public-link reads (the
+/// link's token is the credential).
+const PUBLIC_PREFIXES: [&str; 4] = [
     "/grpc.health.v1.Health/",
     "/grpc.reflection.v1.ServerReflection/",
     "/grpc.reflection.v1alpha.ServerReflection/",
+    "/dashboards.v1.SharingService/GetSharedDashboard",
 ];
 
 /// Records each user of a verified token in the directory, once per distinct set of claims.

@@ -14,6 +14,7 @@ pub struct Limits {
     pub default_page_size: usize,
     pub max_page_size: usize,
     pub max_batch_get: usize,
+    pub max_shares_per_dashboard: usize,
 }
 
 impl Default for Limits {
@@ -25,6 +26,7 @@ impl Default for Limits {
             default_page_size: 50,
             max_page_size: 1_000,
             max_batch_get: 1_000,
+            max_shares_per_dashboard: 1_000,
         }
     }
 }
