@@ -13,6 +13,8 @@ use dashboard_service::config::Config;
 use dashboard_service::domain::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
+use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
+use dashboard_service::pb::sharing_service_client::SharingServiceClient;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};
@@ -128,14 +130,31 @@ impl TestServer {
         DashboardServiceClient::new(self.channel().await)
     }
 
-    /// A caller of this server.
+    /// A caller of this server (org user).
     pub async fn user(&self, org: &str, sub: &str, role: PlatformRole) -> Caller {
-        Caller {
-            token: token(org, sub, None, role),
+        self.caller(org, sub, None, role).await
+    }
+
+    /// A caller that belongs to a tenant of the org.
+    pub async fn tenant_user(&self, org: &str, sub: &str, tenant: &str, role: PlatformRole) -> Caller {
+        self.caller(org, sub, Some(tenant), role).await
+    }
+
+    /// A caller already known to the directory (it made one call, so it was recorded
+    /// just-in-time and can be shared with).
+    pub async fn caller(&self, org: &str, sub: &str, tenant: Option<&str>, role: PlatformRole) -> Caller {
+        let channel = self.channel().await;
+        let mut caller = Caller {
+            token: token(org, sub, tenant, role),
             sub: sub.to_string(),
             org: org.to_string(),
-            dashboards: self.dashboards().await,
-        }
+            dashboards: DashboardServiceClient::new(channel.clone()),
+            sharing: SharingServiceClient::new(channel.clone()),
+            directory: DirectoryServiceClient::new(channel),
+        };
+        let request = caller.req(pb::GetUserRequest { name: "users/me".into() });
+        caller.directory.get_user(request).await.expect("the caller is recorded");
+        caller
     }
 }
 
@@ -170,11 +189,62 @@ pub struct Caller {
     pub sub: String,
     pub org: String,
     pub dashboards: DashboardServiceClient<Channel>,
+    pub sharing: SharingServiceClient<Channel>,
+    pub directory: DirectoryServiceClient<Channel>,
 }
 
 impl Caller {
     pub fn req<T>(&self, message: T) -> Request<T> {
         with_token(message, &self.token)
+    }
+
+    pub fn name(&self) -> String {
+        format!("users/{}", self.sub)
+    }
+
+    /// Shares `dashboard` with a grantee.
+    pub async fn share(
+        &mut self,
+        dashboard: &str,
+        grantee: pb::grantee::Kind,
+        role: &str,
+    ) -> Result<pb::Share, Status> {
+        let request = self.req(pb::ShareDashboardRequest {
+            name: dashboard.into(),
+            grantee: Some(pb::Grantee { kind: Some(grantee) }),
+            role: role.into(),
+            expire_time: None,
+        });
+        self.sharing.share_dashboard(request).await.map(|r| r.into_inner())
+    }
+
+    /// Shares `dashboard` with another caller.
+    pub async fn share_with(&mut self, dashboard: &str, with: &Caller, role: &str) -> pb::Share {
+        self.share(dashboard, pb::grantee::Kind::User(with.name()), role).await.expect("share")
+    }
+
+    /// The effective permissions CheckAccess reports for the caller.
+    pub async fn permissions(&mut self, dashboard: &str) -> Result<Vec<pb::Permission>, Status> {
+        let request = self.req(pb::CheckAccessRequest {
+            name: dashboard.into(),
+            permission: 0,
+            principal: String::new(),
+        });
+        let response = self.sharing.check_access(request).await?.into_inner();
+        Ok(response.permissions().collect())
+    }
+
+    /// Creates a group (the caller must be allowed to).
+    pub async fn group(&mut self, display_name: &str, members: &[&Caller]) -> pb::Group {
+        let request = self.req(pb::CreateGroupRequest {
+            group: Some(pb::Group {
+                display_name: display_name.into(),
+                kind: pb::GroupKind::Org as i32,
+                ..Default::default()
+            }),
+            members: members.iter().map(|m| m.name()).collect(),
+        });
+        self.directory.create_group(request).await.expect("create group").into_inner()
     }
 
     pub async fn create(&mut self, title: &str) -> pb::Dashboard {
