@@ -161,7 +161,7 @@ impl DirectoryApi {
         let members = self
             .store
             .groups()
-            .member_ids(&group.id, None, u64::MAX)
+            .member_ids(&group.id, None, None)
             .await?;
         Ok(convert::group(group, members))
     }
@@ -593,7 +593,7 @@ impl DirectoryService for DirectoryApi {
         let mut ids = self
             .store
             .groups()
-            .member_ids(&group.id, after.as_deref(), size as u64 + 1)
+            .member_ids(&group.id, after.as_deref(), Some(size as u64 + 1))
             .await?;
         let next_page_token = next_token(&mut ids, size, |id| {
             pagination::encode(&fingerprint, CursorValue::Text(id.clone()), id)

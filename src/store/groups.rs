@@ -233,12 +233,13 @@ impl GroupRepo {
         Ok(result.rows_affected > 0)
     }
 
-    /// Member user ids of a group, in id order, after `after_id`.
+    /// Member user ids of a group, in id order, after `after_id`; all of them without a
+    /// limit.
     pub async fn member_ids(
         &self,
         group_id: &str,
         after_id: Option<&str>,
-        limit: u64,
+        limit: Option<u64>,
     ) -> Result<Vec<String>> {
         let mut select =
             group_member::Entity::find().filter(group_member::Column::GroupId.eq(group_id));

@@ -126,6 +126,11 @@ impl TestServer {
             .expect("connect")
     }
 
+    /// A sharing client without credentials.
+    pub async fn sharing_client(&self) -> SharingServiceClient<Channel> {
+        SharingServiceClient::new(self.channel().await)
+    }
+
     pub async fn dashboards(&self) -> DashboardServiceClient<Channel> {
         DashboardServiceClient::new(self.channel().await)
     }
