@@ -11,6 +11,7 @@ use tonic::server::NamedService;
 use tonic::service::{Routes, RoutesBuilder};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{DashboardApi, DirectoryApi, SharingApi};
 use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
@@ -177,6 +178,9 @@ pub async fn serve(
     let server = tonic::transport::Server::builder()
         .timeout(config.request_timeout)
         .max_concurrent_streams(config.max_concurrent_streams)
+        // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
+        // resetting the stream, and is logged.
+        .layer(CatchPanicLayer::custom(panic_to_status))
         .layer(auth)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
@@ -236,6 +240,18 @@ async fn background_jobs(config: Config, store: Store, health: Health) {
             }
         }
     }
+}
+
+fn panic_to_status(
+    panic: Box<dyn std::any::Any + Send + 'static>,
+) -> http::Response<tonic::body::Body> {
+    let message = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("(no message)");
+    tracing::error!(panic = %message, "a call panicked");
+    tonic::Status::from(crate::domain::Error::internal(message.to_string())).into_http()
 }
 
 /// Waits for SIGTERM or SIGINT.
