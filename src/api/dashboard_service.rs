@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::{check_etag, convert, page_size, pagination, principal};
+use super::{check_etag, convert, page_size, pagination, parse_dashboard_names, principal};
 use crate::authz::{Authorizer, Permission, may_create_dashboards};
 use crate::domain::dashboard::{Dashboard, DashboardFields, Limits};
 use crate::domain::{Error, Result, Violation, filter, names, now_micros};
@@ -292,18 +292,7 @@ impl DashboardService for DashboardApi {
             )
             .into());
         }
-        let mut ids = Vec::with_capacity(request.names.len());
-        let mut violations = Vec::new();
-        for (i, name) in request.names.iter().enumerate() {
-            match names::parse_dashboard_name(&format!("names[{i}]"), name) {
-                Ok(id) => ids.push(id),
-                Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        if !violations.is_empty() {
-            return Err(Error::invalid_fields(violations).into());
-        }
+        let ids = parse_dashboard_names(&request.names)?;
         let mut unique = ids.clone();
         unique.sort();
         unique.dedup();

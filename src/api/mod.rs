@@ -25,6 +25,24 @@ fn page_size(requested: i32, limits: &Limits) -> Result<usize> {
     }
 }
 
+/// `names[i]` as dashboard ids, every malformed one reported at once.
+fn parse_dashboard_names(names_field: &[String]) -> Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(names_field.len());
+    let mut violations = Vec::new();
+    for (i, name) in names_field.iter().enumerate() {
+        match crate::domain::names::parse_dashboard_name(&format!("names[{i}]"), name) {
+            Ok(id) => ids.push(id),
+            Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
+            Err(other) => return Err(other),
+        }
+    }
+    if violations.is_empty() {
+        Ok(ids)
+    } else {
+        Err(Error::invalid_fields(violations))
+    }
+}
+
 /// An etag sent by the caller must be the current one.
 fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
     if !given.is_empty() && given != current {

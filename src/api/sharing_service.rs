@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use base64::Engine;
 use tonic::{Request, Response, Status};
 
-use super::{convert, principal};
+use super::{convert, parse_dashboard_names, principal};
 use crate::authz::{
     Access, Authorizer, BuiltinRole, Grant, GranteeKind, Permission, PermissionSet, RoleBook,
     ceiling, check_grantee_scope, check_role_change, may_create_dashboards, may_manage_directory,
@@ -730,18 +730,7 @@ impl SharingService for SharingApi {
             .into());
         }
         let permission = permission_or_read(request.permission, "permission")?;
-        let mut ids = Vec::with_capacity(request.names.len());
-        let mut violations = Vec::new();
-        for (i, name) in request.names.iter().enumerate() {
-            match names::parse_dashboard_name(&format!("names[{i}]"), name) {
-                Ok(id) => ids.push(id),
-                Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
-                Err(other) => return Err(other.into()),
-            }
-        }
-        if !violations.is_empty() {
-            return Err(Error::invalid_fields(violations).into());
-        }
+        let ids = parse_dashboard_names(&request.names)?;
         let subject = self.subject_principal(&caller, &request.principal).await?;
         let dashboards = self
             .store

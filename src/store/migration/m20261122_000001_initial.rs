@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::{micros, micros_null, text, text_null};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -50,22 +52,6 @@ enum Users {
     Role,
     CreateTime,
     UpdateTime,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn text_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().null().to_owned()
-}
-
-fn micros(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().to_owned()
-}
-
-fn micros_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().null().to_owned()
 }
 
 #[async_trait::async_trait]

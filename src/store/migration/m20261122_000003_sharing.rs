@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use super::{micros, text};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -59,14 +61,6 @@ enum PublicLinks {
 enum Dashboards {
     Table,
     Id,
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).string().not_null().to_owned()
-}
-
-fn micros(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).big_integer().not_null().to_owned()
 }
 
 #[async_trait::async_trait]

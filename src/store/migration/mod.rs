@@ -15,3 +15,21 @@ impl MigratorTrait for Migrator {
         ]
     }
 }
+
+/// Column helpers shared by the migrations: ids and text are strings, times are
+/// microseconds since the epoch in a BIGINT.
+pub(crate) fn text(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).string().not_null().to_owned()
+}
+
+pub(crate) fn text_null(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).string().null().to_owned()
+}
+
+pub(crate) fn micros(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).big_integer().not_null().to_owned()
+}
+
+pub(crate) fn micros_null(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).big_integer().null().to_owned()
+}
