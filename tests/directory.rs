@@ -1676,7 +1676,6 @@ async fn add_and_remove_group_members() {
 
 /// AddGroupMember has one `user` field: violations must name it, not `user[0]`.
 #[tokio::test]
-#[ignore = "BUG: AddGroupMember names its invalid `user` field `user[0]` in BadRequest (member_ids reused for a single field)"]
 async fn add_group_member_violations_name_the_user_field() {
     let org = unique_org();
     let mut alice = server().user(&org, "alice", PlatformRole::Author).await;

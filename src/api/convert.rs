@@ -65,30 +65,6 @@ pub fn dashboard(d: &Dashboard) -> pb::Dashboard {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn negative_times_round_down() {
-        let t = timestamp(-1);
-        assert_eq!((t.seconds, t.nanos), (-1, 999_999_000));
-        let d = duration(1_500_000_000);
-        assert_eq!((d.seconds, d.nanos), (1, 500_000_000));
-        assert_eq!(duration_nanos("f", &d).unwrap(), 1_500_000_000);
-        assert!(
-            duration_nanos(
-                "f",
-                &prost_types::Duration {
-                    seconds: 1,
-                    nanos: -1
-                }
-            )
-            .is_err()
-        );
-    }
-}
-
 pub fn micros_of(field: &str, t: &prost_types::Timestamp) -> Result<Micros> {
     if !(0..1_000_000_000).contains(&t.nanos) {
         return Err(Error::invalid(field, "not a valid timestamp"));
@@ -239,5 +215,29 @@ pub fn public_link(l: &crate::domain::directory::PublicLink, token: String) -> p
         expire_time: l.expire_time.map(timestamp),
         creator: names::user_name(&l.creator_id),
         create_time: Some(timestamp(l.create_time)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_times_round_down() {
+        let t = timestamp(-1);
+        assert_eq!((t.seconds, t.nanos), (-1, 999_999_000));
+        let d = duration(1_500_000_000);
+        assert_eq!((d.seconds, d.nanos), (1, 500_000_000));
+        assert_eq!(duration_nanos("f", &d).unwrap(), 1_500_000_000);
+        assert!(
+            duration_nanos(
+                "f",
+                &prost_types::Duration {
+                    seconds: 1,
+                    nanos: -1
+                }
+            )
+            .is_err()
+        );
     }
 }

@@ -14,6 +14,7 @@ use crate::pb::directory_service_server::DirectoryService;
 use crate::store::Store;
 use crate::store::dashboards::CursorValue;
 use crate::store::groups::GroupQuery;
+use crate::store::roles::RoleChanges;
 use crate::store::users::UserQuery;
 
 const MAX_NAME_CHARS: usize = 200;
@@ -102,14 +103,23 @@ impl DirectoryApi {
     }
 
     /// Resolves member names for a group: each must be a user of the org (and of the
-    /// group's tenant for tenant groups). Violations name `field[i]`.
+    /// group's tenant for tenant groups). Violations name `field[i]`, or `field` alone for
+    /// a single-user request (`indexed` false).
     async fn member_ids(
         &self,
         caller: &Principal,
         group: &Group,
         members: &[String],
         field: &str,
+        indexed: bool,
     ) -> Result<Vec<String>> {
+        let field_at = |i: usize| {
+            if indexed {
+                format!("{field}[{i}]")
+            } else {
+                field.to_string()
+            }
+        };
         if members.len() > MAX_MEMBERS_PER_CALL {
             return Err(Error::invalid(
                 field,
@@ -119,7 +129,7 @@ impl DirectoryApi {
         let mut violations = Vec::new();
         let mut ids = Vec::new();
         for (i, name) in members.iter().enumerate() {
-            match names::parse_user_name(&format!("{field}[{i}]"), name) {
+            match names::parse_user_name(&field_at(i), name) {
                 Ok(id) => ids.push((i, id)),
                 Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
                 Err(other) => return Err(other),
@@ -132,7 +142,7 @@ impl DirectoryApi {
                 Some(user) if user.visible_to(caller) => {
                     if group.kind == GroupKind::Tenant && user.tenant_id != group.tenant_id {
                         violations.push(Violation::new(
-                            format!("{field}[{i}]"),
+                            field_at(*i),
                             format!(
                                 "users/{id} is not a user of tenant {:?}",
                                 group.tenant_id.clone().unwrap_or_default()
@@ -141,7 +151,7 @@ impl DirectoryApi {
                     }
                 }
                 _ => violations.push(Violation::new(
-                    format!("{field}[{i}]"),
+                    field_at(*i),
                     format!("unknown user users/{id}"),
                 )),
             }
@@ -350,7 +360,7 @@ impl DirectoryService for DirectoryApi {
             member_count: 0,
         };
         let members = self
-            .member_ids(&caller, &new, &request.members, "members")
+            .member_ids(&caller, &new, &request.members, "members", true)
             .await?;
         let created = self.store.groups().create(&new, &members).await?;
         Ok(Response::new(self.group_with_members(&created).await?))
@@ -542,7 +552,13 @@ impl DirectoryService for DirectoryApi {
         let group = self.visible_group(&caller, &request.group, "group").await?;
         require_group_manager(&caller)?;
         let ids = self
-            .member_ids(&caller, &group, std::slice::from_ref(&request.user), "user")
+            .member_ids(
+                &caller,
+                &group,
+                std::slice::from_ref(&request.user),
+                "user",
+                false,
+            )
             .await?;
         for id in ids {
             self.store
@@ -745,9 +761,11 @@ impl DirectoryService for DirectoryApi {
                 &caller.org_id,
                 &current.name,
                 current.revision,
-                display_name,
-                description,
-                permissions,
+                RoleChanges {
+                    display_name,
+                    description,
+                    permissions,
+                },
                 now_micros(),
             )
             .await?

@@ -11,6 +11,14 @@ use crate::authz::{Permission, PermissionSet};
 use crate::domain::directory::CustomRole;
 use crate::domain::{Error, Micros, Result};
 
+/// What UpdateRole changes; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct RoleChanges {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub permissions: Option<PermissionSet>,
+}
+
 #[derive(Clone)]
 pub struct RoleRepo {
     store: Store,
@@ -89,11 +97,14 @@ impl RoleRepo {
         org_id: &str,
         name: &str,
         expected_revision: i64,
-        display_name: Option<String>,
-        description: Option<String>,
-        permissions: Option<PermissionSet>,
+        changes: RoleChanges,
         now: Micros,
     ) -> Result<Option<CustomRole>> {
+        let RoleChanges {
+            display_name,
+            description,
+            permissions,
+        } = changes;
         let mut update = role::Entity::update_many()
             .col_expr(role::Column::Revision, Expr::val(expected_revision + 1))
             .col_expr(role::Column::UpdateTime, Expr::val(now));

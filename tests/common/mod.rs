@@ -141,13 +141,25 @@ impl TestServer {
     }
 
     /// A caller that belongs to a tenant of the org.
-    pub async fn tenant_user(&self, org: &str, sub: &str, tenant: &str, role: PlatformRole) -> Caller {
+    pub async fn tenant_user(
+        &self,
+        org: &str,
+        sub: &str,
+        tenant: &str,
+        role: PlatformRole,
+    ) -> Caller {
         self.caller(org, sub, Some(tenant), role).await
     }
 
     /// A caller already known to the directory (it made one call, so it was recorded
     /// just-in-time and can be shared with).
-    pub async fn caller(&self, org: &str, sub: &str, tenant: Option<&str>, role: PlatformRole) -> Caller {
+    pub async fn caller(
+        &self,
+        org: &str,
+        sub: &str,
+        tenant: Option<&str>,
+        role: PlatformRole,
+    ) -> Caller {
         let channel = self.channel().await;
         let mut caller = Caller {
             token: token(org, sub, tenant, role),
@@ -157,8 +169,14 @@ impl TestServer {
             sharing: SharingServiceClient::new(channel.clone()),
             directory: DirectoryServiceClient::new(channel),
         };
-        let request = caller.req(pb::GetUserRequest { name: "users/me".into() });
-        caller.directory.get_user(request).await.expect("the caller is recorded");
+        let request = caller.req(pb::GetUserRequest {
+            name: "users/me".into(),
+        });
+        caller
+            .directory
+            .get_user(request)
+            .await
+            .expect("the caller is recorded");
         caller
     }
 }
@@ -216,16 +234,23 @@ impl Caller {
     ) -> Result<pb::Share, Status> {
         let request = self.req(pb::ShareDashboardRequest {
             name: dashboard.into(),
-            grantee: Some(pb::Grantee { kind: Some(grantee) }),
+            grantee: Some(pb::Grantee {
+                kind: Some(grantee),
+            }),
             role: role.into(),
             expire_time: None,
         });
-        self.sharing.share_dashboard(request).await.map(|r| r.into_inner())
+        self.sharing
+            .share_dashboard(request)
+            .await
+            .map(|r| r.into_inner())
     }
 
     /// Shares `dashboard` with another caller.
     pub async fn share_with(&mut self, dashboard: &str, with: &Caller, role: &str) -> pb::Share {
-        self.share(dashboard, pb::grantee::Kind::User(with.name()), role).await.expect("share")
+        self.share(dashboard, pb::grantee::Kind::User(with.name()), role)
+            .await
+            .expect("share")
     }
 
     /// The effective permissions CheckAccess reports for the caller.
@@ -249,7 +274,11 @@ impl Caller {
             }),
             members: members.iter().map(|m| m.name()).collect(),
         });
-        self.directory.create_group(request).await.expect("create group").into_inner()
+        self.directory
+            .create_group(request)
+            .await
+            .expect("create group")
+            .into_inner()
     }
 
     pub async fn create(&mut self, title: &str) -> pb::Dashboard {
