@@ -12,8 +12,14 @@ use tonic::Code;
 
 fn update_title(name: &str, title: &str) -> pb::UpdateDashboardRequest {
     pb::UpdateDashboardRequest {
-        dashboard: Some(pb::Dashboard { name: name.into(), title: title.into(), ..Default::default() }),
-        update_mask: Some(prost_types::FieldMask { paths: vec!["title".into()] }),
+        dashboard: Some(pb::Dashboard {
+            name: name.into(),
+            title: title.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["title".into()],
+        }),
     }
 }
 
@@ -53,30 +59,104 @@ async fn permission_matrix() {
         may_manage_groups: bool,
     }
     let actors = [
-        Actor { sub: "tv", tenant: Some("t1"), role: PlatformRole::Viewer, may_create: false, may_manage_groups: false },
-        Actor { sub: "tp", tenant: Some("t1"), role: PlatformRole::PowerUser, may_create: true, may_manage_groups: false },
-        Actor { sub: "oa", tenant: None, role: PlatformRole::Author, may_create: true, may_manage_groups: true },
-        Actor { sub: "od", tenant: None, role: PlatformRole::Admin, may_create: true, may_manage_groups: true },
+        Actor {
+            sub: "tv",
+            tenant: Some("t1"),
+            role: PlatformRole::Viewer,
+            may_create: false,
+            may_manage_groups: false,
+        },
+        Actor {
+            sub: "tp",
+            tenant: Some("t1"),
+            role: PlatformRole::PowerUser,
+            may_create: true,
+            may_manage_groups: false,
+        },
+        Actor {
+            sub: "oa",
+            tenant: None,
+            role: PlatformRole::Author,
+            may_create: true,
+            may_manage_groups: true,
+        },
+        Actor {
+            sub: "od",
+            tenant: None,
+            role: PlatformRole::Admin,
+            may_create: true,
+            may_manage_groups: true,
+        },
     ];
     // role given -> expected (view, edit, share, delete) per actor: tenant VIEWER,
     // tenant POWER_USER, org AUTHOR, org ADMIN.
-    type Row = [(Result<(), Code>, Result<(), Code>, Result<(), Code>, Result<(), Code>); 4];
+    type Row = [(
+        Result<(), Code>,
+        Result<(), Code>,
+        Result<(), Code>,
+        Result<(), Code>,
+    ); 4];
     let admin = (YES, YES, YES, YES);
     let table: [(&str, Row); 5] = [
-        ("", [(HIDDEN, HIDDEN, HIDDEN, HIDDEN), (HIDDEN, HIDDEN, HIDDEN, HIDDEN), (HIDDEN, HIDDEN, HIDDEN, HIDDEN), admin]),
-        ("readonly", [(YES, DENIED, DENIED, DENIED), (YES, DENIED, DENIED, DENIED), (YES, DENIED, DENIED, DENIED), admin]),
-        ("readwrite", [(YES, DENIED, DENIED, DENIED), (YES, YES, DENIED, DENIED), (YES, YES, DENIED, DENIED), admin]),
-        ("roles/contributor", [(YES, DENIED, DENIED, DENIED), (YES, YES, YES, DENIED), (YES, YES, YES, DENIED), admin]),
-        ("admin", [(YES, DENIED, DENIED, DENIED), (YES, YES, YES, YES), (YES, YES, YES, YES), admin]),
+        (
+            "",
+            [
+                (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+                (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+                (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+                admin,
+            ],
+        ),
+        (
+            "readonly",
+            [
+                (YES, DENIED, DENIED, DENIED),
+                (YES, DENIED, DENIED, DENIED),
+                (YES, DENIED, DENIED, DENIED),
+                admin,
+            ],
+        ),
+        (
+            "readwrite",
+            [
+                (YES, DENIED, DENIED, DENIED),
+                (YES, YES, DENIED, DENIED),
+                (YES, YES, DENIED, DENIED),
+                admin,
+            ],
+        ),
+        (
+            "roles/contributor",
+            [
+                (YES, DENIED, DENIED, DENIED),
+                (YES, YES, YES, DENIED),
+                (YES, YES, YES, DENIED),
+                admin,
+            ],
+        ),
+        (
+            "admin",
+            [
+                (YES, DENIED, DENIED, DENIED),
+                (YES, YES, YES, YES),
+                (YES, YES, YES, YES),
+                admin,
+            ],
+        ),
     ];
 
     for (a, actor) in actors.iter().enumerate() {
-        let mut caller = server().caller(&org, actor.sub, actor.tenant, actor.role).await;
+        let mut caller = server()
+            .caller(&org, actor.sub, actor.tenant, actor.role)
+            .await;
         // Create and manage groups depend on the platform role alone.
         let created = caller
             .dashboards
             .create_dashboard(caller.req(pb::CreateDashboardRequest {
-                dashboard: Some(pb::Dashboard { title: "mine".into(), ..Default::default() }),
+                dashboard: Some(pb::Dashboard {
+                    title: "mine".into(),
+                    ..Default::default()
+                }),
                 request_id: String::new(),
             }))
             .await;
@@ -84,11 +164,20 @@ async fn permission_matrix() {
         let group = caller
             .directory
             .create_group(caller.req(pb::CreateGroupRequest {
-                group: Some(pb::Group { display_name: "g".into(), kind: pb::GroupKind::Org as i32, ..Default::default() }),
+                group: Some(pb::Group {
+                    display_name: "g".into(),
+                    kind: pb::GroupKind::Org as i32,
+                    ..Default::default()
+                }),
                 members: vec![],
             }))
             .await;
-        assert_eq!(group.is_ok(), actor.may_manage_groups, "{} manage groups", actor.sub);
+        assert_eq!(
+            group.is_ok(),
+            actor.may_manage_groups,
+            "{} manage groups",
+            actor.sub
+        );
 
         for (role, row) in &table {
             let (view, edit, share, delete) = row[a];
@@ -101,17 +190,32 @@ async fn permission_matrix() {
                     "admin" => "roles/owner",
                     other => other,
                 };
-                assert_eq!(share.role, canonical, "aliases are stored as the role they name");
+                assert_eq!(
+                    share.role, canonical,
+                    "aliases are stored as the role they name"
+                );
             }
             let ctx = format!("{} with {role:?}", actor.sub);
-            assert_eq!(outcome(caller.get(&dashboard.name).await), view, "{ctx}: view");
-            let edited = caller.dashboards.update_dashboard(caller.req(update_title(&dashboard.name, "edited"))).await;
+            assert_eq!(
+                outcome(caller.get(&dashboard.name).await),
+                view,
+                "{ctx}: view"
+            );
+            let edited = caller
+                .dashboards
+                .update_dashboard(caller.req(update_title(&dashboard.name, "edited")))
+                .await;
             assert_eq!(outcome(edited), edit, "{ctx}: edit");
-            let shared = caller.share(&dashboard.name, Kind::User(third.name()), "roles/viewer").await;
+            let shared = caller
+                .share(&dashboard.name, Kind::User(third.name()), "roles/viewer")
+                .await;
             assert_eq!(outcome(shared), share, "{ctx}: share");
             let deleted = caller
                 .dashboards
-                .delete_dashboard(caller.req(pb::DeleteDashboardRequest { name: dashboard.name.clone(), etag: String::new() }))
+                .delete_dashboard(caller.req(pb::DeleteDashboardRequest {
+                    name: dashboard.name.clone(),
+                    etag: String::new(),
+                }))
                 .await;
             assert_eq!(outcome(deleted), delete, "{ctx}: delete");
         }
@@ -123,26 +227,51 @@ async fn every_grantee_kind_reaches_exactly_its_audience() {
     let org = unique_org();
     let mut olga = server().user(&org, "olga", PlatformRole::Author).await;
     let mut org_user = server().user(&org, "ursula", PlatformRole::Author).await;
-    let mut t1 = server().tenant_user(&org, "tina", "t1", PlatformRole::Viewer).await;
-    let mut t2 = server().tenant_user(&org, "tom", "t2", PlatformRole::Viewer).await;
+    let mut t1 = server()
+        .tenant_user(&org, "tina", "t1", PlatformRole::Viewer)
+        .await;
+    let mut t2 = server()
+        .tenant_user(&org, "tom", "t2", PlatformRole::Viewer)
+        .await;
     let mut member = server().user(&org, "gail", PlatformRole::Viewer).await;
-    let mut outsider = server().user(&unique_org(), "ursula", PlatformRole::Admin).await;
+    let mut outsider = server()
+        .user(&unique_org(), "ursula", PlatformRole::Admin)
+        .await;
     let group = olga.group("Readers", &[&member]).await;
 
     let cases: Vec<(Kind, [bool; 5])> = vec![
         // org user, t1, t2, group member, and (always false) another org's admin
-        (Kind::User(org_user.name()), [true, false, false, false, false]),
-        (Kind::Email("tina@".to_string() + &org + ".test"), [false, true, false, false, false]),
-        (Kind::Group(group.name.clone()), [false, false, false, true, false]),
-        (Kind::Tenant("t1".into()), [false, true, false, false, false]),
+        (
+            Kind::User(org_user.name()),
+            [true, false, false, false, false],
+        ),
+        (
+            Kind::Email("tina@".to_string() + &org + ".test"),
+            [false, true, false, false, false],
+        ),
+        (
+            Kind::Group(group.name.clone()),
+            [false, false, false, true, false],
+        ),
+        (
+            Kind::Tenant("t1".into()),
+            [false, true, false, false, false],
+        ),
         (Kind::AllTenants(true), [false, true, true, false, false]),
         (Kind::OrgMembers(true), [true, false, false, true, false]),
         (Kind::Everyone(true), [true, true, true, true, false]),
     ];
     for (grantee, expected) in cases {
         let dashboard = olga.create("kinds").await;
-        let share = olga.share(&dashboard.name, grantee.clone(), "readonly").await.expect("share");
-        assert!(share.name.starts_with(&format!("{}/shares/", dashboard.name)));
+        let share = olga
+            .share(&dashboard.name, grantee.clone(), "readonly")
+            .await
+            .expect("share");
+        assert!(
+            share
+                .name
+                .starts_with(&format!("{}/shares/", dashboard.name))
+        );
         let mut seen = Vec::new();
         for caller in [&mut org_user, &mut t1, &mut t2, &mut member, &mut outsider] {
             seen.push(can_view(caller, &dashboard.name).await);
@@ -150,7 +279,11 @@ async fn every_grantee_kind_reaches_exactly_its_audience() {
         assert_eq!(seen, expected, "{grantee:?}");
         // Listing agrees with Get.
         let listed = t2.list_all(pb::ListDashboardsRequest::default()).await;
-        assert_eq!(listed.iter().any(|d| d.name == dashboard.name), expected[2], "{grantee:?} listing");
+        assert_eq!(
+            listed.iter().any(|d| d.name == dashboard.name),
+            expected[2],
+            "{grantee:?} listing"
+        );
     }
 }
 
@@ -163,22 +296,40 @@ async fn revocation_membership_and_expiry_apply_on_the_next_call() {
 
     let share = olga.share_with(&dashboard.name, &bob, "readonly").await;
     assert!(can_view(&mut bob, &dashboard.name).await);
-    olga.sharing.revoke_share(olga.req(pb::RevokeShareRequest { name: share.name.clone() })).await.unwrap();
+    olga.sharing
+        .revoke_share(olga.req(pb::RevokeShareRequest {
+            name: share.name.clone(),
+        }))
+        .await
+        .unwrap();
     assert!(!can_view(&mut bob, &dashboard.name).await);
-    let again = olga.sharing.revoke_share(olga.req(pb::RevokeShareRequest { name: share.name.clone() })).await;
+    let again = olga
+        .sharing
+        .revoke_share(olga.req(pb::RevokeShareRequest {
+            name: share.name.clone(),
+        }))
+        .await;
     assert_error(&again.unwrap_err(), Code::NotFound, "NOT_FOUND");
 
     // Group membership changes count at once.
     let group = olga.group("Team", &[]).await;
-    olga.share(&dashboard.name, Kind::Group(group.name.clone()), "readonly").await.unwrap();
+    olga.share(&dashboard.name, Kind::Group(group.name.clone()), "readonly")
+        .await
+        .unwrap();
     assert!(!can_view(&mut bob, &dashboard.name).await);
     olga.directory
-        .add_group_member(olga.req(pb::AddGroupMemberRequest { group: group.name.clone(), user: bob.name() }))
+        .add_group_member(olga.req(pb::AddGroupMemberRequest {
+            group: group.name.clone(),
+            user: bob.name(),
+        }))
         .await
         .unwrap();
     assert!(can_view(&mut bob, &dashboard.name).await);
     olga.directory
-        .remove_group_member(olga.req(pb::RemoveGroupMemberRequest { group: group.name.clone(), user: bob.name() }))
+        .remove_group_member(olga.req(pb::RemoveGroupMemberRequest {
+            group: group.name.clone(),
+            user: bob.name(),
+        }))
         .await
         .unwrap();
     assert!(!can_view(&mut bob, &dashboard.name).await);
@@ -187,9 +338,14 @@ async fn revocation_membership_and_expiry_apply_on_the_next_call() {
     let expire = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
     let request = olga.req(pb::ShareDashboardRequest {
         name: dashboard.name.clone(),
-        grantee: Some(pb::Grantee { kind: Some(Kind::User(bob.name())) }),
+        grantee: Some(pb::Grantee {
+            kind: Some(Kind::User(bob.name())),
+        }),
         role: "readwrite".into(),
-        expire_time: Some(prost_types::Timestamp { seconds: expire.timestamp(), nanos: expire.timestamp_subsec_nanos() as i32 }),
+        expire_time: Some(prost_types::Timestamp {
+            seconds: expire.timestamp(),
+            nanos: expire.timestamp_subsec_nanos() as i32,
+        }),
     });
     olga.sharing.share_dashboard(request).await.unwrap();
     assert!(can_view(&mut bob, &dashboard.name).await);
@@ -202,14 +358,24 @@ async fn revocation_membership_and_expiry_apply_on_the_next_call() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(expired, "the share never expired");
-    assert!(bob.list_all(pb::ListDashboardsRequest::default()).await.iter().all(|d| d.name != dashboard.name));
+    assert!(
+        bob.list_all(pb::ListDashboardsRequest::default())
+            .await
+            .iter()
+            .all(|d| d.name != dashboard.name)
+    );
 
     // Expiry must be in the future.
     let request = olga.req(pb::ShareDashboardRequest {
         name: dashboard.name.clone(),
-        grantee: Some(pb::Grantee { kind: Some(Kind::User(bob.name())) }),
+        grantee: Some(pb::Grantee {
+            kind: Some(Kind::User(bob.name())),
+        }),
         role: "readonly".into(),
-        expire_time: Some(prost_types::Timestamp { seconds: 1, nanos: 0 }),
+        expire_time: Some(prost_types::Timestamp {
+            seconds: 1,
+            nanos: 0,
+        }),
     });
     let status = olga.sharing.share_dashboard(request).await.unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
@@ -224,12 +390,18 @@ async fn nobody_grants_more_than_they_hold() {
     let dave = server().user(&org, "dave", PlatformRole::Author).await;
     let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
     let dashboard = olga.create("Guarded").await;
-    olga.share_with(&dashboard.name, &carl, "roles/contributor").await;
+    olga.share_with(&dashboard.name, &carl, "roles/contributor")
+        .await;
 
     // A contributor may share viewer/editor/contributor...
-    carl.share(&dashboard.name, Kind::User(dave.name()), "readwrite").await.expect("editor is within reach");
+    carl.share(&dashboard.name, Kind::User(dave.name()), "readwrite")
+        .await
+        .expect("editor is within reach");
     // ...but not owner,
-    let status = carl.share(&dashboard.name, Kind::User(dave.name()), "roles/owner").await.unwrap_err();
+    let status = carl
+        .share(&dashboard.name, Kind::User(dave.name()), "roles/owner")
+        .await
+        .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
     // nor a custom role with a permission it lacks,
     let deleter = admin
@@ -244,24 +416,49 @@ async fn nobody_grants_more_than_they_hold() {
         .await
         .unwrap()
         .into_inner();
-    let status = carl.share(&dashboard.name, Kind::User(dave.name()), &deleter.name).await.unwrap_err();
+    let status = carl
+        .share(&dashboard.name, Kind::User(dave.name()), &deleter.name)
+        .await
+        .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
     // nor demote or revoke an owner.
-    let status = carl.share(&dashboard.name, Kind::User(olga.name()), "readonly").await.unwrap_err();
+    let status = carl
+        .share(&dashboard.name, Kind::User(olga.name()), "readonly")
+        .await
+        .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
     let shares = olga
         .sharing
-        .list_shares(olga.req(pb::ListSharesRequest { parent: dashboard.name.clone() }))
+        .list_shares(olga.req(pb::ListSharesRequest {
+            parent: dashboard.name.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
-    let olgas = shares.users.iter().find(|s| s.grantee == Some(pb::Grantee { kind: Some(Kind::User(olga.name())) })).unwrap();
-    let status = carl.sharing.revoke_share(carl.req(pb::RevokeShareRequest { name: olgas.name.clone() })).await.unwrap_err();
+    let olgas = shares
+        .users
+        .iter()
+        .find(|s| {
+            s.grantee
+                == Some(pb::Grantee {
+                    kind: Some(Kind::User(olga.name())),
+                })
+        })
+        .unwrap();
+    let status = carl
+        .sharing
+        .revoke_share(carl.req(pb::RevokeShareRequest {
+            name: olgas.name.clone(),
+        }))
+        .await
+        .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
     // The owner still is one.
     assert_eq!(olga.permissions(&dashboard.name).await.unwrap().len(), 6);
     // The owner (holding everything) may grant the custom role.
-    olga.share(&dashboard.name, Kind::User(dave.name()), &deleter.name).await.expect("owner may");
+    olga.share(&dashboard.name, Kind::User(dave.name()), &deleter.name)
+        .await
+        .expect("owner may");
 }
 
 #[tokio::test]
@@ -272,7 +469,9 @@ async fn a_dashboard_keeps_at_least_one_owner() {
     let dashboard = olga.create("Owned").await;
     let shares = olga
         .sharing
-        .list_shares(olga.req(pb::ListSharesRequest { parent: dashboard.name.clone() }))
+        .list_shares(olga.req(pb::ListSharesRequest {
+            parent: dashboard.name.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
@@ -280,10 +479,17 @@ async fn a_dashboard_keeps_at_least_one_owner() {
     assert_eq!(shares.users[0].role, "roles/owner");
     let own = shares.users[0].name.clone();
 
-    let status = olga.sharing.revoke_share(olga.req(pb::RevokeShareRequest { name: own.clone() })).await.unwrap_err();
+    let status = olga
+        .sharing
+        .revoke_share(olga.req(pb::RevokeShareRequest { name: own.clone() }))
+        .await
+        .unwrap_err();
     let details = assert_error(&status, Code::FailedPrecondition, "LAST_OWNER");
     assert!(details.precondition_failure().is_some());
-    let status = olga.share(&dashboard.name, Kind::User(olga.name()), "readwrite").await.unwrap_err();
+    let status = olga
+        .share(&dashboard.name, Kind::User(olga.name()), "readwrite")
+        .await
+        .unwrap_err();
     assert_error(&status, Code::FailedPrecondition, "LAST_OWNER");
 
     // Transfer: pete becomes owner, olga steps down to editor.
@@ -298,9 +504,15 @@ async fn a_dashboard_keeps_at_least_one_owner() {
         .unwrap()
         .into_inner()
         .owners;
-    assert_eq!(owners.iter().map(|u| u.name.clone()).collect::<Vec<_>>(), vec![pete.name()]);
+    assert_eq!(
+        owners.iter().map(|u| u.name.clone()).collect::<Vec<_>>(),
+        vec![pete.name()]
+    );
     let olga_perms = olga.permissions(&dashboard.name).await.unwrap();
-    assert!(!olga_perms.contains(&pb::Permission::Delete) && olga_perms.contains(&pb::Permission::Write));
+    assert!(
+        !olga_perms.contains(&pb::Permission::Delete)
+            && olga_perms.contains(&pb::Permission::Write)
+    );
     // Now olga, an editor, cannot transfer back.
     let status = olga
         .sharing
@@ -315,12 +527,17 @@ async fn a_dashboard_keeps_at_least_one_owner() {
     // Pete may remove olga entirely.
     let listed = pete
         .sharing
-        .list_owners(pete.req(pb::ListOwnersRequest { name: dashboard.name.clone() }))
+        .list_owners(pete.req(pb::ListOwnersRequest {
+            name: dashboard.name.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
     assert_eq!(listed.owners.len(), 1);
-    pete.sharing.revoke_share(pete.req(pb::RevokeShareRequest { name: own })).await.expect("not the last owner");
+    pete.sharing
+        .revoke_share(pete.req(pb::RevokeShareRequest { name: own }))
+        .await
+        .expect("not the last owner");
     assert!(!can_view(&mut olga, &dashboard.name).await);
 }
 
@@ -329,11 +546,23 @@ async fn organization_and_tenant_walls_leak_nothing() {
     let org = unique_org();
     let mut olga = server().user(&org, "olga", PlatformRole::Author).await;
     let dashboard = olga.create("Inside").await;
-    let mut stranger = server().user(&unique_org(), "stranger", PlatformRole::Admin).await;
+    let mut stranger = server()
+        .user(&unique_org(), "stranger", PlatformRole::Admin)
+        .await;
 
     // Sharing to a user of another org reads exactly like sharing to nobody.
-    let other_org = olga.share(&dashboard.name, Kind::User(stranger.name()), "readonly").await.unwrap_err();
-    let nobody = olga.share(&dashboard.name, Kind::User("users/nobody".into()), "readonly").await.unwrap_err();
+    let other_org = olga
+        .share(&dashboard.name, Kind::User(stranger.name()), "readonly")
+        .await
+        .unwrap_err();
+    let nobody = olga
+        .share(
+            &dashboard.name,
+            Kind::User("users/nobody".into()),
+            "readonly",
+        )
+        .await
+        .unwrap_err();
     assert_eq!(other_org.message(), nobody.message());
     let details = assert_error(&other_org, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), vec!["grantee.user"]);
@@ -355,28 +584,64 @@ async fn organization_and_tenant_walls_leak_nothing() {
 
     // The stranger cannot see, list, share, check or invite on it.
     assert!(!can_view(&mut stranger, &dashboard.name).await);
-    assert!(stranger.list_all(pb::ListDashboardsRequest::default()).await.is_empty());
-    let status = stranger.share(&dashboard.name, Kind::Everyone(true), "readonly").await.unwrap_err();
+    assert!(
+        stranger
+            .list_all(pb::ListDashboardsRequest::default())
+            .await
+            .is_empty()
+    );
+    let status = stranger
+        .share(&dashboard.name, Kind::Everyone(true), "readonly")
+        .await
+        .unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
     let status = stranger.permissions(&dashboard.name).await.unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
 
     // Tenant users: a POWER_USER of t1 shares within t1 only.
-    let mut tp = server().tenant_user(&org, "tp", "t1", PlatformRole::PowerUser).await;
-    let mut t1_viewer = server().tenant_user(&org, "tv", "t1", PlatformRole::Viewer).await;
-    let mut t2_viewer = server().tenant_user(&org, "tw", "t2", PlatformRole::Viewer).await;
+    let mut tp = server()
+        .tenant_user(&org, "tp", "t1", PlatformRole::PowerUser)
+        .await;
+    let mut t1_viewer = server()
+        .tenant_user(&org, "tv", "t1", PlatformRole::Viewer)
+        .await;
+    let mut t2_viewer = server()
+        .tenant_user(&org, "tw", "t2", PlatformRole::Viewer)
+        .await;
     let theirs = tp.create("Tenant board").await;
     tp.share_with(&theirs.name, &t1_viewer, "readonly").await;
     assert!(can_view(&mut t1_viewer, &theirs.name).await);
-    let status = tp.share(&theirs.name, Kind::User(t2_viewer.name()), "readonly").await.unwrap_err();
-    assert_eq!(status.message(), nobody.message(), "another tenant's user reads as unknown");
-    for grantee in [Kind::Tenant("t2".into()), Kind::Everyone(true), Kind::OrgMembers(true), Kind::AllTenants(true)] {
-        let status = tp.share(&theirs.name, grantee.clone(), "readonly").await.unwrap_err();
+    let status = tp
+        .share(&theirs.name, Kind::User(t2_viewer.name()), "readonly")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        status.message(),
+        nobody.message(),
+        "another tenant's user reads as unknown"
+    );
+    for grantee in [
+        Kind::Tenant("t2".into()),
+        Kind::Everyone(true),
+        Kind::OrgMembers(true),
+        Kind::AllTenants(true),
+    ] {
+        let status = tp
+            .share(&theirs.name, grantee.clone(), "readonly")
+            .await
+            .unwrap_err();
         assert_error(&status, Code::PermissionDenied, "OUTSIDE_TENANT");
     }
-    tp.share(&theirs.name, Kind::Tenant("t1".into()), "readonly").await.expect("own tenant");
+    tp.share(&theirs.name, Kind::Tenant("t1".into()), "readonly")
+        .await
+        .expect("own tenant");
     assert!(!can_view(&mut t2_viewer, &theirs.name).await);
-    assert!(t2_viewer.list_all(pb::ListDashboardsRequest::default()).await.is_empty());
+    assert!(
+        t2_viewer
+            .list_all(pb::ListDashboardsRequest::default())
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -387,66 +652,114 @@ async fn invitations_apply_all_or_nothing() {
     let mut gail = server().user(&org, "gail", PlatformRole::Viewer).await;
     let group = olga.group("Ops", &[&gail]).await;
     let dashboard = olga.create("Invites").await;
-    let invite = |users: Vec<(&str, &str)>, groups: Vec<(&str, &str)>| pb::InviteToDashboardRequest {
-        name: dashboard.name.clone(),
-        users: users
-            .into_iter()
-            .map(|(email, role)| pb::invite_to_dashboard_request::UserInvite { email: email.into(), role: role.into() })
-            .collect(),
-        groups: groups
-            .into_iter()
-            .map(|(id, role)| pb::invite_to_dashboard_request::GroupInvite { id: id.into(), role: role.into() })
-            .collect(),
-        expire_time: None,
-    };
+    let invite =
+        |users: Vec<(&str, &str)>, groups: Vec<(&str, &str)>| pb::InviteToDashboardRequest {
+            name: dashboard.name.clone(),
+            users: users
+                .into_iter()
+                .map(
+                    |(email, role)| pb::invite_to_dashboard_request::UserInvite {
+                        email: email.into(),
+                        role: role.into(),
+                    },
+                )
+                .collect(),
+            groups: groups
+                .into_iter()
+                .map(|(id, role)| pb::invite_to_dashboard_request::GroupInvite {
+                    id: id.into(),
+                    role: role.into(),
+                })
+                .collect(),
+            expire_time: None,
+        };
     let bob_email = format!("bob@{org}.test");
     let status = olga
         .sharing
         .invite_to_dashboard(olga.req(invite(
-            vec![(&bob_email, "readwrite"), ("ghost@nowhere.test", "readonly")],
+            vec![
+                (&bob_email, "readwrite"),
+                ("ghost@nowhere.test", "readonly"),
+            ],
             vec![(&group.name, "superuser")],
         )))
         .await
         .unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
-    assert_eq!(violated_fields(&details), vec!["users[1].email", "groups[0].role"]);
-    assert!(!can_view(&mut bob, &dashboard.name).await, "nothing applied");
+    assert_eq!(
+        violated_fields(&details),
+        vec!["users[1].email", "groups[0].role"]
+    );
+    assert!(
+        !can_view(&mut bob, &dashboard.name).await,
+        "nothing applied"
+    );
 
     let shares = olga
         .sharing
-        .invite_to_dashboard(olga.req(invite(vec![(&bob_email, "readwrite")], vec![(&group.name, "readonly")])))
+        .invite_to_dashboard(olga.req(invite(
+            vec![(&bob_email, "readwrite")],
+            vec![(&group.name, "readonly")],
+        )))
         .await
         .unwrap()
         .into_inner()
         .shares;
-    assert_eq!(shares.iter().map(|s| s.role.as_str()).collect::<Vec<_>>(), vec!["roles/editor", "roles/viewer"]);
+    assert_eq!(
+        shares.iter().map(|s| s.role.as_str()).collect::<Vec<_>>(),
+        vec!["roles/editor", "roles/viewer"]
+    );
     assert!(can_view(&mut bob, &dashboard.name).await);
     assert!(can_view(&mut gail, &dashboard.name).await);
 
     // Shares grouped by kind; members with groups expanded.
     let listed = olga
         .sharing
-        .list_shares(olga.req(pb::ListSharesRequest { parent: dashboard.name.clone() }))
+        .list_shares(olga.req(pb::ListSharesRequest {
+            parent: dashboard.name.clone(),
+        }))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!((listed.users.len(), listed.groups.len(), listed.tenants.len(), listed.org_wide.len()), (2, 1, 0, 0));
+    assert_eq!(
+        (
+            listed.users.len(),
+            listed.groups.len(),
+            listed.tenants.len(),
+            listed.org_wide.len()
+        ),
+        (2, 1, 0, 0)
+    );
     let members = olga
         .sharing
-        .list_members(olga.req(pb::ListMembersRequest { name: dashboard.name.clone(), expand_groups: true }))
+        .list_members(olga.req(pb::ListMembersRequest {
+            name: dashboard.name.clone(),
+            expand_groups: true,
+        }))
         .await
         .unwrap()
         .into_inner()
         .members;
-    let by_user = |name: &str| members.iter().find(|m| m.user.as_ref().unwrap().name == name).unwrap();
+    let by_user = |name: &str| {
+        members
+            .iter()
+            .find(|m| m.user.as_ref().unwrap().name == name)
+            .unwrap()
+    };
     assert_eq!(by_user(&bob.name()).role, "roles/editor");
     let gail_member = by_user(&gail.name());
     assert_eq!(gail_member.role, "roles/viewer");
     assert_eq!(gail_member.sources[0].group, group.name);
-    assert_eq!(gail_member.permissions().collect::<Vec<_>>(), vec![pb::Permission::Read]);
+    assert_eq!(
+        gail_member.permissions().collect::<Vec<_>>(),
+        vec![pb::Permission::Read]
+    );
     let direct_only = olga
         .sharing
-        .list_members(olga.req(pb::ListMembersRequest { name: dashboard.name.clone(), expand_groups: false }))
+        .list_members(olga.req(pb::ListMembersRequest {
+            name: dashboard.name.clone(),
+            expand_groups: false,
+        }))
         .await
         .unwrap()
         .into_inner()
@@ -455,7 +768,10 @@ async fn invitations_apply_all_or_nothing() {
     // Members are access management: an editor may not list them.
     let status = bob
         .sharing
-        .list_members(bob.req(pb::ListMembersRequest { name: dashboard.name.clone(), expand_groups: false }))
+        .list_members(bob.req(pb::ListMembersRequest {
+            name: dashboard.name.clone(),
+            expand_groups: false,
+        }))
         .await
         .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "MISSING_PERMISSION");
@@ -470,8 +786,13 @@ async fn check_access_explains_itself() {
     let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
     let group = olga.group("Viewers", &[&bob, &vera]).await;
     let dashboard = olga.create("Explained").await;
-    let group_share = olga.share(&dashboard.name, Kind::Group(group.name.clone()), "readonly").await.unwrap();
-    let direct = olga.share_with(&dashboard.name, &bob, "roles/contributor").await;
+    let group_share = olga
+        .share(&dashboard.name, Kind::Group(group.name.clone()), "readonly")
+        .await
+        .unwrap();
+    let direct = olga
+        .share_with(&dashboard.name, &bob, "roles/contributor")
+        .await;
     olga.share_with(&dashboard.name, &vera, "readwrite").await;
 
     let check = |principal: &str, permission: pb::Permission| pb::CheckAccessRequest {
@@ -479,31 +800,72 @@ async fn check_access_explains_itself() {
         permission: permission as i32,
         principal: principal.into(),
     };
-    let response = bob.sharing.check_access(bob.req(check("", pb::Permission::Share))).await.unwrap().into_inner();
+    let response = bob
+        .sharing
+        .check_access(bob.req(check("", pb::Permission::Share)))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(response.allowed);
     assert_eq!(response.principal, bob.name());
-    assert_eq!(response.permissions().count(), 5, "contributor: all but DELETE");
-    let mut shares: Vec<_> = response.grants.iter().map(|g| (g.share.clone(), g.via_group.clone())).collect();
+    assert_eq!(
+        response.permissions().count(),
+        5,
+        "contributor: all but DELETE"
+    );
+    let mut shares: Vec<_> = response
+        .grants
+        .iter()
+        .map(|g| (g.share.clone(), g.via_group.clone()))
+        .collect();
     shares.sort();
-    let mut expected = vec![(group_share.name.clone(), group.name.clone()), (direct.name.clone(), String::new())];
+    let mut expected = vec![
+        (group_share.name.clone(), group.name.clone()),
+        (direct.name.clone(), String::new()),
+    ];
     expected.sort();
     assert_eq!(shares, expected);
     assert!(!response.implicit_owner);
 
     // VIEWER platform role: an editor share is capped to READ, and the answer says why.
-    let response = vera.sharing.check_access(vera.req(check("", pb::Permission::Write))).await.unwrap().into_inner();
+    let response = vera
+        .sharing
+        .check_access(vera.req(check("", pb::Permission::Write)))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(!response.allowed);
-    assert_eq!(response.permissions().collect::<Vec<_>>(), vec![pb::Permission::Read]);
-    assert_eq!(response.ceiling().collect::<Vec<_>>(), vec![pb::Permission::Read]);
+    assert_eq!(
+        response.permissions().collect::<Vec<_>>(),
+        vec![pb::Permission::Read]
+    );
+    assert_eq!(
+        response.ceiling().collect::<Vec<_>>(),
+        vec![pb::Permission::Read]
+    );
     assert_eq!(response.grants.len(), 2);
 
     // Checking someone else needs SHARE (bob has it) or ADMIN; vera has neither.
-    let about_vera = bob.sharing.check_access(bob.req(check(&vera.name(), pb::Permission::Read))).await.unwrap().into_inner();
+    let about_vera = bob
+        .sharing
+        .check_access(bob.req(check(&vera.name(), pb::Permission::Read)))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(about_vera.allowed);
     assert_eq!(about_vera.principal, vera.name());
-    let status = vera.sharing.check_access(vera.req(check(&bob.name(), pb::Permission::Read))).await.unwrap_err();
+    let status = vera
+        .sharing
+        .check_access(vera.req(check(&bob.name(), pb::Permission::Read)))
+        .await
+        .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "MISSING_PERMISSION");
-    let about_admin = admin.sharing.check_access(admin.req(check("", pb::Permission::Delete))).await.unwrap().into_inner();
+    let about_admin = admin
+        .sharing
+        .check_access(admin.req(check("", pb::Permission::Delete)))
+        .await
+        .unwrap()
+        .into_inner();
     assert!(about_admin.allowed && about_admin.implicit_owner);
 
     // Batch: unreadable and missing dashboards read as denied, in order.
@@ -511,14 +873,25 @@ async fn check_access_explains_itself() {
     let response = bob
         .sharing
         .batch_check_access(bob.req(pb::BatchCheckAccessRequest {
-            names: vec![dashboard.name.clone(), secret.name.clone(), "dashboards/missing".into()],
+            names: vec![
+                dashboard.name.clone(),
+                secret.name.clone(),
+                "dashboards/missing".into(),
+            ],
             permission: pb::Permission::Write as i32,
             principal: String::new(),
         }))
         .await
         .unwrap()
         .into_inner();
-    assert_eq!(response.results.iter().map(|r| r.allowed).collect::<Vec<_>>(), vec![true, false, false]);
+    assert_eq!(
+        response
+            .results
+            .iter()
+            .map(|r| r.allowed)
+            .collect::<Vec<_>>(),
+        vec![true, false, false]
+    );
     assert!(response.results[1].permissions.is_empty());
 
     // Who am I.
@@ -542,54 +915,86 @@ async fn public_links_work_without_credentials_until_revoked() {
     olga.share_with(&dashboard.name, &editor, "readwrite").await;
     let status = editor
         .sharing
-        .create_public_link(editor.req(pb::CreatePublicLinkRequest { name: dashboard.name.clone(), expire_time: None }))
+        .create_public_link(editor.req(pb::CreatePublicLinkRequest {
+            name: dashboard.name.clone(),
+            expire_time: None,
+        }))
         .await
         .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "MISSING_PERMISSION");
 
     let link = olga
         .sharing
-        .create_public_link(olga.req(pb::CreatePublicLinkRequest { name: dashboard.name.clone(), expire_time: None }))
+        .create_public_link(olga.req(pb::CreatePublicLinkRequest {
+            name: dashboard.name.clone(),
+            expire_time: None,
+        }))
         .await
         .unwrap()
         .into_inner();
     assert!(link.token.len() >= 32);
     assert!(olga.get(&dashboard.name).await.unwrap().is_public);
-    let public_list = olga.list_all(pb::ListDashboardsRequest { filter: "visibility = public".into(), ..Default::default() }).await;
-    assert_eq!(public_list.iter().map(|d| d.name.clone()).collect::<Vec<_>>(), vec![dashboard.name.clone()]);
+    let public_list = olga
+        .list_all(pb::ListDashboardsRequest {
+            filter: "visibility = public".into(),
+            ..Default::default()
+        })
+        .await;
+    assert_eq!(
+        public_list
+            .iter()
+            .map(|d| d.name.clone())
+            .collect::<Vec<_>>(),
+        vec![dashboard.name.clone()]
+    );
 
     // Anonymous: no authorization metadata at all.
     let mut anonymous = server().sharing_client().await;
     let shared = anonymous
-        .get_shared_dashboard(pb::GetSharedDashboardRequest { token: link.token.clone() })
+        .get_shared_dashboard(pb::GetSharedDashboardRequest {
+            token: link.token.clone(),
+        })
         .await
         .unwrap()
         .into_inner();
     assert_eq!(shared.title, "Public");
     let status = anonymous
-        .get_shared_dashboard(pb::GetSharedDashboardRequest { token: "not-a-token".into() })
+        .get_shared_dashboard(pb::GetSharedDashboardRequest {
+            token: "not-a-token".into(),
+        })
         .await
         .unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
     // The public method is the only anonymous one.
     let status = anonymous
-        .list_public_links(pb::ListPublicLinksRequest { parent: dashboard.name.clone() })
+        .list_public_links(pb::ListPublicLinksRequest {
+            parent: dashboard.name.clone(),
+        })
         .await
         .unwrap_err();
     assert_error(&status, Code::Unauthenticated, "MISSING_CREDENTIALS");
 
     let links = olga
         .sharing
-        .list_public_links(olga.req(pb::ListPublicLinksRequest { parent: dashboard.name.clone() }))
+        .list_public_links(olga.req(pb::ListPublicLinksRequest {
+            parent: dashboard.name.clone(),
+        }))
         .await
         .unwrap()
         .into_inner()
         .links;
     assert_eq!(links.len(), 1);
     assert!(links[0].token.is_empty(), "tokens are shown only once");
-    olga.sharing.revoke_public_link(olga.req(pb::RevokePublicLinkRequest { name: link.name.clone() })).await.unwrap();
+    olga.sharing
+        .revoke_public_link(olga.req(pb::RevokePublicLinkRequest {
+            name: link.name.clone(),
+        }))
+        .await
+        .unwrap();
     let status = anonymous
-        .get_shared_dashboard(pb::GetSharedDashboardRequest { token: link.token.clone() })
+        .get_shared_dashboard(pb::GetSharedDashboardRequest {
+            token: link.token.clone(),
+        })
         .await
         .unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
@@ -601,15 +1006,29 @@ async fn public_links_work_without_credentials_until_revoked() {
         .sharing
         .create_public_link(olga.req(pb::CreatePublicLinkRequest {
             name: dashboard.name.clone(),
-            expire_time: Some(prost_types::Timestamp { seconds: expire.timestamp(), nanos: expire.timestamp_subsec_nanos() as i32 }),
+            expire_time: Some(prost_types::Timestamp {
+                seconds: expire.timestamp(),
+                nanos: expire.timestamp_subsec_nanos() as i32,
+            }),
         }))
         .await
         .unwrap()
         .into_inner();
-    anonymous.get_shared_dashboard(pb::GetSharedDashboardRequest { token: short.token.clone() }).await.expect("fresh");
+    anonymous
+        .get_shared_dashboard(pb::GetSharedDashboardRequest {
+            token: short.token.clone(),
+        })
+        .await
+        .expect("fresh");
     let mut gone = false;
     for _ in 0..100 {
-        if anonymous.get_shared_dashboard(pb::GetSharedDashboardRequest { token: short.token.clone() }).await.is_err() {
+        if anonymous
+            .get_shared_dashboard(pb::GetSharedDashboardRequest {
+                token: short.token.clone(),
+            })
+            .await
+            .is_err()
+        {
             gone = true;
             break;
         }
@@ -618,15 +1037,26 @@ async fn public_links_work_without_credentials_until_revoked() {
     assert!(gone, "the link never expired");
     let forever = olga
         .sharing
-        .create_public_link(olga.req(pb::CreatePublicLinkRequest { name: dashboard.name.clone(), expire_time: None }))
+        .create_public_link(olga.req(pb::CreatePublicLinkRequest {
+            name: dashboard.name.clone(),
+            expire_time: None,
+        }))
         .await
         .unwrap()
         .into_inner();
     olga.dashboards
-        .delete_dashboard(olga.req(pb::DeleteDashboardRequest { name: dashboard.name.clone(), etag: String::new() }))
+        .delete_dashboard(olga.req(pb::DeleteDashboardRequest {
+            name: dashboard.name.clone(),
+            etag: String::new(),
+        }))
         .await
         .unwrap();
-    let status = anonymous.get_shared_dashboard(pb::GetSharedDashboardRequest { token: forever.token }).await.unwrap_err();
+    let status = anonymous
+        .get_shared_dashboard(pb::GetSharedDashboardRequest {
+            token: forever.token,
+        })
+        .await
+        .unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
 }
 
@@ -639,10 +1069,28 @@ async fn list_filters_owner_and_shared_with_me() {
     let bobs = bob.create("Bob's").await;
     olga.share_with(&olgas.name, &bob, "readonly").await;
     let names = |ds: Vec<pb::Dashboard>| ds.into_iter().map(|d| d.name).collect::<Vec<_>>();
-    let list = |filter: &str| pb::ListDashboardsRequest { filter: filter.into(), ..Default::default() };
-    assert_eq!(names(bob.list_all(list("shared_with_me = true")).await), vec![olgas.name.clone()]);
-    assert_eq!(names(bob.list_all(list("shared_with_me = false")).await), vec![bobs.name.clone()]);
-    assert_eq!(names(bob.list_all(list(r#"owner = "users/me""#)).await), vec![bobs.name.clone()]);
-    assert_eq!(names(bob.list_all(list(r#"owner = "users/olga""#)).await), vec![olgas.name.clone()]);
-    assert_eq!(names(bob.list_all(list(r#"NOT owner = "users/olga""#)).await), vec![bobs.name.clone()]);
+    let list = |filter: &str| pb::ListDashboardsRequest {
+        filter: filter.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        names(bob.list_all(list("shared_with_me = true")).await),
+        vec![olgas.name.clone()]
+    );
+    assert_eq!(
+        names(bob.list_all(list("shared_with_me = false")).await),
+        vec![bobs.name.clone()]
+    );
+    assert_eq!(
+        names(bob.list_all(list(r#"owner = "users/me""#)).await),
+        vec![bobs.name.clone()]
+    );
+    assert_eq!(
+        names(bob.list_all(list(r#"owner = "users/olga""#)).await),
+        vec![olgas.name.clone()]
+    );
+    assert_eq!(
+        names(bob.list_all(list(r#"NOT owner = "users/olga""#)).await),
+        vec![bobs.name.clone()]
+    );
 }
