@@ -1,0 +1,50 @@
+//! The load generator: `seed` fills a database with a realistic dataset in bulk, `run`
+//! drives a running server over gRPC and reports throughput and latency per RPC next to
+//! grpc.health.v1.Health/Check measured in the same run (the ceiling of this stack here).
+
+mod run;
+mod seed;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dashboard-service-bench",
+    about = "Seed a dataset and load-test dashboard-service"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fill a database (migrating it first) with a deterministic dataset.
+    Seed(seed::SeedArgs),
+    /// Drive a running server and print per-RPC calls/s and latency percentiles.
+    Run(Box<run::RunArgs>),
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match Cli::parse().command {
+        Command::Seed(args) => seed::seed(args).await,
+        Command::Run(args) => run::run(*args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,320 @@
+//! Bulk seeding through the sea-orm entities, in large multi-row inserts.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use clap::Args;
+use dashboard_service::authz::{BuiltinRole, GranteeKind};
+use dashboard_service::server::BoxError;
+use dashboard_service::store::entities::{dashboard, grant, group, group_member, user};
+use dashboard_service::store::{DbOptions, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+
+#[derive(Debug, Clone, Args)]
+pub struct SeedArgs {
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://bench.db?mode=rwc"
+    )]
+    pub database_url: String,
+    #[arg(long, default_value = "bench")]
+    pub org: String,
+    #[arg(long, default_value_t = 5)]
+    pub tenants: usize,
+    #[arg(long, default_value_t = 100_000)]
+    pub dashboards: usize,
+    #[arg(long, default_value_t = 10_000)]
+    pub users: usize,
+    #[arg(long, default_value_t = 1_000)]
+    pub groups: usize,
+    /// Groups each user belongs to.
+    #[arg(long, default_value_t = 10)]
+    pub groups_per_user: usize,
+    /// Total grants, the creators' owner grants included.
+    #[arg(long, default_value_t = 1_000_000)]
+    pub grants: usize,
+    /// Random seed: the same seed gives the same dataset.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+const BATCH: usize = 1_000;
+
+/// Well-known ids the `run` command relies on.
+pub const ADMIN: &str = "u00000";
+pub const MEMBER: &str = "u00001";
+
+pub fn user_id(i: usize) -> String {
+    format!("u{i:05}")
+}
+
+fn group_id(i: usize) -> String {
+    format!("g{i:05}")
+}
+
+fn dashboard_id(i: usize) -> String {
+    // Fixed-width, so ids sort like their numbers.
+    format!("d{i:08}")
+}
+
+/// Tenant of user `i`: every fifth user belongs to a tenant; the first two are org users.
+fn tenant_of(i: usize, tenants: usize) -> Option<String> {
+    (i >= 2 && tenants > 0 && i % 5 == 0).then(|| format!("t{}", (i / 5) % tenants))
+}
+
+pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
+    let started = Instant::now();
+    let store = Store::connect(&DbOptions {
+        url: args.database_url.clone(),
+        max_connections: 4,
+        acquire_timeout: std::time::Duration::from_secs(30),
+        sqlite_busy_timeout: std::time::Duration::from_secs(30),
+    })
+    .await
+    .map_err(|e| format!("connect: {e}"))?;
+    store.migrate().await.map_err(|e| format!("migrate: {e}"))?;
+    let db = store.db();
+    let mut rng = StdRng::seed_from_u64(args.seed);
+    let now = chrono::Utc::now().timestamp_micros();
+    let org = args.org.clone();
+
+    // Users: u00000 is an ADMIN, u00001 an AUTHOR with ~groups_per_user groups.
+    let users: Vec<user::ActiveModel> = (0..args.users)
+        .map(|i| {
+            let tenant = tenant_of(i, args.tenants);
+            let role = match (i, &tenant) {
+                (0, _) => "ADMIN",
+                (_, Some(_)) if i % 2 == 0 => "POWER_USER",
+                (_, Some(_)) => "VIEWER",
+                _ => "AUTHOR",
+            };
+            user::ActiveModel {
+                org_id: Set(org.clone()),
+                id: Set(user_id(i)),
+                tenant_id: Set(tenant),
+                email: Set(Some(format!("{}@{org}.bench", user_id(i)))),
+                display_name: Set(format!("User {i}")),
+                role: Set(role.to_string()),
+                create_time: Set(now),
+                update_time: Set(now),
+            }
+        })
+        .collect();
+    insert_all(db, "users", users, user::Entity::insert_many).await?;
+
+    let groups: Vec<group::ActiveModel> = (0..args.groups)
+        .map(|i| group::ActiveModel {
+            id: Set(group_id(i)),
+            org_id: Set(org.clone()),
+            display_name: Set(format!("Group {i}")),
+            description: Set(String::new()),
+            kind: Set("org".to_string()),
+            tenant_id: Set(None),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+        })
+        .collect();
+    insert_all(db, "groups", groups, group::Entity::insert_many).await?;
+
+    let mut members = Vec::new();
+    if args.groups > 0 {
+        for u in 0..args.users {
+            let mut mine = HashSet::new();
+            while mine.len() < args.groups_per_user.min(args.groups) {
+                mine.insert(rng.random_range(0..args.groups));
+            }
+            for g in mine {
+                members.push(group_member::ActiveModel {
+                    group_id: Set(group_id(g)),
+                    user_id: Set(user_id(u)),
+                    org_id: Set(org.clone()),
+                    create_time: Set(now),
+                });
+            }
+        }
+    }
+    insert_all(
+        db,
+        "group memberships",
+        members,
+        group_member::Entity::insert_many,
+    )
+    .await?;
+
+    // Dashboards, created over the last year by org users, each with its owner grant.
+    let org_users: Vec<usize> = (0..args.users)
+        .filter(|i| tenant_of(*i, args.tenants).is_none())
+        .collect();
+    let mut creators = Vec::with_capacity(args.dashboards);
+    let dashboards: Vec<dashboard::ActiveModel> = (0..args.dashboards)
+        .map(|i| {
+            let creator = org_users[rng.random_range(0..org_users.len().max(1))];
+            creators.push(creator);
+            let t = now - (args.dashboards - i) as i64 * 1_000_000;
+            dashboard::ActiveModel {
+                id: Set(dashboard_id(i)),
+                org_id: Set(org.clone()),
+                tenant_id: Set(None),
+                title: Set(format!("Dashboard {i}")),
+                description: Set(String::new()),
+                metadata: Set(Vec::new()),
+                refresh_period_nanos: Set(None),
+                creator_id: Set(user_id(creator)),
+                request_id: Set(None),
+                revision: Set(1),
+                create_time: Set(t),
+                update_time: Set(t),
+                delete_time: Set(None),
+                expire_time: Set(None),
+            }
+        })
+        .collect();
+    insert_all(db, "dashboards", dashboards, dashboard::Entity::insert_many).await?;
+
+    // Grants: the owners, then user and group grants, then a few of the org-wide kinds.
+    let mut seen: HashSet<(usize, u8, usize)> = HashSet::new();
+    let mut grants = Vec::with_capacity(args.grants);
+    let mut add = |d: usize,
+                   kind: GranteeKind,
+                   grantee: String,
+                   key: usize,
+                   role: BuiltinRole,
+                   grants: &mut Vec<grant::ActiveModel>| {
+        if seen.insert((d, kind as u8, key)) {
+            grants.push(grant::ActiveModel {
+                id: Set(format!("s{:08}", grants.len())),
+                org_id: Set(org.clone()),
+                dashboard_id: Set(dashboard_id(d)),
+                grantee_kind: Set(kind.as_str().to_string()),
+                grantee_id: Set(grantee),
+                role: Set(role.name().to_string()),
+                expire_time: Set(None),
+                creator_id: Set(user_id(0)),
+                create_time: Set(now),
+                update_time: Set(now),
+            });
+        }
+    };
+    for (d, creator) in creators.iter().enumerate() {
+        add(
+            d,
+            GranteeKind::User,
+            user_id(*creator),
+            *creator,
+            BuiltinRole::Owner,
+            &mut grants,
+        );
+    }
+    let roles = [
+        BuiltinRole::Viewer,
+        BuiltinRole::Editor,
+        BuiltinRole::Contributor,
+    ];
+    let mut attempts = 0usize;
+    while grants.len() < args.grants && args.dashboards > 0 && attempts < args.grants * 3 {
+        attempts += 1;
+        let d = rng.random_range(0..args.dashboards);
+        let role = roles[rng.random_range(0..roles.len())];
+        match rng.random_range(0..1000) {
+            // 0.1% each for the org-wide audiences and 1% for tenants: rare but present.
+            0 => add(
+                d,
+                GranteeKind::Everyone,
+                String::new(),
+                0,
+                BuiltinRole::Viewer,
+                &mut grants,
+            ),
+            1 => add(
+                d,
+                GranteeKind::OrgMembers,
+                String::new(),
+                0,
+                BuiltinRole::Viewer,
+                &mut grants,
+            ),
+            2 => add(
+                d,
+                GranteeKind::AllTenants,
+                String::new(),
+                0,
+                BuiltinRole::Viewer,
+                &mut grants,
+            ),
+            3..=12 if args.tenants > 0 => {
+                let t = rng.random_range(0..args.tenants);
+                add(
+                    d,
+                    GranteeKind::Tenant,
+                    format!("t{t}"),
+                    t,
+                    BuiltinRole::Viewer,
+                    &mut grants,
+                )
+            }
+            13..=399 if args.groups > 0 => {
+                let g = rng.random_range(0..args.groups);
+                add(d, GranteeKind::Group, group_id(g), g, role, &mut grants)
+            }
+            _ if args.users > 0 => {
+                let u = rng.random_range(0..args.users);
+                add(d, GranteeKind::User, user_id(u), u, role, &mut grants)
+            }
+            _ => {}
+        }
+    }
+    insert_all(db, "grants", grants, grant::Entity::insert_many).await?;
+    println!("seeded in {:.1}s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Inserts `rows` in batches, one transaction per batch, printing progress.
+async fn insert_all<A, F, I>(
+    db: &sea_orm::DatabaseConnection,
+    what: &str,
+    rows: Vec<A>,
+    insert: F,
+) -> Result<(), BoxError>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+    F: Fn(Vec<A>) -> I,
+    I: InsertExec,
+{
+    let total = rows.len();
+    let started = Instant::now();
+    let mut done = 0;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<A> = rows.by_ref().take(BATCH).collect();
+        let n = batch.len();
+        let txn = db.begin().await?;
+        insert(batch).run(&txn).await?;
+        txn.commit().await?;
+        done += n;
+        if done % (BATCH * 100) == 0 || done == total {
+            println!(
+                "{what}: {done}/{total} ({:.1}s)",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// A multi-row insert that can run on a transaction.
+pub trait InsertExec {
+    fn run(
+        self,
+        txn: &sea_orm::DatabaseTransaction,
+    ) -> impl std::future::Future<Output = Result<(), sea_orm::DbErr>>;
+}
+
+impl<A: sea_orm::ActiveModelTrait + Send> InsertExec for sea_orm::InsertMany<A> {
+    async fn run(self, txn: &sea_orm::DatabaseTransaction) -> Result<(), sea_orm::DbErr> {
+        self.exec_without_returning(txn).await.map(|_| ())
+    }
+}
