@@ -6,9 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::server::NamedService;
 use tonic::service::{Routes, RoutesBuilder};
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -183,9 +183,14 @@ pub async fn serve(
         .layer(CatchPanicLayer::custom(panic_to_status))
         .layer(auth)
         .add_routes(routes)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
-            let _ = stop_rx.await;
-        });
+        // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the
+        // client's delayed ACK (Nagle).
+        .serve_with_incoming_shutdown(
+            TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move {
+                let _ = stop_rx.await;
+            },
+        );
     let mut server = tokio::spawn(server);
     tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
 
