@@ -163,7 +163,7 @@ pub struct Config {
     #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_grace: Duration,
 
-    /// Deadline of a call when the client sets none (DEADLINE_EXCEEDED / CANCELLED after).
+    /// Upper bound on any call: the shorter of this and the client's deadline applies.
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
 
