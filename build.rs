@@ -8,12 +8,16 @@ use prost::Message;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
         "proto/dashboards/v1/dashboard_service.proto",
+        "proto/dashboards/v1/widget_service.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
 
     let fds = protox::compile(protos, ["proto"])?;
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
-    std::fs::write(out_dir.join("dashboards_v1_descriptor.bin"), fds.encode_to_vec())?;
+    std::fs::write(
+        out_dir.join("dashboards_v1_descriptor.bin"),
+        fds.encode_to_vec(),
+    )?;
 
     tonic_prost_build::configure()
         .build_client(true)

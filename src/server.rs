@@ -12,7 +12,7 @@ use tonic::service::{Routes, RoutesBuilder};
 use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 
-use crate::api::DashboardApi;
+use crate::api::{DashboardApi, WidgetApi};
 use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::config::Config;
 use crate::domain::now_micros;
@@ -149,7 +149,16 @@ pub async fn serve(
     ))
     .max_decoding_message_size(config.max_message_bytes)
     .max_encoding_message_size(config.max_message_bytes);
-    let (routes, health) = ServiceRegistry::new().register(dashboards).build()?;
+    let widgets = pb::widget_service_server::WidgetServiceServer::new(WidgetApi::new(
+        store.clone(),
+        config.limits(),
+    ))
+    .max_decoding_message_size(config.max_message_bytes)
+    .max_encoding_message_size(config.max_message_bytes);
+    let (routes, health) = ServiceRegistry::new()
+        .register(dashboards)
+        .register(widgets)
+        .build()?;
     health.set(ServingStatus::Serving).await;
 
     let background = tokio::spawn(background_jobs(

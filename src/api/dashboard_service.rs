@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use super::{convert, pagination, principal};
 use crate::authz::{Authorizer, Permission, may_create_dashboards};
 use crate::domain::dashboard::{DashboardFields, Limits};
+use crate::domain::widget::{Widget, unique_data_sources};
 use crate::domain::{Error, Result, Violation, filter, names, now_micros};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
@@ -99,11 +100,20 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
+        let full = is_full_view(request.view)?;
         let (dashboard, _) = self
             .authorizer
             .dashboard(&caller, &id, Permission::Read)
             .await?;
-        Ok(Response::new(convert::dashboard(&dashboard)))
+        if !full {
+            return Ok(Response::new(convert::dashboard(&dashboard)));
+        }
+        let widgets = self
+            .store
+            .widgets()
+            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
+            .await?;
+        Ok(Response::new(convert::dashboard_full(&dashboard, &widgets)))
     }
 
     async fn list_dashboards(
@@ -280,6 +290,7 @@ impl DashboardService for DashboardApi {
     ) -> Result<Response<pb::BatchGetDashboardsResponse>, Status> {
         let caller = principal(&request)?;
         let request = request.into_inner();
+        let full = is_full_view(request.view)?;
         if request.names.is_empty() {
             return Err(Error::invalid("names", "required: at least one name").into());
         }
@@ -321,16 +332,58 @@ impl DashboardService for DashboardApi {
             .filter(|(_, a)| a.permissions.contains(Permission::Read))
             .map(|(d, _)| (d.id.as_str(), d))
             .collect();
+        let mut widgets: HashMap<String, Vec<Widget>> = HashMap::new();
+        if full && !readable.is_empty() {
+            let readable_ids: Vec<String> = readable.keys().map(|id| id.to_string()).collect();
+            for widget in self
+                .store
+                .widgets()
+                .of_dashboards(&caller.org_id, &readable_ids)
+                .await?
+            {
+                widgets
+                    .entry(widget.dashboard_id.clone())
+                    .or_default()
+                    .push(widget);
+            }
+        }
         let dashboards = ids
             .iter()
             .map(|id| {
                 readable
                     .get(id.as_str())
-                    .map(|d| convert::dashboard(d))
+                    .map(|d| match widgets.get(id.as_str()) {
+                        Some(ws) => convert::dashboard_full(d, ws),
+                        None => convert::dashboard(d),
+                    })
                     .ok_or_else(|| Error::not_found(names::dashboard_name(id)))
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Response::new(pb::BatchGetDashboardsResponse { dashboards }))
+    }
+
+    async fn list_dashboard_data_sources(
+        &self,
+        request: Request<pb::ListDashboardDataSourcesRequest>,
+    ) -> Result<Response<pb::ListDashboardDataSourcesResponse>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let (dashboard, _) = self
+            .authorizer
+            .dashboard(&caller, &id, Permission::Read)
+            .await?;
+        let widgets = self
+            .store
+            .widgets()
+            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
+            .await?;
+        Ok(Response::new(pb::ListDashboardDataSourcesResponse {
+            data_sources: unique_data_sources(&widgets)
+                .iter()
+                .map(convert::data_source)
+                .collect(),
+        }))
     }
 }
 
@@ -423,6 +476,15 @@ fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// True for DASHBOARD_VIEW_FULL; BASIC and UNSPECIFIED are the dashboard alone.
+fn is_full_view(view: i32) -> Result<bool> {
+    match pb::DashboardView::try_from(view) {
+        Ok(pb::DashboardView::Full) => Ok(true),
+        Ok(_) => Ok(false),
+        Err(_) => Err(Error::invalid("view", format!("unknown view {view}"))),
+    }
 }
 
 fn deleted(resource: &str) -> Error {

@@ -4,8 +4,10 @@
 mod convert;
 mod dashboard_service;
 mod pagination;
+mod widget_service;
 
 pub use dashboard_service::DashboardApi;
+pub use widget_service::WidgetApi;
 
 use tonic::Request;
 

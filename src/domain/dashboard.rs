@@ -3,6 +3,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::widget::WidgetLimits;
 use super::{Micros, Violation, names};
 
 /// Configurable size limits (DESIGN.md §6). Violations are INVALID_ARGUMENT naming the field.
@@ -14,6 +15,9 @@ pub struct Limits {
     pub default_page_size: usize,
     pub max_page_size: usize,
     pub max_batch_get: usize,
+    /// Widget count, config and data-source limits; widget titles and descriptions use the
+    /// limits above.
+    pub widgets: WidgetLimits,
 }
 
 impl Default for Limits {
@@ -25,6 +29,7 @@ impl Default for Limits {
             default_page_size: 50,
             max_page_size: 1_000,
             max_batch_get: 1_000,
+            widgets: WidgetLimits::default(),
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod dashboards;
 pub mod entities;
 pub mod migration;
 pub mod users;
+pub mod widgets;
 
 use std::ops::Deref;
 use std::str::FromStr;
@@ -30,6 +31,7 @@ use crate::domain::{Error, Result};
 
 pub use dashboards::DashboardRepo;
 pub use users::UserRepo;
+pub use widgets::WidgetRepo;
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -169,6 +171,10 @@ impl Store {
 
     pub fn users(&self) -> UserRepo {
         UserRepo::new(self.clone())
+    }
+
+    pub fn widgets(&self) -> WidgetRepo {
+        WidgetRepo::new(self.clone())
     }
 }
 

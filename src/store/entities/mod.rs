@@ -3,3 +3,4 @@
 pub mod dashboard;
 pub mod grant;
 pub mod user;
+pub mod widget;
