@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::auth::JwtOptions;
 use crate::domain::PlatformRole;
 use crate::domain::dashboard::Limits;
+use crate::domain::widget::WidgetLimits;
 use crate::store::DbOptions;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dashboards.db?mode=rwc";
@@ -205,6 +206,27 @@ pub struct Config {
     /// Largest ListDashboards page; bigger requests are coerced down.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1_000, global = true)]
     pub max_page_size: usize,
+
+    /// Widgets one dashboard may hold; the next CreateWidget is FAILED_PRECONDITION.
+    #[arg(
+        long,
+        env = "MAX_WIDGETS_PER_DASHBOARD",
+        default_value_t = 200,
+        global = true
+    )]
+    pub max_widgets_per_dashboard: usize,
+
+    /// Largest widget `config` (protobuf-encoded) and data-source query, in bytes.
+    #[arg(long, env = "MAX_CONFIG_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_config_bytes: usize,
+
+    #[arg(
+        long,
+        env = "MAX_DATA_SOURCES_PER_WIDGET",
+        default_value_t = 50,
+        global = true
+    )]
+    pub max_data_sources_per_widget: usize,
 }
 
 impl Config {
@@ -229,6 +251,11 @@ impl Config {
             max_metadata_bytes: self.max_metadata_bytes,
             max_page_size: self.max_page_size,
             max_shares_per_dashboard: self.max_shares_per_dashboard,
+            widgets: WidgetLimits {
+                max_widgets_per_dashboard: self.max_widgets_per_dashboard,
+                max_config_bytes: self.max_config_bytes,
+                max_data_sources_per_widget: self.max_data_sources_per_widget,
+            },
             ..Limits::default()
         }
     }
@@ -273,6 +300,10 @@ mod tests {
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.trash_retention, Duration::from_secs(30 * 86_400));
         assert_eq!(c.sqlite_path(), Some(PathBuf::from("dashboards.db")));
+        let widgets = c.limits().widgets;
+        assert_eq!(widgets.max_widgets_per_dashboard, 200);
+        assert_eq!(widgets.max_config_bytes, 65_536);
+        assert_eq!(widgets.max_data_sources_per_widget, 50);
         assert_eq!(
             c.jwt_options().generated_secret_file,
             Some(PathBuf::from("dashboards.db.jwt-secret"))

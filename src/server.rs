@@ -13,13 +13,14 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{DashboardApi, DirectoryApi, SharingApi};
+use crate::api::{DashboardApi, DirectoryApi, SharingApi, WidgetApi};
 use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::config::Config;
 use crate::domain::now_micros;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
+use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::store::Store;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -153,6 +154,9 @@ pub async fn serve(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
+    let widgets = WidgetServiceServer::new(WidgetApi::new(store.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let sharing = SharingServiceServer::new(SharingApi::new(store.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
@@ -161,6 +165,7 @@ pub async fn serve(
         .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(dashboards)
+        .register(widgets)
         .register(sharing)
         .register(directory)
         .build()?;

@@ -3,7 +3,8 @@
 use prost::Message;
 
 use crate::domain::dashboard::Dashboard;
-use crate::domain::{Error, Micros, Result, names};
+use crate::domain::widget::{DataSource, Layout, LayoutPatch, Widget, WidgetType};
+use crate::domain::{Error, Micros, Result, Violation, names};
 use crate::pb;
 
 pub fn timestamp(micros: Micros) -> prost_types::Timestamp {
@@ -42,7 +43,7 @@ fn decode_struct(bytes: &[u8]) -> Option<prost_types::Struct> {
     match prost_types::Struct::decode(bytes) {
         Ok(value) => Some(value),
         Err(err) => {
-            tracing::error!(error = %err, "stored metadata does not decode");
+            tracing::error!(error = %err, "stored metadata or config does not decode");
             None
         }
     }
@@ -62,6 +63,7 @@ pub fn dashboard(d: &Dashboard) -> pb::Dashboard {
         expire_time: d.expire_time.map(timestamp),
         etag: d.etag(),
         is_public: false,
+        widgets: Vec::new(),
     }
 }
 
@@ -216,6 +218,101 @@ pub fn public_link(l: &crate::domain::directory::PublicLink, token: String) -> p
         creator: names::user_name(&l.creator_id),
         create_time: Some(timestamp(l.create_time)),
     }
+}
+
+/// The FULL view: the dashboard with its widgets (given in layout order).
+pub fn widget(w: &Widget) -> pb::Widget {
+    pb::Widget {
+        name: w.name(),
+        r#type: widget_type(w.widget_type) as i32,
+        title: w.title.clone(),
+        subtitle: w.subtitle.clone(),
+        description: w.description.clone(),
+        layout: Some(layout(w.layout)),
+        config: decode_struct(&w.config),
+        data_sources: w.data_sources.iter().map(data_source).collect(),
+        create_time: Some(timestamp(w.create_time)),
+        update_time: Some(timestamp(w.update_time)),
+        etag: w.etag(),
+    }
+}
+
+pub fn layout(l: Layout) -> pb::WidgetLayout {
+    pb::WidgetLayout {
+        x: Some(l.x),
+        y: Some(l.y),
+        w: Some(l.w),
+        h: Some(l.h),
+    }
+}
+
+pub fn layout_patch(l: &pb::WidgetLayout) -> LayoutPatch {
+    LayoutPatch {
+        x: l.x,
+        y: l.y,
+        w: l.w,
+        h: l.h,
+    }
+}
+
+pub fn data_source(d: &DataSource) -> pb::DataSource {
+    pb::DataSource {
+        device_id: d.device_id.clone(),
+        device_name: d.device_name.clone(),
+        project_id: d.project_id.clone(),
+        project_name: d.project_name.clone(),
+        query: d.query.clone(),
+    }
+}
+
+pub fn data_source_in(d: &pb::DataSource) -> DataSource {
+    DataSource {
+        device_id: d.device_id.clone(),
+        device_name: d.device_name.clone(),
+        project_id: d.project_id.clone(),
+        project_name: d.project_name.clone(),
+        query: d.query.clone(),
+    }
+}
+
+pub fn widget_type(t: WidgetType) -> pb::WidgetType {
+    match t {
+        WidgetType::Chart => pb::WidgetType::Chart,
+        WidgetType::Stat => pb::WidgetType::Stat,
+        WidgetType::Gauge => pb::WidgetType::Gauge,
+        WidgetType::Table => pb::WidgetType::Table,
+        WidgetType::Text => pb::WidgetType::Text,
+        WidgetType::Map => pb::WidgetType::Map,
+    }
+}
+
+/// The type a request gives: `Ok(None)` for UNSPECIFIED (the caller decides whether that is
+/// allowed), a violation on `field` for a number this server does not know.
+pub fn widget_type_in(
+    field: &str,
+    value: i32,
+) -> std::result::Result<Option<WidgetType>, Violation> {
+    match pb::WidgetType::try_from(value) {
+        Ok(pb::WidgetType::Unspecified) => Ok(None),
+        Ok(pb::WidgetType::Chart) => Ok(Some(WidgetType::Chart)),
+        Ok(pb::WidgetType::Stat) => Ok(Some(WidgetType::Stat)),
+        Ok(pb::WidgetType::Gauge) => Ok(Some(WidgetType::Gauge)),
+        Ok(pb::WidgetType::Table) => Ok(Some(WidgetType::Table)),
+        Ok(pb::WidgetType::Text) => Ok(Some(WidgetType::Text)),
+        Ok(pb::WidgetType::Map) => Ok(Some(WidgetType::Map)),
+        Err(_) => Err(Violation::new(
+            field,
+            format!("unknown widget type {value}"),
+        )),
+    }
+}
+
+/// The violation for a missing type.
+pub fn type_required(field: &str) -> Violation {
+    Violation::new(
+        field,
+        "required: WIDGET_TYPE_UNSPECIFIED is not a widget type (use e.g. WIDGET_TYPE_CHART)",
+    )
 }
 
 #[cfg(test)]

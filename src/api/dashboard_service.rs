@@ -8,6 +8,7 @@ use tonic::{Request, Response, Status};
 use super::{check_etag, convert, page_size, pagination, parse_dashboard_names, principal};
 use crate::authz::{Authorizer, Permission, may_create_dashboards};
 use crate::domain::dashboard::{Dashboard, DashboardFields, Limits};
+use crate::domain::widget::{Widget, unique_data_sources};
 use crate::domain::{Error, Result, Violation, filter, names, now_micros};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
@@ -99,11 +100,24 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
+        let full = is_full_view(request.view)?;
         let (dashboard, _) = self
             .authorizer
             .dashboard(&caller, &id, Permission::Read)
             .await?;
-        Ok(Response::new(self.render_one(&dashboard).await?))
+        let rendered = self.render_one(&dashboard).await?;
+        if !full {
+            return Ok(Response::new(rendered));
+        }
+        let widgets = self
+            .store
+            .widgets()
+            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
+            .await?;
+        Ok(Response::new(pb::Dashboard {
+            widgets: widgets.iter().map(convert::widget).collect(),
+            ..rendered
+        }))
     }
 
     async fn list_dashboards(
@@ -278,6 +292,7 @@ impl DashboardService for DashboardApi {
     ) -> Result<Response<pb::BatchGetDashboardsResponse>, Status> {
         let caller = principal(&request)?;
         let request = request.into_inner();
+        let full = is_full_view(request.view)?;
         if request.names.is_empty() {
             return Err(Error::invalid("names", "required: at least one name").into());
         }
@@ -308,6 +323,21 @@ impl DashboardService for DashboardApi {
             .filter(|(_, a)| a.permissions.contains(Permission::Read))
             .map(|(d, _)| (d.id.as_str(), d))
             .collect();
+        let mut widgets: HashMap<String, Vec<Widget>> = HashMap::new();
+        if full && !readable.is_empty() {
+            let readable_ids: Vec<String> = readable.keys().map(|id| id.to_string()).collect();
+            for widget in self
+                .store
+                .widgets()
+                .of_dashboards(&caller.org_id, &readable_ids)
+                .await?
+            {
+                widgets
+                    .entry(widget.dashboard_id.clone())
+                    .or_default()
+                    .push(widget);
+            }
+        }
         let dashboards = ids
             .iter()
             .map(|id| {
@@ -317,8 +347,38 @@ impl DashboardService for DashboardApi {
                     .ok_or_else(|| Error::not_found(names::dashboard_name(id)))
             })
             .collect::<Result<Vec<_>>>()?;
+        let mut rendered = self.render(&dashboards).await?;
+        for dashboard in &mut rendered {
+            if let Some(ws) = widgets.get(dashboard.name.trim_start_matches("dashboards/")) {
+                dashboard.widgets = ws.iter().map(convert::widget).collect();
+            }
+        }
         Ok(Response::new(pb::BatchGetDashboardsResponse {
-            dashboards: self.render(&dashboards).await?,
+            dashboards: rendered,
+        }))
+    }
+
+    async fn list_dashboard_data_sources(
+        &self,
+        request: Request<pb::ListDashboardDataSourcesRequest>,
+    ) -> Result<Response<pb::ListDashboardDataSourcesResponse>, Status> {
+        let caller = principal(&request)?;
+        let request = request.into_inner();
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let (dashboard, _) = self
+            .authorizer
+            .dashboard(&caller, &id, Permission::Read)
+            .await?;
+        let widgets = self
+            .store
+            .widgets()
+            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
+            .await?;
+        Ok(Response::new(pb::ListDashboardDataSourcesResponse {
+            data_sources: unique_data_sources(&widgets)
+                .iter()
+                .map(convert::data_source)
+                .collect(),
         }))
     }
 }
@@ -428,6 +488,15 @@ fn check_fields(fields: &DashboardFields, limits: &Limits) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid_fields(violations))
+    }
+}
+
+/// True for DASHBOARD_VIEW_FULL; BASIC and UNSPECIFIED are the dashboard alone.
+fn is_full_view(view: i32) -> Result<bool> {
+    match pb::DashboardView::try_from(view) {
+        Ok(pb::DashboardView::Full) => Ok(true),
+        Ok(_) => Ok(false),
+        Err(_) => Err(Error::invalid("view", format!("unknown view {view}"))),
     }
 }
 

@@ -275,7 +275,8 @@ impl DirectoryService for DirectoryApi {
             &request.r#type.to_string(),
             &request.tenant,
         ]);
-        let after = pagination::decode(&request.page_token, &fingerprint)?.map(|(_, id)| id);
+        let after =
+            pagination::decode::<CursorValue>(&request.page_token, &fingerprint)?.map(|(_, id)| id);
         let query = UserQuery {
             org_id: caller.org_id.clone(),
             search: Some(request.search.trim().to_string()).filter(|s| !s.is_empty()),
@@ -605,7 +606,8 @@ impl DirectoryService for DirectoryApi {
         let group = self.visible_group(&caller, &request.group, "group").await?;
         let size = page_size(request.page_size, &self.limits)?;
         let fingerprint = pagination::fingerprint(&[&group.id]);
-        let after = pagination::decode(&request.page_token, &fingerprint)?.map(|(_, id)| id);
+        let after =
+            pagination::decode::<CursorValue>(&request.page_token, &fingerprint)?.map(|(_, id)| id);
         let mut ids = self
             .store
             .groups()

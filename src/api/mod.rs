@@ -6,10 +6,12 @@ mod dashboard_service;
 mod directory_service;
 mod pagination;
 mod sharing_service;
+mod widget_service;
 
 pub use dashboard_service::DashboardApi;
 pub use directory_service::DirectoryApi;
 pub use sharing_service::SharingApi;
+pub use widget_service::WidgetApi;
 
 use tonic::Request;
 

@@ -6,18 +6,19 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::domain::{Error, Result};
-use crate::store::dashboards::CursorValue;
 
+/// `V` is the sort value of the listing (e.g. `store::dashboards::CursorValue`).
 #[derive(Debug, Serialize, Deserialize)]
-struct Token {
+struct Token<V> {
     /// Query fingerprint.
     q: String,
     /// Sort value of the last row.
-    v: CursorValue,
+    v: V,
     /// Id of the last row.
     id: String,
 }
@@ -32,28 +33,29 @@ pub fn fingerprint(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(&hasher.finalize()[..12])
 }
 
-pub fn encode(fingerprint: &str, value: CursorValue, id: &str) -> String {
+pub fn encode<V: Serialize>(fingerprint: &str, value: V, id: &str) -> String {
     let token = Token {
         q: fingerprint.to_string(),
         v: value,
         id: id.to_string(),
     };
-    // Serializing this struct cannot fail: it holds only strings and integers.
+    // Serializing cannot fail: cursors hold only strings and integers.
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&token).unwrap_or_default())
 }
 
 /// The cursor in `token`, checked against the current query's fingerprint.
-pub fn decode(token: &str, fingerprint: &str) -> Result<Option<(CursorValue, String)>> {
+pub fn decode<V: DeserializeOwned>(token: &str, fingerprint: &str) -> Result<Option<(V, String)>> {
     if token.is_empty() {
         return Ok(None);
     }
     let invalid = || Error::invalid("page_token", "not a page token returned by this method");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| invalid())?;
-    let token: Token = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
+    let token: Token<V> = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
     if token.q != fingerprint {
         return Err(Error::invalid(
             "page_token",
-            "the filter, order_by or show_deleted changed since this token was issued; \
+            "the query (parent, filter, order_by or show_deleted) changed since this token \
+             was issued; \
              start again without a page_token",
         ));
     }
@@ -63,6 +65,7 @@ pub fn decode(token: &str, fingerprint: &str) -> Result<Option<(CursorValue, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::dashboards::CursorValue;
 
     #[test]
     fn round_trip_and_mismatch() {
@@ -73,8 +76,8 @@ mod tests {
             Some((CursorValue::Text("x".into()), "id1".into()))
         );
         let other = fingerprint(&["title:b", "title asc"]);
-        assert!(decode(&token, &other).is_err());
-        assert!(decode("garbage!", &fp).is_err());
+        assert!(decode::<CursorValue>(&token, &other).is_err());
+        assert!(decode::<CursorValue>("garbage!", &fp).is_err());
         assert_ne!(fingerprint(&["ab", "c"]), fingerprint(&["a", "bc"]));
     }
 }

@@ -905,8 +905,15 @@ impl SharingService for SharingApi {
             .await?
             .filter(|d| !d.is_deleted())
             .ok_or_else(not_found)?;
+        // The FULL view: the dashboard and its widgets.
+        let widgets = self
+            .store
+            .widgets()
+            .of_dashboards(&link.org_id, std::slice::from_ref(&dashboard.id))
+            .await?;
         Ok(Response::new(pb::Dashboard {
             is_public: true,
+            widgets: widgets.iter().map(convert::widget).collect(),
             ..convert::dashboard(&dashboard)
         }))
     }

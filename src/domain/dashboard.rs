@@ -3,6 +3,7 @@
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use super::widget::WidgetLimits;
 use super::{Micros, Violation, names};
 
 /// Configurable size limits (DESIGN.md §6). Violations are INVALID_ARGUMENT naming the field.
@@ -15,6 +16,9 @@ pub struct Limits {
     pub max_page_size: usize,
     pub max_batch_get: usize,
     pub max_shares_per_dashboard: usize,
+    /// Widget count, config and data-source limits; widget titles and descriptions use the
+    /// limits above.
+    pub widgets: WidgetLimits,
 }
 
 impl Default for Limits {
@@ -27,6 +31,7 @@ impl Default for Limits {
             max_page_size: 1_000,
             max_batch_get: 1_000,
             max_shares_per_dashboard: 1_000,
+            widgets: WidgetLimits::default(),
         }
     }
 }

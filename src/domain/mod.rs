@@ -1,4 +1,5 @@
-//! Plain types shared by every layer: the caller, the dashboard, resource names, limits,
+//! Plain types shared by every layer: the caller, the dashboard and its widgets, resource
+//! names, limits,
 //! the list filter language and the error type.
 
 pub mod dashboard;
@@ -7,6 +8,7 @@ pub mod error;
 pub mod filter;
 pub mod names;
 pub mod principal;
+pub mod widget;
 
 pub use error::{Error, Result, Violation};
 pub use principal::{PlatformRole, Principal};

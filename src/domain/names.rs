@@ -12,6 +12,43 @@ pub fn dashboard_name(id: &str) -> String {
     format!("dashboards/{id}")
 }
 
+/// Parses `dashboards/{dashboard}/widgets/{widget}` and returns both ids.
+pub fn parse_widget_name(field: &str, name: &str) -> Result<(String, String)> {
+    let invalid = || {
+        Error::invalid(
+            field,
+            format!(
+                "{name:?} is not a valid resource name: expected dashboards/{{id}}/widgets/{{id}}"
+            ),
+        )
+    };
+    if name.is_empty() {
+        return Err(Error::invalid(
+            field,
+            "required: expected dashboards/{id}/widgets/{id}",
+        ));
+    }
+    let mut parts = name.split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some("dashboards"), Some(dashboard), Some("widgets"), Some(widget), None)
+            if is_valid_id(dashboard) && is_valid_id(widget) =>
+        {
+            Ok((dashboard.to_string(), widget.to_string()))
+        }
+        _ => Err(invalid()),
+    }
+}
+
+pub fn widget_name(dashboard_id: &str, widget_id: &str) -> String {
+    format!("dashboards/{dashboard_id}/widgets/{widget_id}")
+}
+
 pub fn user_name(id: &str) -> String {
     format!("users/{id}")
 }
@@ -91,6 +128,26 @@ pub fn is_valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_widget_names() {
+        assert_eq!(
+            parse_widget_name("name", "dashboards/d-1/widgets/w_2").unwrap(),
+            ("d-1".to_string(), "w_2".to_string())
+        );
+        for bad in [
+            "",
+            "dashboards/d",
+            "dashboards/d/widgets",
+            "dashboards/d/widgets/",
+            "dashboards//widgets/w",
+            "dashboards/d/shares/w",
+            "dashboards/d/widgets/w/x",
+            "widgets/w",
+        ] {
+            assert!(parse_widget_name("name", bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn parses_dashboard_names() {

@@ -6,7 +6,7 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use super::entities::{dashboard, grant, public_link, role};
+use super::entities::{dashboard, grant, public_link, role, widget};
 use super::{Store, escape_like, is_unique_violation};
 use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject};
 use crate::domain::dashboard::{Dashboard, DashboardFields};
@@ -355,7 +355,8 @@ impl DashboardRepo {
         Ok(rows.into_iter().map(into_domain).collect())
     }
 
-    /// Deletes trashed dashboards whose `expire_time` has passed; their grants go with them.
+    /// Deletes trashed dashboards whose `expire_time` has passed; their grants and widgets
+    /// go with them (explicitly, not only by the foreign keys' cascade).
     pub async fn purge_expired(&self, now: Micros) -> Result<u64> {
         let txn = self.store.begin_write().await?;
         let expired = Query::select()
@@ -364,6 +365,10 @@ impl DashboardRepo {
             .and_where(dashboard::Column::DeleteTime.is_not_null())
             .and_where(dashboard::Column::ExpireTime.lte(now))
             .to_owned();
+        widget::Entity::delete_many()
+            .filter(widget::Column::DashboardId.in_subquery(expired.clone()))
+            .exec(&*txn)
+            .await?;
         grant::Entity::delete_many()
             .filter(grant::Column::DashboardId.in_subquery(expired.clone()))
             .exec(&*txn)

@@ -13,6 +13,7 @@ pub mod public_links;
 pub mod roles;
 pub mod shares;
 pub mod users;
+pub mod widgets;
 
 use std::ops::Deref;
 use std::str::FromStr;
@@ -38,6 +39,7 @@ pub use public_links::PublicLinkRepo;
 pub use roles::RoleRepo;
 pub use shares::ShareRepo;
 pub use users::UserRepo;
+pub use widgets::WidgetRepo;
 
 /// Connection settings.
 #[derive(Debug, Clone)]
@@ -179,6 +181,9 @@ impl Store {
         UserRepo::new(self.clone())
     }
 
+    pub fn widgets(&self) -> WidgetRepo {
+        WidgetRepo::new(self.clone())
+    }
     pub fn groups(&self) -> GroupRepo {
         GroupRepo::new(self.clone())
     }

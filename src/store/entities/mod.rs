@@ -7,3 +7,4 @@ pub mod group_member;
 pub mod public_link;
 pub mod role;
 pub mod user;
+pub mod widget;

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_initial;
+mod m20261122_000002_widgets;
 mod m20261122_000003_sharing;
 mod m20261122_000004_listing_index;
 
@@ -12,6 +13,7 @@ impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![
             Box::new(m20261122_000001_initial::Migration),
+            Box::new(m20261122_000002_widgets::Migration),
             Box::new(m20261122_000003_sharing::Migration),
             Box::new(m20261122_000004_listing_index::Migration),
         ]
