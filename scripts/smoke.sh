@@ -246,6 +246,55 @@ out="$(grpcurl -plaintext -H "authorization: Bearer $(cd "$WORK" && "$BIN" token
 grep -q "Code: NotFound" <<<"$out" || fail "GetDashboard from another org: want NotFound, got: $out"
 pass "another organization's ADMIN gets NotFound"
 
+# --- widgets ------------------------------------------------------------------------------
+wcall() {
+    local method="$1" data="$2"
+    shift 2
+    grpcurl -plaintext "$@" -d "$data" "$ADDR" "dashboards.v1.WidgetService/$method" 2>&1
+}
+out="$(wcall CreateWidget "{\"parent\":\"$NAME\",\"widget\":{\"type\":\"WIDGET_TYPE_CHART\",\"title\":\"CPU\",\"layout\":{\"x\":0,\"y\":0,\"w\":12,\"h\":8},\"data_sources\":[{\"device_id\":\"d1\",\"device_name\":\"Pump 1\"}]}}" "${AUTH[@]}")" ||
+    fail "CreateWidget CPU: $out"
+W1="$(json name <<<"$out")"
+out="$(wcall CreateWidget "{\"parent\":\"$NAME\",\"widget\":{\"type\":\"WIDGET_TYPE_STAT\",\"title\":\"Load\",\"layout\":{\"x\":12,\"y\":0,\"w\":12,\"h\":8}}}" "${AUTH[@]}")" ||
+    fail "CreateWidget Load: $out"
+W2="$(json name <<<"$out")"
+[[ "$W1" == "$NAME"/widgets/* && "$W2" == "$NAME"/widgets/* ]] || fail "CreateWidget returned no widget names: $W1 $W2"
+pass "CreateWidget x2 -> $W1, $W2"
+out="$(wcall BatchUpdateWidgetLayouts "{\"parent\":\"$NAME\",\"layouts\":[{\"widget\":\"$W1\",\"layout\":{\"x\":12,\"y\":0,\"w\":12,\"h\":8}},{\"widget\":\"$W2\",\"layout\":{\"x\":0,\"y\":0,\"w\":12,\"h\":8}}]}" "${AUTH[@]}")" ||
+    fail "BatchUpdateWidgetLayouts (swap): $out"
+out="$(call GetDashboard "{\"name\":\"$NAME\",\"view\":\"DASHBOARD_VIEW_FULL\"}" "${AUTH[@]}")" || fail "GetDashboard FULL: $out"
+python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+titles = [w["title"] for w in doc.get("widgets", [])]
+sys.exit(0 if titles == ["Load", "CPU"] else 1)
+' "$out" || fail "after the swap the FULL view is not [Load, CPU] in layout order: $out"
+pass "BatchUpdateWidgetLayouts swaps the two widgets; FULL view lists them in layout order"
+
+# --- sharing ------------------------------------------------------------------------------
+BOB="$(cd "$WORK" && "$BIN" token --sub bob --org acme --role AUTHOR --email bob@acme.io)"
+BOB_AUTH=(-H "authorization: Bearer $BOB")
+scall() {
+    local method="$1" data="$2"
+    shift 2
+    grpcurl -plaintext "$@" -d "$data" "$ADDR" "dashboards.v1.SharingService/$method" 2>&1
+}
+out="$(call GetDashboard "{\"name\":\"$NAME\"}" "${BOB_AUTH[@]}" 2>&1)" && fail "bob reads $NAME before any share: $out"
+grep -q "Code: NotFound" <<<"$out" || fail "bob before the share: want NotFound, got: $out"
+out="$(scall ShareDashboard "{\"name\":\"$NAME\",\"grantee\":{\"email\":\"bob@acme.io\"},\"role\":\"readonly\"}" "${AUTH[@]}")" ||
+    fail "ShareDashboard with bob: $out"
+[[ "$(json role <<<"$out")" == "roles/viewer" ]] || fail "ShareDashboard: readonly is not stored as roles/viewer: $out"
+out="$(scall CheckAccess "{\"name\":\"$NAME\",\"permission\":\"PERMISSION_WRITE\"}" "${BOB_AUTH[@]}")" ||
+    fail "CheckAccess as bob: $out"
+python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+ok = not doc.get("allowed", False) and doc.get("permissions") == ["PERMISSION_READ"] and len(doc.get("grants", [])) == 1
+sys.exit(0 if ok else 1)
+' "$out" || fail "CheckAccess as bob: want READ only, WRITE denied, one grant: $out"
+out="$(call GetDashboard "{\"name\":\"$NAME\"}" "${BOB_AUTH[@]}")" || fail "bob cannot read the shared dashboard: $out"
+pass "ShareDashboard (by email, readonly): bob can read, CheckAccess explains READ only"
+
 # --- graceful shutdown --------------------------------------------------------------------
 kill -TERM "$SERVER_PID"
 stopped=""
