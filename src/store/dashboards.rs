@@ -1,9 +1,10 @@
 //! The dashboards repository: CRUD, grants lookup, keyset-paginated listing, trash purge.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
+};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter,
-    QueryOrder, QuerySelect,
 };
 
 use super::entities::{dashboard, grant, public_link, role, widget};
@@ -67,6 +68,15 @@ impl SortKey {
         }
     }
 
+    /// The grants' copy of the key.
+    fn grant_column(self) -> grant::Column {
+        match self {
+            Self::CreateTime => grant::Column::DashboardCreateTime,
+            Self::UpdateTime => grant::Column::DashboardUpdateTime,
+            Self::Title => grant::Column::DashboardTitle,
+        }
+    }
+
     pub fn cursor_of(self, d: &Dashboard) -> CursorValue {
         match self {
             Self::CreateTime => CursorValue::Int(d.create_time),
@@ -125,6 +135,10 @@ impl DashboardRepo {
             creator_id: Set(new.creator_id.clone()),
             create_time: Set(now),
             update_time: Set(now),
+            dashboard_title: Set(new.title.clone()),
+            dashboard_create_time: Set(now),
+            dashboard_update_time: Set(now),
+            dashboard_delete_time: Set(None),
         };
         let inserted = async {
             dashboard::Entity::insert(row)
@@ -305,51 +319,22 @@ impl DashboardRepo {
         let row = dashboard::Entity::find_by_id(id.to_string())
             .one(&*txn)
             .await?;
+        if let Some(row) = &row {
+            copy_listing_keys(&*txn, row).await?;
+        }
         txn.commit().await?;
         Ok(row.map(into_domain))
     }
 
     /// One page of the dashboards the query's subjects may READ, in sort order.
     pub async fn list(&self, query: &ListQuery) -> Result<Vec<Dashboard>> {
-        let mut condition = Condition::all().add(dashboard::Column::OrgId.eq(&query.org_id));
-        if !query.show_deleted {
-            condition = condition.add(dashboard::Column::DeleteTime.is_null());
-        }
-        if query.only_readable {
-            condition = condition.add(readable_by(&query.org_id, &query.subjects, query.now));
-        }
-        if let Some(filter) = &query.filter {
-            condition = condition.add(filter_condition(filter, query));
-        }
-        let sort_col = query.sort.column();
-        if let Some((value, last_id)) = &query.after {
-            let value = match value {
-                CursorValue::Int(v) => Expr::val(*v),
-                CursorValue::Text(s) => Expr::val(s.clone()),
-            };
-            let key = Expr::col((dashboard::Entity, sort_col));
-            let id = Expr::col((dashboard::Entity, dashboard::Column::Id));
-            let after = if query.descending {
-                key.clone()
-                    .lt(value.clone())
-                    .or(key.eq(value).and(id.lt(last_id.clone())))
-            } else {
-                key.clone()
-                    .gt(value.clone())
-                    .or(key.eq(value).and(id.gt(last_id.clone())))
-            };
-            condition = condition.add(after);
-        }
-        let order = if query.descending {
-            Order::Desc
+        let statement = if query.only_readable {
+            readable_page(query)
         } else {
-            Order::Asc
+            org_page(query)
         };
         let rows = dashboard::Entity::find()
-            .filter(condition)
-            .order_by(sort_col, order.clone())
-            .order_by(dashboard::Column::Id, order)
-            .limit(query.limit)
+            .from_raw_sql(self.store.backend().build(&statement))
             .all(self.store.db())
             .await?;
         Ok(rows.into_iter().map(into_domain).collect())
@@ -387,6 +372,211 @@ impl DashboardRepo {
     }
 }
 
+/// Copies the dashboard's sort keys and trash state into its grants (see migration
+/// `m20261122_000005_grant_listing_keys`). Every write of those dashboard columns calls this
+/// in the same transaction, with the dashboard row locked, so listing never sees them apart.
+pub(crate) async fn copy_listing_keys(
+    conn: &impl ConnectionTrait,
+    row: &dashboard::Model,
+) -> Result<()> {
+    grant::Entity::update_many()
+        .col_expr(grant::Column::DashboardTitle, Expr::val(row.title.clone()))
+        .col_expr(
+            grant::Column::DashboardCreateTime,
+            Expr::val(row.create_time),
+        )
+        .col_expr(
+            grant::Column::DashboardUpdateTime,
+            Expr::val(row.update_time),
+        )
+        .col_expr(
+            grant::Column::DashboardDeleteTime,
+            Expr::val(row.delete_time),
+        )
+        .filter(grant::Column::DashboardId.eq(&row.id))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+/// A page of every dashboard of the org (an ADMIN's view): one walk of the sort-key index.
+fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
+    let mut condition = Condition::all().add(dashboard::Column::OrgId.eq(&query.org_id));
+    if !query.show_deleted {
+        condition = condition.add(dashboard::Column::DeleteTime.is_null());
+    }
+    if let Some(filter) = &query.filter {
+        condition = condition.add(filter_condition(filter, query));
+    }
+    let sort_col = query.sort.column();
+    if let Some(after) = after_cursor(
+        query,
+        (dashboard::Entity, sort_col),
+        (dashboard::Entity, dashboard::Column::Id),
+    ) {
+        condition = condition.add(after);
+    }
+    let order = sort_order(query);
+    Query::select()
+        .column(Asterisk)
+        .from(dashboard::Entity)
+        .cond_where(condition)
+        .order_by((dashboard::Entity, sort_col), order.clone())
+        .order_by((dashboard::Entity, dashboard::Column::Id), order)
+        .limit(query.limit)
+        .to_owned()
+}
+
+/// A page of the dashboards the caller's subjects may READ, as one statement:
+///
+/// - one arm per subject (the user, each of its groups, its tenant, the org-wide audiences):
+///   that subject's active READ-bearing grants in page order, from the grant index of the
+///   sort key, stopping after `limit` entries past the cursor;
+/// - the union of the arms, deduplicated (a dashboard reached twice carries the same copied
+///   key), its first `limit` in page order;
+/// - those dashboards, by primary key.
+///
+/// The global first `limit` are each within the first `limit` of any arm that reaches them,
+/// so the page is exact, and its cost is `subjects x limit` index entries however many grants
+/// the caller has. Without a filter the arms read the covering index only; with one they
+/// join each grant to its dashboard to test it.
+fn readable_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
+    let key = query.sort.grant_column();
+    let order = sort_order(query);
+    let arm = |subject: &Subject| {
+        let mut arm = Query::select();
+        arm.column((grant::Entity, grant::Column::DashboardId))
+            .expr_as(Expr::col((grant::Entity, key)), SORT_KEY)
+            .from(grant::Entity)
+            .and_where(Expr::col((grant::Entity, grant::Column::OrgId)).eq(&query.org_id))
+            .and_where(
+                Expr::col((grant::Entity, grant::Column::GranteeKind)).eq(subject.kind.as_str()),
+            )
+            .and_where(Expr::col((grant::Entity, grant::Column::GranteeId)).eq(&subject.id))
+            .cond_where(readable_grant(&query.org_id, query.now));
+        if !query.show_deleted {
+            arm.and_where(Expr::col((grant::Entity, grant::Column::DashboardDeleteTime)).is_null());
+        }
+        if let Some(after) = after_cursor(
+            query,
+            (grant::Entity, key),
+            (grant::Entity, grant::Column::DashboardId),
+        ) {
+            arm.cond_where(after);
+        }
+        if let Some(filter) = &query.filter {
+            arm.inner_join(
+                dashboard::Entity,
+                Expr::col((dashboard::Entity, dashboard::Column::Id))
+                    .equals((grant::Entity, grant::Column::DashboardId)),
+            )
+            .cond_where(filter_condition(filter, query));
+        }
+        arm.order_by((grant::Entity, key), order.clone())
+            .order_by((grant::Entity, grant::Column::DashboardId), order.clone())
+            .limit(query.limit);
+        // Wrapped, so that each union member keeps its own ORDER BY and LIMIT (SQLite allows
+        // neither on a bare compound member).
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(arm.to_owned(), Alias::new("arm"))
+            .to_owned()
+    };
+    let mut subjects = query.subjects.iter();
+    let Some(first) = subjects.next() else {
+        // No subjects: nothing is readable.
+        return Query::select()
+            .column(Asterisk)
+            .from(dashboard::Entity)
+            .and_where(Expr::val(1).eq(0))
+            .to_owned();
+    };
+    let mut reachable = arm(first);
+    for subject in subjects {
+        reachable.union(UnionType::All, arm(subject));
+    }
+    let top = Query::select()
+        .distinct()
+        .column(grant::Column::DashboardId)
+        .column(SORT_KEY)
+        .from_subquery(reachable, Alias::new("reachable"))
+        .order_by(SORT_KEY, order.clone())
+        .order_by(grant::Column::DashboardId, order.clone())
+        .limit(query.limit)
+        .to_owned();
+    Query::select()
+        .column((dashboard::Entity, Asterisk))
+        .from(dashboard::Entity)
+        .join_subquery(
+            JoinType::InnerJoin,
+            top,
+            Alias::new("page"),
+            Expr::col((dashboard::Entity, dashboard::Column::Id))
+                .equals((Alias::new("page"), grant::Column::DashboardId)),
+        )
+        .order_by((Alias::new("page"), SORT_KEY), order.clone())
+        .order_by((Alias::new("page"), grant::Column::DashboardId), order)
+        .to_owned()
+}
+
+/// The column alias of the copied sort key in the listing arms.
+const SORT_KEY: &str = "sort_key";
+
+fn sort_order(query: &ListQuery) -> Order {
+    if query.descending {
+        Order::Desc
+    } else {
+        Order::Asc
+    }
+}
+
+/// `(key, id)` strictly after the cursor in page order, as a row-value comparison: both
+/// databases turn it into an index range.
+fn after_cursor<K, I>(query: &ListQuery, key: K, id: I) -> Option<Expr>
+where
+    K: IntoColumnRef,
+    I: IntoColumnRef,
+{
+    let (value, last_id) = query.after.as_ref()?;
+    let value = match value {
+        CursorValue::Int(v) => Expr::val(*v),
+        CursorValue::Text(s) => Expr::val(s.clone()),
+    };
+    let row = Expr::tuple([Expr::col(key), Expr::col(id)]);
+    let cursor = Expr::tuple([value, Expr::val(last_id.clone())]);
+    Some(if query.descending {
+        row.lt(cursor)
+    } else {
+        row.gt(cursor)
+    })
+}
+
+/// An unexpired grant whose role includes READ (a built-in one, or a custom one of the org).
+fn readable_grant(org_id: &str, now: Micros) -> Condition {
+    let role = Expr::col((grant::Entity, grant::Column::Role));
+    let expire = || Expr::col((grant::Entity, grant::Column::ExpireTime));
+    Condition::all()
+        .add(
+            Condition::any()
+                .add(role.clone().is_in(crate::authz::readable_roles()))
+                .add(
+                    role.in_subquery(
+                        Query::select()
+                            .column(role::Column::Name)
+                            .from(role::Entity)
+                            .and_where(role::Column::OrgId.eq(org_id))
+                            .and_where(role::Column::CanRead.eq(true))
+                            .to_owned(),
+                    ),
+                ),
+        )
+        .add(
+            Condition::any()
+                .add(expire().is_null())
+                .add(expire().gt(now)),
+        )
+}
+
 /// `dashboards.id IN (ids reached by an active READ-bearing grant of one of the subjects)`.
 ///
 /// One arm per grantee kind (`kind = k AND grantee_id IN (...)`), joined with UNION ALL, so
@@ -407,25 +597,7 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
             .and_where(grant::Column::OrgId.eq(org_id))
             .and_where(grant::Column::GranteeKind.eq(kind.as_str()))
             .and_where(grant::Column::GranteeId.is_in(ids))
-            .cond_where(
-                Condition::any()
-                    .add(grant::Column::Role.is_in(crate::authz::readable_roles()))
-                    .add(
-                        grant::Column::Role.in_subquery(
-                            Query::select()
-                                .column(role::Column::Name)
-                                .from(role::Entity)
-                                .and_where(role::Column::OrgId.eq(org_id))
-                                .and_where(role::Column::CanRead.eq(true))
-                                .to_owned(),
-                        ),
-                    ),
-            )
-            .cond_where(
-                Condition::any()
-                    .add(grant::Column::ExpireTime.is_null())
-                    .add(grant::Column::ExpireTime.gt(now)),
-            )
+            .cond_where(readable_grant(org_id, now))
             .to_owned()
     };
     let mut kinds = kinds.into_iter();
@@ -435,7 +607,7 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
     };
     let mut reachable = arm(first);
     for kind in kinds {
-        reachable.union(sea_orm::sea_query::UnionType::All, arm(kind));
+        reachable.union(UnionType::All, arm(kind));
     }
     Condition::all().add(dashboard::Column::Id.in_subquery(reachable))
 }
@@ -498,10 +670,13 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
             }
         }
         Comparison::Flag(Flag::SharedWithMe, value) => {
-            // Reached through a share, and not the caller's own creation.
-            let shared = Condition::all()
-                .add(readable_by(&query.org_id, &query.subjects, query.now))
-                .add(dashboard::Column::CreatorId.ne(&query.caller_id));
+            // Reached through a share, and not the caller's own creation. A non-admin's
+            // listing reaches only through shares already.
+            let mut shared =
+                Condition::all().add(dashboard::Column::CreatorId.ne(&query.caller_id));
+            if !query.only_readable {
+                shared = shared.add(readable_by(&query.org_id, &query.subjects, query.now));
+            }
             Expr::from(if *value { shared } else { shared.not() })
         }
         Comparison::Flag(Flag::Public, value) => {

@@ -80,7 +80,7 @@ impl ShareRepo {
         let txn = self.store.begin_write().await?;
         // Serializes share changes of one dashboard on PostgreSQL (a no-op on SQLite, whose
         // writers are already serialized).
-        dashboard::Entity::find_by_id(dashboard_id.to_string())
+        let board = dashboard::Entity::find_by_id(dashboard_id.to_string())
             .lock_exclusive()
             .one(&*txn)
             .await?
@@ -126,6 +126,11 @@ impl ShareRepo {
                         creator_id: Set(creator_id.to_string()),
                         create_time: Set(now),
                         update_time: Set(now),
+                        // Listing copies, taken under the dashboard's lock.
+                        dashboard_title: Set(board.title.clone()),
+                        dashboard_create_time: Set(board.create_time),
+                        dashboard_update_time: Set(board.update_time),
+                        dashboard_delete_time: Set(board.delete_time),
                     })
                     .exec_without_returning(&*txn)
                     .await?;

@@ -503,7 +503,12 @@ async fn touch_dashboard(
         .filter(dashboard::Column::Id.eq(&board.id))
         .exec(conn)
         .await?;
-    Ok(())
+    let touched = dashboard::Model {
+        revision: board.revision + 1,
+        update_time: now,
+        ..board.clone()
+    };
+    super::dashboards::copy_listing_keys(conn, &touched).await
 }
 
 fn encode_sources(sources: &[DataSource]) -> Result<String> {

@@ -16,6 +16,12 @@ pub struct Model {
     pub creator_id: String,
     pub create_time: i64,
     pub update_time: i64,
+    /// Copies of the dashboard's sort keys and trash state, kept in step by the
+    /// repositories, so that listing can walk a subject's grants in page order.
+    pub dashboard_title: String,
+    pub dashboard_create_time: i64,
+    pub dashboard_update_time: i64,
+    pub dashboard_delete_time: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

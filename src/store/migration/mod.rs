@@ -6,6 +6,7 @@ mod m20261122_000001_initial;
 mod m20261122_000002_widgets;
 mod m20261122_000003_sharing;
 mod m20261122_000004_listing_index;
+mod m20261122_000005_grant_listing_keys;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_widgets::Migration),
             Box::new(m20261122_000003_sharing::Migration),
             Box::new(m20261122_000004_listing_index::Migration),
+            Box::new(m20261122_000005_grant_listing_keys::Migration),
         ]
     }
 }
