@@ -42,11 +42,13 @@ impl Authorizer {
 
     /// The principal's access on an already-loaded dashboard.
     pub async fn access(&self, principal: &Principal, dashboard: &Dashboard) -> Result<Access> {
-        let mut all = self
-            .access_many(principal, std::slice::from_ref(dashboard))
-            .await?;
-        all.pop()
-            .ok_or_else(|| Error::internal("access_many lost a dashboard"))
+        self.one(principal, dashboard, false).await
+    }
+
+    /// Like [`Self::access`], with the grants that match the principal even for an ADMIN
+    /// (whose permissions need none): what CheckAccess explains.
+    pub async fn explain(&self, principal: &Principal, dashboard: &Dashboard) -> Result<Access> {
+        self.one(principal, dashboard, true).await
     }
 
     /// Access on many dashboards with one grants query, in the order given.
@@ -55,19 +57,39 @@ impl Authorizer {
         principal: &Principal,
         dashboards: &[Dashboard],
     ) -> Result<Vec<Access>> {
+        self.resolve(principal, dashboards, false).await
+    }
+
+    async fn one(
+        &self,
+        principal: &Principal,
+        dashboard: &Dashboard,
+        explain: bool,
+    ) -> Result<Access> {
+        let mut all = self
+            .resolve(principal, std::slice::from_ref(dashboard), explain)
+            .await?;
+        all.pop()
+            .ok_or_else(|| Error::internal("access resolution lost a dashboard"))
+    }
+
+    async fn resolve(
+        &self,
+        principal: &Principal,
+        dashboards: &[Dashboard],
+        explain: bool,
+    ) -> Result<Vec<Access>> {
+        // An ADMIN's permissions do not depend on grants: read them only to explain.
+        let needs_grants = explain || !principal.is_admin();
         let ids: Vec<String> = dashboards
             .iter()
             .filter(|d| d.org_id == principal.org_id)
             .map(|d| d.id.clone())
             .collect();
-        let grants = if ids.is_empty() {
+        let grants = if ids.is_empty() || !needs_grants {
             Vec::new()
         } else {
-            let subjects = self.subjects(principal).await?;
-            self.store
-                .dashboards()
-                .matching_grants(&ids, &subjects)
-                .await?
+            self.store.dashboards().grants_for(&ids, principal).await?
         };
         let roles = self.role_book(&principal.org_id, &grants).await?;
         let now = now_micros();

@@ -4,16 +4,17 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order,
+    QueryFilter,
 };
 
-use super::entities::{dashboard, grant, public_link, role, widget};
+use super::entities::{dashboard, grant, group_member, public_link, role, widget};
 use super::{Store, escape_like, is_unique_violation};
-use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject};
+use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
 use crate::domain::dashboard::{Dashboard, DashboardFields};
 use crate::domain::filter::Flag;
 use crate::domain::filter::{Comparison, Filter, Ordering, TextField, TimeField};
-use crate::domain::{Error, Micros, Result, new_id};
+use crate::domain::{Error, Micros, Principal, Result, new_id};
 
 /// What CreateDashboard stores.
 #[derive(Debug, Clone)]
@@ -217,28 +218,70 @@ impl DashboardRepo {
             .collect())
     }
 
-    /// The grants on the given dashboards that match any of `subjects` (expired ones
-    /// included: the policy decides). Every grant of the dashboards is read through the
-    /// `(dashboard, kind, grantee)` index and matched here: a dashboard has few grants, and
-    /// one index range per dashboard beats an OR over the subjects.
-    pub async fn matching_grants(
+    /// The grants on the given dashboards that apply to `principal` (expired ones included:
+    /// the policy decides): its own, its groups', its tenant's and the org-wide audiences'.
+    ///
+    /// One statement: every grant of the dashboards through the `(dashboard, kind, grantee)`
+    /// index, each group grant joined to the caller's membership by primary key. So a
+    /// decision reads the caller's groups as they are now, with no cache to invalidate.
+    pub async fn grants_for(
         &self,
         dashboard_ids: &[String],
-        subjects: &[Subject],
+        principal: &Principal,
     ) -> Result<Vec<Grant>> {
-        let rows = grant::Entity::find()
-            .filter(grant::Column::DashboardId.is_in(dashboard_ids.iter().cloned()))
-            .all(self.store.db())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(super::shares::into_domain)
-            .filter(|g| {
-                subjects
+        let statement = Query::select()
+            .column((grant::Entity, Asterisk))
+            .expr_as(
+                Expr::col((group_member::Entity, group_member::Column::UserId)),
+                GROUP_MEMBER,
+            )
+            .from(grant::Entity)
+            .join(
+                JoinType::LeftJoin,
+                group_member::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((grant::Entity, grant::Column::GranteeKind))
+                            .eq(GranteeKind::Group.as_str()),
+                    )
+                    .add(
+                        Expr::col((group_member::Entity, group_member::Column::GroupId))
+                            .equals((grant::Entity, grant::Column::GranteeId)),
+                    )
+                    .add(
+                        Expr::col((group_member::Entity, group_member::Column::UserId))
+                            .eq(&principal.user_id),
+                    )
+                    .add(
+                        Expr::col((group_member::Entity, group_member::Column::OrgId))
+                            .eq(&principal.org_id),
+                    ),
+            )
+            .and_where(
+                Expr::col((grant::Entity, grant::Column::DashboardId))
+                    .is_in(dashboard_ids.iter().cloned()),
+            )
+            .to_owned();
+        // Groups are matched by the join; every other kind by the principal's subjects.
+        let direct = subjects_of(principal, &[]);
+        let mut grants = Vec::new();
+        for row in self.store.db().query_all(&statement).await? {
+            let model = grant::Model::from_query_result(&row, "")?;
+            let in_group = row.try_get::<Option<String>>("", GROUP_MEMBER)?.is_some();
+            let Some(grant) = super::shares::into_domain(model) else {
+                continue;
+            };
+            let applies = match grant.kind {
+                GranteeKind::Group => in_group,
+                kind => direct
                     .iter()
-                    .any(|s| s.kind == g.kind && s.id == g.grantee_id)
-            })
-            .collect())
+                    .any(|s| s.kind == kind && s.id == grant.grantee_id),
+            };
+            if applies {
+                grants.push(grant);
+            }
+        }
+        Ok(grants)
     }
 
     /// Applies `fields` if the dashboard is still at `expected_revision`. `Ok(None)` means
@@ -518,6 +561,9 @@ fn readable_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
         .order_by((Alias::new("page"), grant::Column::DashboardId), order)
         .to_owned()
 }
+
+/// The column alias of the caller's membership in a granted group.
+const GROUP_MEMBER: &str = "caller_group_member";
 
 /// The column alias of the copied sort key in the listing arms.
 const SORT_KEY: &str = "sort_key";
