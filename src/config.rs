@@ -99,9 +99,9 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
 
-    /// Connection pool size.
-    #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10, global = true)]
-    pub db_max_connections: u32,
+    /// Connection pool size; default 4 per CPU core (between 4 and 32).
+    #[arg(long, env = "DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
 
     /// How long a call waits for a pooled connection before UNAVAILABLE.
     #[arg(long, env = "DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
@@ -229,6 +229,13 @@ pub struct Config {
     pub max_data_sources_per_widget: usize,
 }
 
+/// A pool sized for the machine: queries are short, so a few connections per core keep the
+/// cores busy while some wait on I/O, without piling up work the database cannot run.
+fn default_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    (cores * 4).clamp(4, 32)
+}
+
 impl Config {
     /// A configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
@@ -238,7 +245,7 @@ impl Config {
     pub fn db_options(&self) -> DbOptions {
         DbOptions {
             url: self.database_url.clone(),
-            max_connections: self.db_max_connections,
+            max_connections: self.db_max_connections.unwrap_or_else(default_pool_size),
             acquire_timeout: self.db_acquire_timeout,
             sqlite_busy_timeout: self.sqlite_busy_timeout,
         }

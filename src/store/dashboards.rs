@@ -4,8 +4,7 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order,
-    QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter,
 };
 
 use super::entities::{dashboard, grant, group_member, public_link, role, widget};
@@ -221,67 +220,51 @@ impl DashboardRepo {
     /// The grants on the given dashboards that apply to `principal` (expired ones included:
     /// the policy decides): its own, its groups', its tenant's and the org-wide audiences'.
     ///
-    /// One statement: every grant of the dashboards through the `(dashboard, kind, grantee)`
-    /// index, each group grant joined to the caller's membership by primary key. So a
-    /// decision reads the caller's groups as they are now, with no cache to invalidate.
+    /// One statement, one arm per subject kind, each an exact probe of the unique
+    /// `(dashboard, kind, grantee)` index; group grants are matched against the caller's
+    /// memberships in a subquery. Only matching rows are read from the table, and a decision
+    /// reads the caller's groups as they are now, with no cache to invalidate.
     pub async fn grants_for(
         &self,
         dashboard_ids: &[String],
         principal: &Principal,
     ) -> Result<Vec<Grant>> {
-        let statement = Query::select()
-            .column((grant::Entity, Asterisk))
-            .expr_as(
-                Expr::col((group_member::Entity, group_member::Column::UserId)),
-                GROUP_MEMBER,
-            )
-            .from(grant::Entity)
-            .join(
-                JoinType::LeftJoin,
-                group_member::Entity,
+        let on_dashboards = || {
+            Expr::col((grant::Entity, grant::Column::DashboardId))
+                .is_in(dashboard_ids.iter().cloned())
+        };
+        let kind = || Expr::col((grant::Entity, grant::Column::GranteeKind));
+        let grantee = || Expr::col((grant::Entity, grant::Column::GranteeId));
+        // Each arm repeats the dashboard condition so that each is an index probe of its own.
+        let mut applies = Condition::any();
+        for subject in subjects_of(principal, &[]) {
+            applies = applies.add(
                 Condition::all()
-                    .add(
-                        Expr::col((grant::Entity, grant::Column::GranteeKind))
-                            .eq(GranteeKind::Group.as_str()),
-                    )
-                    .add(
-                        Expr::col((group_member::Entity, group_member::Column::GroupId))
-                            .equals((grant::Entity, grant::Column::GranteeId)),
-                    )
-                    .add(
-                        Expr::col((group_member::Entity, group_member::Column::UserId))
-                            .eq(&principal.user_id),
-                    )
-                    .add(
-                        Expr::col((group_member::Entity, group_member::Column::OrgId))
-                            .eq(&principal.org_id),
-                    ),
-            )
-            .and_where(
-                Expr::col((grant::Entity, grant::Column::DashboardId))
-                    .is_in(dashboard_ids.iter().cloned()),
-            )
-            .to_owned();
-        // Groups are matched by the join; every other kind by the principal's subjects.
-        let direct = subjects_of(principal, &[]);
-        let mut grants = Vec::new();
-        for row in self.store.db().query_all(&statement).await? {
-            let model = grant::Model::from_query_result(&row, "")?;
-            let in_group = row.try_get::<Option<String>>("", GROUP_MEMBER)?.is_some();
-            let Some(grant) = super::shares::into_domain(model) else {
-                continue;
-            };
-            let applies = match grant.kind {
-                GranteeKind::Group => in_group,
-                kind => direct
-                    .iter()
-                    .any(|s| s.kind == kind && s.id == grant.grantee_id),
-            };
-            if applies {
-                grants.push(grant);
-            }
+                    .add(on_dashboards())
+                    .add(kind().eq(subject.kind.as_str()))
+                    .add(grantee().eq(subject.id)),
+            );
         }
-        Ok(grants)
+        let my_groups = Query::select()
+            .column(group_member::Column::GroupId)
+            .from(group_member::Entity)
+            .and_where(group_member::Column::OrgId.eq(&principal.org_id))
+            .and_where(group_member::Column::UserId.eq(&principal.user_id))
+            .to_owned();
+        applies = applies.add(
+            Condition::all()
+                .add(on_dashboards())
+                .add(kind().eq(GranteeKind::Group.as_str()))
+                .add(grantee().in_subquery(my_groups)),
+        );
+        let rows = grant::Entity::find()
+            .filter(applies)
+            .all(self.store.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(super::shares::into_domain)
+            .collect())
     }
 
     /// Applies `fields` if the dashboard is still at `expected_revision`. `Ok(None)` means
@@ -561,9 +544,6 @@ fn readable_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
         .order_by((Alias::new("page"), grant::Column::DashboardId), order)
         .to_owned()
 }
-
-/// The column alias of the caller's membership in a granted group.
-const GROUP_MEMBER: &str = "caller_group_member";
 
 /// The column alias of the copied sort key in the listing arms.
 const SORT_KEY: &str = "sort_key";

@@ -46,6 +46,10 @@ pub struct RunArgs {
     /// Only these scenarios (comma-separated names); health always runs.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// The server's process id, to report its peak resident memory during each scenario
+    /// (read from /proc; Linux only).
+    #[arg(long)]
+    pub server_pid: Option<u32>,
     /// The server's key configuration (JWT_SECRET, DATABASE_URL for the generated secret...).
     #[command(flatten)]
     pub config: Config,
@@ -55,6 +59,7 @@ pub struct RunArgs {
 enum Scenario {
     Health,
     GetBasic,
+    GetBasicMember,
     GetFull,
     ListAdmin,
     ListMember,
@@ -66,9 +71,10 @@ enum Scenario {
 }
 
 impl Scenario {
-    const ALL: [Scenario; 10] = [
+    const ALL: [Scenario; 11] = [
         Scenario::Health,
         Scenario::GetBasic,
+        Scenario::GetBasicMember,
         Scenario::GetFull,
         Scenario::ListAdmin,
         Scenario::ListMember,
@@ -83,6 +89,7 @@ impl Scenario {
         match self {
             Self::Health => "Health/Check",
             Self::GetBasic => "GetDashboard BASIC",
+            Self::GetBasicMember => "GetDashboard BASIC member",
             Self::GetFull => "GetDashboard FULL",
             Self::ListAdmin => "ListDashboards admin p1",
             Self::ListMember => "ListDashboards member p1",
@@ -122,6 +129,8 @@ struct Outcome {
     p999_ms: f64,
     errors: u64,
     ratio_to_health: f64,
+    /// The server's peak resident set during the scenario, with `--server-pid`.
+    server_rss_mib: Option<f64>,
 }
 
 fn authed<T>(message: T, token: &str) -> Result<Request<T>, BoxError> {
@@ -171,17 +180,18 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
         .list_dashboards(authed(list(50, String::new()), &member_token)?)
         .await?
         .into_inner();
-    let members: Vec<String> = first.dashboards.iter().map(|d| d.name.clone()).collect();
+    let mut members: Vec<String> = first.dashboards.iter().map(|d| d.name.clone()).collect();
     let mut deep_token = first.next_page_token;
     for _ in 0..9 {
         if deep_token.is_empty() {
             break;
         }
-        deep_token = dashboards
+        let page = dashboards
             .list_dashboards(authed(list(50, deep_token), &member_token)?)
             .await?
-            .into_inner()
-            .next_page_token;
+            .into_inner();
+        members.extend(page.dashboards.into_iter().map(|d| d.name));
+        deep_token = page.next_page_token;
     }
     if any.is_empty() || members.is_empty() {
         return Err(
@@ -189,7 +199,7 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
         );
     }
     println!(
-        "setup: sampled {} dashboards, member reads {} on its first page; {} callers over {} connections, {:?} per RPC",
+        "setup: sampled {} dashboards, member reads {} on its first 10 pages; {} callers over {} connections, {:?} per RPC",
         any.len(),
         members.len(),
         args.concurrency,
@@ -214,8 +224,13 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
         {
             continue;
         }
+        let rss = args.server_pid.map(RssWatch::start);
         let (histogram, calls, errors, elapsed) =
             drive(scenario, &setup, args.concurrency, args.duration).await?;
+        let server_rss_mib = match rss {
+            Some(watch) => watch.peak_mib().await,
+            None => None,
+        };
         let rate = calls as f64 / elapsed.as_secs_f64();
         if scenario == Scenario::Health {
             health_rate = rate;
@@ -234,6 +249,7 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
             } else {
                 0.0
             },
+            server_rss_mib,
         };
         println!(
             "{:<28} {:>9.0} calls/s  p50 {:>7.2} ms  p99 {:>7.2} ms  p999 {:>7.2} ms  errors {:>5}  {:>5.0}% of health",
@@ -245,6 +261,9 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
             outcome.errors,
             outcome.ratio_to_health * 100.0
         );
+        if let Some(mib) = outcome.server_rss_mib {
+            println!("{:<28} server peak RSS {mib:.0} MiB", "");
+        }
         outcomes.push(outcome);
     }
     if let Some(path) = &args.json {
@@ -320,20 +339,26 @@ async fn call(
             })
             .await
             .map(|_| ()),
-        Scenario::GetBasic | Scenario::GetFull => {
+        Scenario::GetBasic | Scenario::GetBasicMember | Scenario::GetFull => {
             let view = if scenario == Scenario::GetFull {
                 pb::DashboardView::Full
             } else {
                 pb::DashboardView::Basic
             };
-            let name = pick(&setup.any, rng);
+            // The admin reads any dashboard (no grant lookup); the member reads through its
+            // grants (one indexed lookup joined to its group memberships).
+            let (name, token) = if scenario == Scenario::GetBasicMember {
+                (pick(&setup.members, rng), &setup.member_token)
+            } else {
+                (pick(&setup.any, rng), &setup.admin_token)
+            };
             dashboards
                 .get_dashboard(authed(
                     pb::GetDashboardRequest {
                         name,
                         view: view as i32,
                     },
-                    &setup.admin_token,
+                    token,
                 )?)
                 .await
                 .map(|_| ())
@@ -414,4 +439,43 @@ async fn call(
 /// Spreads writers over the sample so they rarely collide on one dashboard.
 fn rng_index(len: usize, n: u64, worker: usize) -> usize {
     (n as usize * 7919 + worker * 104_729) % len.max(1)
+}
+
+/// Samples a process's resident set (VmRSS in /proc/{pid}/status) every 50 ms while a
+/// scenario runs, keeping the peak.
+struct RssWatch {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<Option<u64>>,
+}
+
+impl RssWatch {
+    fn start(pid: u32) -> Self {
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stop.clone();
+        let task = tokio::spawn(async move {
+            let mut peak: Option<u64> = None;
+            loop {
+                if let Some(kib) = rss_kib(pid) {
+                    peak = Some(peak.map_or(kib, |p| p.max(kib)));
+                }
+                if flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    return peak;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        Self { stop, task }
+    }
+
+    async fn peak_mib(self) -> Option<f64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let kib = self.task.await.ok().flatten()?;
+        Some(kib as f64 / 1024.0)
+    }
+}
+
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
