@@ -71,6 +71,16 @@ impl RoleRepo {
         Ok(rows.into_iter().map(into_domain).collect())
     }
 
+    /// Names of the org's custom roles that include READ.
+    pub async fn readable_names(&self, org_id: &str) -> Result<Vec<String>> {
+        let rows = role::Entity::find()
+            .filter(role::Column::OrgId.eq(org_id))
+            .filter(role::Column::CanRead.eq(true))
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().map(|r| r.name).collect())
+    }
+
     /// Permission sets of the named custom roles (built-in names are skipped by the caller).
     pub async fn permissions_of(
         &self,
