@@ -934,6 +934,7 @@ async fn public_links_work_without_credentials_until_revoked() {
         .into_inner();
     assert!(link.token.len() >= 32);
     assert!(olga.get(&dashboard.name).await.unwrap().is_public);
+    assert_eq!(public_flags(&mut olga, &dashboard.name).await, (true, true));
     let public_list = olga
         .list_all(pb::ListDashboardsRequest {
             filter: "visibility = public".into(),
@@ -999,6 +1000,10 @@ async fn public_links_work_without_credentials_until_revoked() {
         .unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
     assert!(!olga.get(&dashboard.name).await.unwrap().is_public);
+    assert_eq!(
+        public_flags(&mut olga, &dashboard.name).await,
+        (false, false)
+    );
 
     // An expiring link stops working by itself; a trashed dashboard is not served.
     let expire = chrono::Utc::now() + chrono::Duration::milliseconds(1200);
@@ -1093,4 +1098,26 @@ async fn list_filters_owner_and_shared_with_me() {
         names(bob.list_all(list(r#"NOT owner = "users/olga""#)).await),
         vec![bobs.name.clone()]
     );
+}
+
+/// `is_public` of a dashboard as ListDashboards and BatchGetDashboards report it.
+async fn public_flags(caller: &mut Caller, name: &str) -> (bool, bool) {
+    let listed = caller
+        .list_all(pb::ListDashboardsRequest::default())
+        .await
+        .into_iter()
+        .find(|d| d.name == name)
+        .expect("listed");
+    let request = caller.req(pb::BatchGetDashboardsRequest {
+        names: vec![name.into()],
+        view: 0,
+    });
+    let batch = caller
+        .dashboards
+        .batch_get_dashboards(request)
+        .await
+        .expect("batch get")
+        .into_inner()
+        .dashboards;
+    (listed.is_public, batch[0].is_public)
 }

@@ -393,16 +393,22 @@ impl DashboardService for DashboardApi {
 impl DashboardApi {
     /// The wire form of dashboards, with their public-link state.
     async fn render(&self, dashboards: &[Dashboard]) -> Result<Vec<pb::Dashboard>> {
-        let ids: Vec<String> = dashboards.iter().map(|d| d.id.clone()).collect();
+        // Reads carry their public-link state; only dashboards fresh from a write need it
+        // looked up.
+        let unknown: Vec<String> = dashboards
+            .iter()
+            .filter(|d| d.is_public.is_none())
+            .map(|d| d.id.clone())
+            .collect();
         let public = self
             .store
             .public_links()
-            .public_among(&ids, now_micros())
+            .public_among(&unknown, now_micros())
             .await?;
         Ok(dashboards
             .iter()
             .map(|d| pb::Dashboard {
-                is_public: public.contains(&d.id),
+                is_public: d.is_public.unwrap_or_else(|| public.contains(&d.id)),
                 ..convert::dashboard(d)
             })
             .collect())

@@ -54,6 +54,9 @@ pub struct Dashboard {
     pub update_time: Micros,
     pub delete_time: Option<Micros>,
     pub expire_time: Option<Micros>,
+    /// Whether an active public link exists, when the read that produced this value
+    /// looked (`None`: not looked up).
+    pub is_public: Option<bool>,
 }
 
 impl Dashboard {

@@ -4,7 +4,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order,
+    QueryFilter,
 };
 
 use super::entities::{dashboard, grant, group_member, public_link, role, widget};
@@ -13,7 +14,7 @@ use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
 use crate::domain::dashboard::{Dashboard, DashboardFields};
 use crate::domain::filter::Flag;
 use crate::domain::filter::{Comparison, Filter, Ordering, TextField, TimeField};
-use crate::domain::{Error, Micros, Principal, Result, new_id};
+use crate::domain::{Error, Micros, Principal, Result, new_id, now_micros};
 
 /// What CreateDashboard stores.
 #[derive(Debug, Clone)]
@@ -193,27 +194,31 @@ impl DashboardRepo {
         Ok(row.map(into_domain))
     }
 
-    /// The dashboard `id` of `org`, deleted or not.
+    /// The dashboard `id` of `org`, deleted or not, with its public-link state.
     // Lookups by id go through the primary key alone and check the org in Rust: with
     // `org_id = ?` in the statement, SQLite (without statistics) prefers the org index and
     // scans the whole org.
     pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<Dashboard>> {
-        let row = dashboard::Entity::find_by_id(id.to_string())
-            .one(self.store.db())
-            .await?;
-        Ok(row.filter(|d| d.org_id == org_id).map(into_domain))
+        let statement = with_visibility(now_micros())
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::Id)).eq(id))
+            .to_owned();
+        let row = self.store.db().query_one(&statement).await?;
+        let dashboard = row.as_ref().map(from_row).transpose()?;
+        Ok(dashboard.filter(|d| d.org_id == org_id))
     }
 
     /// The dashboards among `ids` that exist in `org`, in no particular order.
     pub async fn get_many(&self, org_id: &str, ids: &[String]) -> Result<Vec<Dashboard>> {
-        let rows = dashboard::Entity::find()
-            .filter(dashboard::Column::Id.is_in(ids.iter().cloned()))
-            .all(self.store.db())
-            .await?;
-        Ok(rows
+        let statement = with_visibility(now_micros())
+            .and_where(
+                Expr::col((dashboard::Entity, dashboard::Column::Id)).is_in(ids.iter().cloned()),
+            )
+            .to_owned();
+        let rows = self.store.db().query_all(&statement).await?;
+        let dashboards = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
+        Ok(dashboards
             .into_iter()
             .filter(|d| d.org_id == org_id)
-            .map(into_domain)
             .collect())
     }
 
@@ -362,11 +367,8 @@ impl DashboardRepo {
         } else {
             org_page(query)
         };
-        let rows = dashboard::Entity::find()
-            .from_raw_sql(self.store.backend().build(&statement))
-            .all(self.store.db())
-            .await?;
-        Ok(rows.into_iter().map(into_domain).collect())
+        let rows = self.store.db().query_all(&statement).await?;
+        rows.iter().map(from_row).collect()
     }
 
     /// Deletes trashed dashboards whose `expire_time` has passed; their grants and widgets
@@ -446,9 +448,7 @@ fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
         condition = condition.add(after);
     }
     let order = sort_order(query);
-    Query::select()
-        .column(Asterisk)
-        .from(dashboard::Entity)
+    with_visibility(query.now)
         .cond_where(condition)
         .order_by((dashboard::Entity, sort_col), order.clone())
         .order_by((dashboard::Entity, dashboard::Column::Id), order)
@@ -539,9 +539,7 @@ fn readable_page(
         .order_by(grant::Column::DashboardId, order.clone())
         .limit(query.limit)
         .to_owned();
-    Query::select()
-        .column((dashboard::Entity, Asterisk))
-        .from(dashboard::Entity)
+    with_visibility(query.now)
         .join_subquery(
             JoinType::InnerJoin,
             top,
@@ -762,6 +760,37 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
     }
 }
 
+/// The alias of the computed public-link column.
+const IS_PUBLIC: &str = "is_public";
+
+/// `SELECT dashboards.*, EXISTS (an active public link) AS is_public FROM dashboards`: the
+/// visibility comes with the row, so rendering needs no second statement.
+fn with_visibility(now: Micros) -> sea_orm::sea_query::SelectStatement {
+    let link = Query::select()
+        .expr(Expr::val(1))
+        .from(public_link::Entity)
+        .and_where(
+            Expr::col((public_link::Entity, public_link::Column::DashboardId))
+                .equals((dashboard::Entity, dashboard::Column::Id)),
+        )
+        .cond_where(super::public_links::active(now))
+        .to_owned();
+    Query::select()
+        .column((dashboard::Entity, Asterisk))
+        .expr_as(Expr::exists(link), Alias::new(IS_PUBLIC))
+        .from(dashboard::Entity)
+        .to_owned()
+}
+
+fn from_row(row: &sea_orm::QueryResult) -> Result<Dashboard> {
+    let model = dashboard::Model::from_query_result(row, "")?;
+    let is_public = row.try_get::<bool>("", IS_PUBLIC)?;
+    Ok(Dashboard {
+        is_public: Some(is_public),
+        ..into_domain(model)
+    })
+}
+
 fn into_domain(m: dashboard::Model) -> Dashboard {
     Dashboard {
         id: m.id,
@@ -777,5 +806,6 @@ fn into_domain(m: dashboard::Model) -> Dashboard {
         update_time: m.update_time,
         delete_time: m.delete_time,
         expire_time: m.expire_time,
+        is_public: None,
     }
 }

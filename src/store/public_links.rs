@@ -2,6 +2,7 @@
 
 use std::collections::HashSet;
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder,
 };
@@ -22,10 +23,11 @@ pub fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn active(now: Micros) -> Condition {
+pub(super) fn active(now: Micros) -> Condition {
+    let expire = || Expr::col((public_link::Entity, public_link::Column::ExpireTime));
     Condition::any()
-        .add(public_link::Column::ExpireTime.is_null())
-        .add(public_link::Column::ExpireTime.gt(now))
+        .add(expire().is_null())
+        .add(expire().gt(now))
 }
 
 impl PublicLinkRepo {
