@@ -98,6 +98,9 @@ impl Store {
                 .pragma("cache_size", "-8192")
                 .pragma("temp_store", "memory");
             let pool = SqlitePoolOptions::new()
+                // An embedded database cannot drop a connection: no ping (a round trip to
+                // the connection's worker thread) before every statement.
+                .test_before_acquire(false)
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
@@ -110,6 +113,9 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let connect = PgConnectOptions::from_str(url).map_err(invalid_url)?;
             let pool = PgPoolOptions::new()
+                // No ping round trip before every statement: a connection the server closed
+                // fails its next statement (UNAVAILABLE, retryable) and leaves the pool.
+                .test_before_acquire(false)
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
