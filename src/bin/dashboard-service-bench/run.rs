@@ -21,7 +21,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::seed::{ADMIN, MEMBER};
+use crate::seed::{ADMIN, MEMBER, dashboard_index, has_widgets};
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -116,6 +116,8 @@ struct Setup {
     /// Dashboards to read (any, as the admin) and dashboards the member can read.
     any: Vec<String>,
     members: Vec<String>,
+    /// Seeded dashboards that carry widgets (what the FULL view is for); `any` if none.
+    with_widgets: Vec<String>,
     deep_token: String,
 }
 
@@ -198,10 +200,34 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
             "the seeded dataset is empty or the member reads nothing: run `seed` first".into(),
         );
     }
+    // The seed gives widgets to every hundredth dashboard: read those in FULL, from a wider
+    // sample than `any` (which holds ~10 of them). The newest seeded index bounds the range.
+    let seeded = any
+        .iter()
+        .filter_map(|n| dashboard_index(n))
+        .max()
+        .map_or(0, |i| i + 1);
+    let mut with_widgets: Vec<String> = (0..seeded.min(100_000))
+        .filter(|i| has_widgets(*i))
+        .map(|i| format!("dashboards/d{i:08}"))
+        .collect();
+    let probe = dashboards
+        .get_dashboard(authed(
+            pb::GetDashboardRequest {
+                name: with_widgets.first().cloned().unwrap_or_default(),
+                view: pb::DashboardView::Full as i32,
+            },
+            &admin_token,
+        )?)
+        .await;
+    if !matches!(&probe, Ok(d) if !d.get_ref().widgets.is_empty()) {
+        with_widgets = any.clone();
+    }
     println!(
-        "setup: sampled {} dashboards, member reads {} on its first 10 pages; {} callers over {} connections, {:?} per RPC",
+        "setup: sampled {} dashboards, member reads {} on its first 10 pages, FULL reads {} with widgets; {} callers over {} connections, {:?} per RPC",
         any.len(),
         members.len(),
+        with_widgets.len(),
         args.concurrency,
         channels.len(),
         args.duration
@@ -212,6 +238,7 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
         member_token,
         any,
         members,
+        with_widgets,
         deep_token,
     });
 
@@ -347,10 +374,10 @@ async fn call(
             };
             // The admin reads any dashboard (no grant lookup); the member reads through its
             // grants (one indexed lookup joined to its group memberships).
-            let (name, token) = if scenario == Scenario::GetBasicMember {
-                (pick(&setup.members, rng), &setup.member_token)
-            } else {
-                (pick(&setup.any, rng), &setup.admin_token)
+            let (name, token) = match scenario {
+                Scenario::GetBasicMember => (pick(&setup.members, rng), &setup.member_token),
+                Scenario::GetFull => (pick(&setup.with_widgets, rng), &setup.admin_token),
+                _ => (pick(&setup.any, rng), &setup.admin_token),
             };
             dashboards
                 .get_dashboard(authed(

@@ -5,8 +5,9 @@ use std::time::Instant;
 
 use clap::Args;
 use dashboard_service::authz::{BuiltinRole, GranteeKind};
+use dashboard_service::domain::widget::{DataSource, WidgetType};
 use dashboard_service::server::BoxError;
-use dashboard_service::store::entities::{dashboard, grant, group, group_member, user};
+use dashboard_service::store::entities::{dashboard, grant, group, group_member, user, widget};
 use dashboard_service::store::{DbOptions, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -62,6 +63,69 @@ fn dashboard_title(i: usize) -> String {
 fn dashboard_id(i: usize) -> String {
     // Fixed-width, so ids sort like their numbers.
     format!("d{i:08}")
+}
+
+/// Every hundredth dashboard (1%) carries [`WIDGETS_PER_BOARD`] widgets.
+pub fn has_widgets(i: usize) -> bool {
+    i % 100 == 0
+}
+
+const WIDGETS_PER_BOARD: usize = 10;
+
+/// The index of a seeded dashboard from its resource name (`dashboards/d00000042` -> 42).
+pub fn dashboard_index(name: &str) -> Option<usize> {
+    name.strip_prefix("dashboards/d")?.parse().ok()
+}
+
+/// Ten widgets in two columns of 12x8 cells, each with a small view config and one device.
+fn widgets_of(d: usize, org: &str, now: i64) -> Result<Vec<widget::ActiveModel>, BoxError> {
+    use prost::Message;
+    use prost_types::value::Kind;
+    let types = [
+        WidgetType::Chart,
+        WidgetType::Stat,
+        WidgetType::Gauge,
+        WidgetType::Table,
+    ];
+    (0..WIDGETS_PER_BOARD)
+        .map(|k| {
+            let text = |s: &str| prost_types::Value {
+                kind: Some(Kind::StringValue(s.to_string())),
+            };
+            let config = prost_types::Struct {
+                fields: [
+                    ("unit".to_string(), text("percent")),
+                    ("query".to_string(), text(&format!("cpu{{host=\"h{k}\"}}"))),
+                ]
+                .into(),
+            };
+            let sources = [DataSource {
+                device_id: format!("dev{}", (d + k) % 500),
+                device_name: format!("Device {}", (d + k) % 500),
+                project_id: format!("p{}", d % 20),
+                project_name: format!("Project {}", d % 20),
+                query: String::new(),
+            }];
+            Ok(widget::ActiveModel {
+                id: Set(format!("w{d:08}{k:02}")),
+                org_id: Set(org.to_string()),
+                dashboard_id: Set(dashboard_id(d)),
+                widget_type: Set(types[k % types.len()].as_str().to_string()),
+                title: Set(format!("Widget {k}")),
+                subtitle: Set(String::new()),
+                description: Set(String::new()),
+                x: Set(((k % 2) * 12) as i32),
+                y: Set(((k / 2) * 8) as i32),
+                w: Set(12),
+                h: Set(8),
+                config: Set(config.encode_to_vec()),
+                data_sources: Set(serde_json::to_string(&sources)?),
+                revision: Set(1),
+                create_time: Set(now),
+                update_time: Set(now),
+            })
+        })
+        .collect()
 }
 
 /// Tenant of user `i`: every fifth user belongs to a tenant; the first two are org users.
@@ -179,6 +243,11 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         })
         .collect();
     insert_all(db, "dashboards", dashboards, dashboard::Entity::insert_many).await?;
+    let mut widgets = Vec::new();
+    for d in (0..args.dashboards).filter(|d| has_widgets(*d)) {
+        widgets.extend(widgets_of(d, &org, created_at(d))?);
+    }
+    insert_all(db, "widgets", widgets, widget::Entity::insert_many).await?;
 
     // Grants: the owners, then user and group grants, then a few of the org-wide kinds.
     let mut seen: HashSet<(usize, u8, usize)> = HashSet::new();
