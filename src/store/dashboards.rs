@@ -201,7 +201,7 @@ impl DashboardRepo {
     pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<Dashboard>> {
         let statement = with_visibility(now_micros())
             .and_where(Expr::col((dashboard::Entity, dashboard::Column::Id)).eq(id))
-            .to_owned();
+            .take();
         let row = self.store.db().query_one(&statement).await?;
         let dashboard = row.as_ref().map(from_row).transpose()?;
         Ok(dashboard.filter(|d| d.org_id == org_id))
@@ -213,7 +213,7 @@ impl DashboardRepo {
             .and_where(
                 Expr::col((dashboard::Entity, dashboard::Column::Id)).is_in(ids.iter().cloned()),
             )
-            .to_owned();
+            .take();
         let rows = self.store.db().query_all(&statement).await?;
         let dashboards = rows.iter().map(from_row).collect::<Result<Vec<_>>>()?;
         Ok(dashboards
@@ -255,7 +255,7 @@ impl DashboardRepo {
             .from(group_member::Entity)
             .and_where(group_member::Column::OrgId.eq(&principal.org_id))
             .and_where(group_member::Column::UserId.eq(&principal.user_id))
-            .to_owned();
+            .take();
         applies = applies.add(
             Condition::all()
                 .add(on_dashboards())
@@ -380,7 +380,7 @@ impl DashboardRepo {
             .from(dashboard::Entity)
             .and_where(dashboard::Column::DeleteTime.is_not_null())
             .and_where(dashboard::Column::ExpireTime.lte(now))
-            .to_owned();
+            .take();
         widget::Entity::delete_many()
             .filter(widget::Column::DashboardId.in_subquery(expired.clone()))
             .exec(&*txn)
@@ -453,7 +453,7 @@ fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
         .order_by((dashboard::Entity, sort_col), order.clone())
         .order_by((dashboard::Entity, dashboard::Column::Id), order)
         .limit(query.limit)
-        .to_owned()
+        .take()
 }
 
 /// A page of the dashboards the caller's subjects may READ, as one statement:
@@ -514,8 +514,8 @@ fn readable_page(
         // neither on a bare compound member).
         Query::select()
             .column(Asterisk)
-            .from_subquery(arm.to_owned(), Alias::new("arm"))
-            .to_owned()
+            .from_subquery(arm.take(), Alias::new("arm"))
+            .take()
     };
     let mut subjects = query.subjects.iter();
     let Some(first) = subjects.next() else {
@@ -524,7 +524,7 @@ fn readable_page(
             .column(Asterisk)
             .from(dashboard::Entity)
             .and_where(Expr::val(1).eq(0))
-            .to_owned();
+            .take();
     };
     let mut reachable = arm(first);
     for subject in subjects {
@@ -538,7 +538,7 @@ fn readable_page(
         .order_by(SORT_KEY, order.clone())
         .order_by(grant::Column::DashboardId, order.clone())
         .limit(query.limit)
-        .to_owned();
+        .take();
     with_visibility(query.now)
         .join_subquery(
             JoinType::InnerJoin,
@@ -549,7 +549,7 @@ fn readable_page(
         )
         .order_by((Alias::new("page"), SORT_KEY), order.clone())
         .order_by((Alias::new("page"), grant::Column::DashboardId), order)
-        .to_owned()
+        .take()
 }
 
 /// The column alias of the copied sort key in the listing arms.
@@ -609,7 +609,7 @@ fn readable_grant(custom: ReadableRoles, now: Micros) -> Condition {
                     .from(role::Entity)
                     .and_where(role::Column::OrgId.eq(org_id))
                     .and_where(role::Column::CanRead.eq(true))
-                    .to_owned(),
+                    .take(),
             ),
         ),
     };
@@ -641,7 +641,7 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
             .and_where(grant::Column::GranteeKind.eq(kind.as_str()))
             .and_where(grant::Column::GranteeId.is_in(ids))
             .cond_where(readable_grant(ReadableRoles::OfOrg(org_id), now))
-            .to_owned()
+            .take()
     };
     let mut kinds = kinds.into_iter();
     let Some(first) = kinds.next() else {
@@ -705,7 +705,7 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
                 .and_where(grant::Column::GranteeKind.eq(GranteeKind::User.as_str()))
                 .and_where(grant::Column::GranteeId.eq(resolve_me(id, query)))
                 .and_where(grant::Column::Role.eq(BuiltinRole::Owner.name()))
-                .to_owned();
+                .take();
             if *equal {
                 id_col().in_subquery(owned)
             } else {
@@ -732,7 +732,7 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
                         .add(public_link::Column::ExpireTime.is_null())
                         .add(public_link::Column::ExpireTime.gt(query.now)),
                 )
-                .to_owned();
+                .take();
             if *value {
                 id_col().in_subquery(public)
             } else {
@@ -774,12 +774,12 @@ fn with_visibility(now: Micros) -> sea_orm::sea_query::SelectStatement {
                 .equals((dashboard::Entity, dashboard::Column::Id)),
         )
         .cond_where(super::public_links::active(now))
-        .to_owned();
+        .take();
     Query::select()
         .column((dashboard::Entity, Asterisk))
         .expr_as(Expr::exists(link), Alias::new(IS_PUBLIC))
         .from(dashboard::Entity)
-        .to_owned()
+        .take()
 }
 
 fn from_row(row: &sea_orm::QueryResult) -> Result<Dashboard> {

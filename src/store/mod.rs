@@ -12,6 +12,7 @@ pub mod migration;
 pub mod public_links;
 pub mod roles;
 pub mod shares;
+mod sqlite;
 pub mod users;
 pub mod widgets;
 
@@ -101,6 +102,7 @@ impl Store {
                 // An embedded database cannot drop a connection: no ping (a round trip to
                 // the connection's worker thread) before every statement.
                 .test_before_acquire(false)
+                .after_connect(|conn, _| Box::pin(sqlite::enable_plan_stability(conn)))
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)

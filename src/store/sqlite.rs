@@ -1,0 +1,37 @@
+//! SQLite connection settings that sqlx has no option for.
+
+use std::ffi::c_int;
+
+use sea_orm::sqlx::SqliteConnection;
+
+/// Turns on the query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) for a new
+/// connection: a statement keeps the plan it was prepared with whatever values are bound.
+///
+/// Without it, once `ANALYZE` has written `sqlite_stat4` (the bundled SQLite is built with
+/// STAT4), a statement whose plan looked at a bound value is re-planned whenever that value
+/// changes, and a statement with more than 31 parameters is re-planned on every execution
+/// (SQLite tracks parameters 32 and up with one shared bit). The listing statement of a caller
+/// with ten groups has over a hundred: it spent more time being planned than run.
+pub async fn enable_plan_stability(
+    conn: &mut SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is this connection's open handle, held exclusively through `handle` for
+    // the duration of the call; SQLITE_DBCONFIG_ENABLE_QPSG takes an int and an optional
+    // int* to report the new setting, which we don't ask for.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("sqlite3_db_config(ENABLE_QPSG) failed with code {rc}").into(),
+        ));
+    }
+    Ok(())
+}
