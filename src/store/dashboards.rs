@@ -4,8 +4,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, Order,
-    QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
+    FromQueryResult, Order, QueryFilter,
 };
 
 use super::entities::{dashboard, grant, group_member, public_link, role, widget};
@@ -363,7 +363,7 @@ impl DashboardRepo {
             // Resolved here rather than as a subquery in every arm: SQLite re-plans the
             // subquery per arm, which costs more than this one indexed read.
             let custom = self.store.roles().readable_names(&query.org_id).await?;
-            readable_page(query, &custom)
+            readable_page(query, &custom, self.store.backend())
         } else {
             org_page(query)
         };
@@ -466,12 +466,19 @@ fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
 /// - those dashboards, by primary key.
 ///
 /// The global first `limit` are each within the first `limit` of any arm that reaches them,
-/// so the page is exact, and its cost is `subjects x limit` index entries however many grants
-/// the caller has. Without a filter the arms read the covering index only; with one they
-/// join each grant to its dashboard to test it.
+/// so the page is exact, and its cost is at most `subjects x limit` index entries however many
+/// grants the caller has. Without a filter the arms read the covering index only; with one
+/// they join each grant to its dashboard to test it.
+///
+/// The arms are combined per backend. PostgreSQL runs each arm under its own LIMIT and
+/// deduplicates the union. SQLite runs `arm UNION arm ... ORDER BY key LIMIT n` as a merge of
+/// co-routines, each already in page order: it pulls from each arm only what the page needs
+/// and drops a duplicate where the arms meet, about `limit + subjects` entries in all (a
+/// third of the time of the limited arms with ten groups).
 fn readable_page(
     query: &ListQuery,
     custom_readable: &[String],
+    backend: DatabaseBackend,
 ) -> sea_orm::sea_query::SelectStatement {
     let key = query.sort.grant_column();
     let order = sort_order(query);
@@ -507,11 +514,15 @@ fn readable_page(
             )
             .cond_where(filter_condition(filter, query));
         }
+        arm
+    };
+    let merged = backend == DatabaseBackend::Sqlite;
+    let limited_arm = |subject: &Subject| {
+        let mut arm = arm(subject);
         arm.order_by((grant::Entity, key), order.clone())
             .order_by((grant::Entity, grant::Column::DashboardId), order.clone())
             .limit(query.limit);
-        // Wrapped, so that each union member keeps its own ORDER BY and LIMIT (SQLite allows
-        // neither on a bare compound member).
+        // Wrapped, so that each union member keeps its own ORDER BY and LIMIT.
         Query::select()
             .column(Asterisk)
             .from_subquery(arm.take(), Alias::new("arm"))
@@ -526,19 +537,32 @@ fn readable_page(
             .and_where(Expr::val(1).eq(0))
             .take();
     };
-    let mut reachable = arm(first);
-    for subject in subjects {
-        reachable.union(UnionType::All, arm(subject));
-    }
-    let top = Query::select()
-        .distinct()
-        .column(grant::Column::DashboardId)
-        .column(SORT_KEY)
-        .from_subquery(reachable, Alias::new("reachable"))
-        .order_by(SORT_KEY, order.clone())
-        .order_by(grant::Column::DashboardId, order.clone())
-        .limit(query.limit)
-        .take();
+    let top = if merged {
+        // The compound's ORDER BY and LIMIT follow the last arm and apply to the whole.
+        let mut compound = arm(first);
+        for subject in subjects {
+            compound.union(UnionType::Distinct, arm(subject));
+        }
+        compound
+            .order_by(SORT_KEY, order.clone())
+            .order_by(grant::Column::DashboardId, order.clone())
+            .limit(query.limit)
+            .take()
+    } else {
+        let mut reachable = limited_arm(first);
+        for subject in subjects {
+            reachable.union(UnionType::All, limited_arm(subject));
+        }
+        Query::select()
+            .distinct()
+            .column(grant::Column::DashboardId)
+            .column(SORT_KEY)
+            .from_subquery(reachable, Alias::new("reachable"))
+            .order_by(SORT_KEY, order.clone())
+            .order_by(grant::Column::DashboardId, order.clone())
+            .limit(query.limit)
+            .take()
+    };
     with_visibility(query.now)
         .join_subquery(
             JoinType::InnerJoin,
