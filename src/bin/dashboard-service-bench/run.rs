@@ -1,6 +1,7 @@
 //! Drives a running server: every scenario runs with N concurrent callers for a fixed
 //! duration; Health/Check runs first, in the same process and setup, as the ceiling.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -130,6 +131,8 @@ struct Outcome {
     p99_ms: f64,
     p999_ms: f64,
     errors: u64,
+    /// Errors by status code (`Unavailable`, ...): how many, and the first message.
+    error_codes: BTreeMap<String, (u64, String)>,
     ratio_to_health: f64,
     /// The server's peak resident set during the scenario, with `--server-pid`.
     server_rss_mib: Option<f64>,
@@ -252,8 +255,12 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
             continue;
         }
         let rss = args.server_pid.map(RssWatch::start);
-        let (histogram, calls, errors, elapsed) =
-            drive(scenario, &setup, args.concurrency, args.duration).await?;
+        let Measured {
+            histogram,
+            calls,
+            errors,
+            elapsed,
+        } = drive(scenario, &setup, args.concurrency, args.duration).await?;
         let server_rss_mib = match rss {
             Some(watch) => watch.peak_mib().await,
             None => None,
@@ -270,7 +277,8 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
             p50_ms: ms(0.50),
             p99_ms: ms(0.99),
             p999_ms: ms(0.999),
-            errors,
+            errors: errors.values().map(|(n, _)| n).sum(),
+            error_codes: errors,
             ratio_to_health: if health_rate > 0.0 {
                 rate / health_rate
             } else {
@@ -288,6 +296,9 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
             outcome.errors,
             outcome.ratio_to_health * 100.0
         );
+        for (code, (n, message)) in &outcome.error_codes {
+            println!("{:<28} {n} x {code}: {message}", "");
+        }
         if let Some(mib) = outcome.server_rss_mib {
             println!("{:<28} server peak RSS {mib:.0} MiB", "");
         }
@@ -300,14 +311,22 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// Runs one scenario with `concurrency` callers; returns the merged latency histogram
-/// (microseconds), calls, errors and the elapsed time.
+/// What one scenario measured: the merged latency histogram (microseconds), calls, errors
+/// by status code (with the first message of each) and the elapsed time.
+struct Measured {
+    histogram: Histogram<u64>,
+    calls: u64,
+    errors: BTreeMap<String, (u64, String)>,
+    elapsed: Duration,
+}
+
+/// Runs one scenario with `concurrency` callers.
 async fn drive(
     scenario: Scenario,
     setup: &Arc<Setup>,
     concurrency: usize,
     duration: Duration,
-) -> Result<(Histogram<u64>, u64, u64, Duration), BoxError> {
+) -> Result<Measured, BoxError> {
     let started = Instant::now();
     let deadline = started + duration;
     let mut workers = Vec::new();
@@ -317,15 +336,20 @@ async fn drive(
             let channel = setup.channels[worker % setup.channels.len()].clone();
             let mut rng = StdRng::seed_from_u64(worker as u64);
             let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-            let (mut calls, mut errors) = (0u64, 0u64);
+            let mut calls = 0u64;
+            let mut errors: BTreeMap<String, (u64, String)> = BTreeMap::new();
             let mut last_progress = Instant::now();
             while Instant::now() < deadline {
                 let begin = Instant::now();
-                let ok = call(scenario, &setup, channel.clone(), &mut rng, worker, calls).await?;
+                let outcome =
+                    call(scenario, &setup, channel.clone(), &mut rng, worker, calls).await?;
                 histogram.saturating_record(begin.elapsed().as_micros() as u64);
                 calls += 1;
-                if !ok {
-                    errors += 1;
+                if let Err(status) = outcome {
+                    let entry = errors
+                        .entry(format!("{:?}", status.code()))
+                        .or_insert_with(|| (0, status.message().to_string()));
+                    entry.0 += 1;
                 }
                 if worker == 0 && last_progress.elapsed() > Duration::from_secs(5) {
                     eprintln!("  {}: {calls} calls from caller 0 so far", scenario.name());
@@ -336,17 +360,25 @@ async fn drive(
         }));
     }
     let mut merged = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let (mut calls, mut errors) = (0, 0);
+    let mut calls = 0;
+    let mut errors: BTreeMap<String, (u64, String)> = BTreeMap::new();
     for worker in workers {
         let (histogram, c, e) = worker.await??;
         merged.add(&histogram)?;
         calls += c;
-        errors += e;
+        for (code, (n, message)) in e {
+            errors.entry(code).or_insert((0, message)).0 += n;
+        }
     }
-    Ok((merged, calls, errors, started.elapsed()))
+    Ok(Measured {
+        histogram: merged,
+        calls,
+        errors,
+        elapsed: started.elapsed(),
+    })
 }
 
-/// One call of the scenario; `Ok(false)` when the server answered with an error.
+/// One call of the scenario; `Ok(Err(status))` when the server answered with an error.
 async fn call(
     scenario: Scenario,
     setup: &Setup,
@@ -354,7 +386,7 @@ async fn call(
     rng: &mut StdRng,
     worker: usize,
     n: u64,
-) -> Result<bool, BoxError> {
+) -> Result<Result<(), tonic::Status>, BoxError> {
     let any = || setup.any[rng_index(setup.any.len(), n, worker)].clone();
     let pick = |names: &[String], rng: &mut StdRng| names[rng.random_range(0..names.len())].clone();
     let mut dashboards = DashboardServiceClient::new(channel.clone());
@@ -460,7 +492,7 @@ async fn call(
                 .map(|_| ())
         }
     };
-    Ok(result.is_ok())
+    Ok(result)
 }
 
 /// Spreads writers over the sample so they rarely collide on one dashboard.
