@@ -35,3 +35,48 @@ pub async fn enable_plan_stability(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::store::{DbOptions, Store};
+
+    /// Every pooled connection has the planner stability guarantee on (asked back from
+    /// SQLite with -1, which reads the setting without changing it).
+    #[tokio::test]
+    async fn pooled_connections_keep_their_plans() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&DbOptions {
+            url,
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+        })
+        .await
+        .expect("connect");
+        let pool = store.db().get_sqlite_connection_pool();
+        // Both connections at once, so that neither is the other one handed back.
+        let mut connections = vec![
+            pool.acquire().await.expect("acquire"),
+            pool.acquire().await.expect("acquire"),
+        ];
+        for conn in &mut connections {
+            let mut handle = conn.lock_handle().await.expect("handle");
+            let mut enabled: c_int = -1;
+            // SAFETY: the handle is held exclusively; `enabled` outlives the call.
+            let rc = unsafe {
+                libsqlite3_sys::sqlite3_db_config(
+                    handle.as_raw_handle().as_ptr(),
+                    libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+                    -1 as c_int,
+                    &mut enabled as *mut c_int,
+                )
+            };
+            assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
+            assert_eq!(enabled, 1, "QPSG is off on a pooled connection");
+        }
+    }
+}
