@@ -48,9 +48,11 @@ impl Authorizer {
                 .get_with_grants(principal, id)
                 .await?
                 .ok_or_else(not_found)?;
-            let roles = self.role_book(&principal.org_id, &grants).await?;
-            let access =
-                effective_access(principal, &dashboard.org_id, grants, &roles, now_micros());
+            let access = self
+                .decide(principal, std::slice::from_ref(&dashboard), &grants)
+                .await?
+                .pop()
+                .ok_or_else(|| Error::internal("access resolution lost a dashboard"))?;
             (dashboard, access)
         };
         authorize(&access, needed, &resource)?;
@@ -108,7 +110,17 @@ impl Authorizer {
         } else {
             self.store.dashboards().grants_for(&ids, principal).await?
         };
-        let roles = self.role_book(&principal.org_id, &grants).await?;
+        self.decide(principal, dashboards, &grants).await
+    }
+
+    /// The policy applied to loaded grants: each dashboard's access, in the order given.
+    async fn decide(
+        &self,
+        principal: &Principal,
+        dashboards: &[Dashboard],
+        grants: &[Grant],
+    ) -> Result<Vec<Access>> {
+        let roles = self.role_book(&principal.org_id, grants).await?;
         let now = now_micros();
         Ok(dashboards
             .iter()

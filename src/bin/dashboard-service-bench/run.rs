@@ -22,7 +22,7 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::seed::{ADMIN, MEMBER, dashboard_index, has_widgets};
+use crate::seed::{ADMIN, MEMBER, dashboard_id, dashboard_index, has_widgets};
 
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -212,7 +212,7 @@ pub async fn run(args: RunArgs) -> Result<(), BoxError> {
         .map_or(0, |i| i + 1);
     let mut with_widgets: Vec<String> = (0..seeded.min(100_000))
         .filter(|i| has_widgets(*i))
-        .map(|i| format!("dashboards/d{i:08}"))
+        .map(|i| format!("dashboards/{}", dashboard_id(i)))
         .collect();
     let probe = dashboards
         .get_dashboard(authed(

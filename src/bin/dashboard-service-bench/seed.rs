@@ -60,7 +60,7 @@ fn dashboard_title(i: usize) -> String {
     format!("Dashboard {i}")
 }
 
-fn dashboard_id(i: usize) -> String {
+pub fn dashboard_id(i: usize) -> String {
     // Fixed-width, so ids sort like their numbers.
     format!("d{i:08}")
 }
