@@ -10,7 +10,10 @@ use crate::auth::JwtOptions;
 use crate::domain::PlatformRole;
 use crate::domain::dashboard::Limits;
 use crate::domain::widget::WidgetLimits;
-use crate::store::DbOptions;
+use crate::store::{DbOptions, SqliteSynchronous};
+
+/// Room a response keeps below `MAX_MESSAGE_BYTES` for its page token and framing.
+const RESPONSE_HEADROOM_BYTES: usize = 64 * 1024;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://dashboards.db?mode=rwc";
 
@@ -74,6 +77,20 @@ pub struct HealthArgs {
     pub timeout: Duration,
 }
 
+/// SQLite's `synchronous` setting (with WAL): how durable an acknowledged commit is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteSync {
+    /// Every commit is on disk before it is acknowledged, through an OS crash or power loss.
+    Full,
+    /// Extra: also syncs the directory after deleting a journal (no difference under WAL).
+    Extra,
+    /// Faster commits; an OS crash or power loss can lose the last acknowledged ones (never
+    /// corrupts the database).
+    Normal,
+    /// No syncs at all: only for throwaway databases.
+    Off,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
@@ -110,6 +127,17 @@ pub struct Config {
     /// How long SQLite waits for a lock held by another process.
     #[arg(long, env = "SQLITE_BUSY_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
     pub sqlite_busy_timeout: Duration,
+
+    /// SQLite durability: `full` (default) keeps every acknowledged commit through an OS
+    /// crash or power loss; `normal` commits faster but may lose the last ones.
+    #[arg(
+        long,
+        env = "SQLITE_SYNCHRONOUS",
+        value_enum,
+        default_value = "full",
+        global = true
+    )]
+    pub sqlite_synchronous: SqliteSync,
 
     /// HS256 shared secret (at least 32 bytes).
     #[arg(long, env = "JWT_SECRET", hide_env_values = true, global = true)]
@@ -248,6 +276,12 @@ impl Config {
             max_connections: self.db_max_connections.unwrap_or_else(default_pool_size),
             acquire_timeout: self.db_acquire_timeout,
             sqlite_busy_timeout: self.sqlite_busy_timeout,
+            sqlite_synchronous: match self.sqlite_synchronous {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Extra => SqliteSynchronous::Extra,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+                SqliteSync::Off => SqliteSynchronous::Off,
+            },
         }
     }
 
@@ -262,9 +296,23 @@ impl Config {
                 max_widgets_per_dashboard: self.max_widgets_per_dashboard,
                 max_config_bytes: self.max_config_bytes,
                 max_data_sources_per_widget: self.max_data_sources_per_widget,
+                max_content_bytes: self
+                    .max_message_bytes
+                    .saturating_sub(self.dashboard_headroom()),
             },
+            max_response_bytes: self
+                .max_message_bytes
+                .saturating_sub(RESPONSE_HEADROOM_BYTES),
             ..Limits::default()
         }
+    }
+
+    /// What a FULL view needs besides its widgets: the dashboard's own fields at their
+    /// limits (4 bytes a character at most) plus the response's framing and page token.
+    fn dashboard_headroom(&self) -> usize {
+        4 * (self.max_title_chars + self.max_description_chars)
+            + self.max_metadata_bytes
+            + RESPONSE_HEADROOM_BYTES
     }
 
     pub fn jwt_options(&self) -> JwtOptions {

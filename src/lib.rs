@@ -9,6 +9,7 @@ pub mod auth;
 pub mod authz;
 pub mod config;
 pub mod domain;
+pub mod layers;
 pub mod server;
 pub mod store;
 

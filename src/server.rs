@@ -17,6 +17,7 @@ use crate::api::{DashboardApi, DirectoryApi, SharingApi, WidgetApi};
 use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::config::Config;
 use crate::domain::now_micros;
+use crate::layers::{DeadlineLayer, StatusLayer};
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
@@ -181,11 +182,14 @@ pub async fn serve(
     let health_on_stop = health.clone();
     let addr = listener.local_addr()?;
     let server = tonic::transport::Server::builder()
-        .timeout(config.request_timeout)
         .max_concurrent_streams(config.max_concurrent_streams)
         // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
+        // Statuses tonic answers by itself get their ErrorInfo (and the right code).
+        .layer(StatusLayer::new(config.max_message_bytes))
+        // The deadline: DEADLINE_EXCEEDED with details, not tonic's bare CANCELLED.
+        .layer(DeadlineLayer::new(config.request_timeout))
         .layer(auth)
         .add_routes(routes)
         // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the

@@ -5,11 +5,14 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::{check_etag, convert, page_size, pagination, parse_dashboard_names, principal};
+use super::{
+    check_etag, convert, page_fit, page_size, pagination, parse_dashboard_names, principal,
+};
 use crate::authz::{Authorizer, Permission, may_create_dashboards};
 use crate::domain::dashboard::{Dashboard, DashboardFields, Limits};
+use crate::domain::error::echo;
 use crate::domain::widget::{Widget, unique_data_sources};
-use crate::domain::{Error, Result, Violation, filter, names, now_micros};
+use crate::domain::{Error, Principal, Result, Violation, filter, names, now_micros};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
 use crate::store::Store;
@@ -28,7 +31,6 @@ const OUTPUT_ONLY: [&str; 7] = [
     "etag",
 ];
 /// Server-side retries of an update that carries no etag and lost a race.
-const UPDATE_ATTEMPTS: usize = 5;
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
 pub struct DashboardApi {
@@ -160,16 +162,17 @@ impl DashboardService for DashboardApi {
             limit: page_size as u64 + 1,
         };
         let mut rows = self.store.dashboards().list(&query).await?;
-        let next_page_token = if rows.len() > page_size {
-            rows.truncate(page_size);
-            rows.last()
-                .map(|last| pagination::encode(&fingerprint, sort.cursor_of(last), &last.id))
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let mut more = rows.len() > page_size;
+        rows.truncate(page_size);
+        let mut dashboards = self.render(&rows).await?;
+        more |= page_fit::fit(&mut dashboards, self.limits.max_response_bytes);
+        rows.truncate(dashboards.len());
+        let next_page_token = match rows.last() {
+            Some(last) if more => pagination::encode(&fingerprint, sort.cursor_of(last), &last.id),
+            _ => String::new(),
         };
         Ok(Response::new(pb::ListDashboardsResponse {
-            dashboards: self.render(&rows).await?,
+            dashboards,
             next_page_token,
         }))
     }
@@ -190,36 +193,30 @@ impl DashboardService for DashboardApi {
         if fields == DashboardFields::default() {
             return Err(Error::invalid("update_mask", "names no field to update").into());
         }
-        let repo = self.store.dashboards();
-        for _ in 0..UPDATE_ATTEMPTS {
-            let (current, _) = self
-                .authorizer
-                .dashboard(&caller, &id, Permission::Write)
-                .await?;
-            if current.is_deleted() {
-                return Err(deleted(&current.name()).into());
-            }
-            check_etag(&dashboard.etag, &current.etag(), &current.name())?;
-            let now = now_micros().max(current.update_time);
-            if let Some(updated) = repo
-                .update(&caller.org_id, &id, current.revision, &fields, now)
-                .await?
-            {
-                return Ok(Response::new(self.render_one(&updated).await?));
-            }
-            // Changed between our read and our write. With an etag the caller asked for that
-            // exact version: report the conflict. Without one, apply to the newer version.
-            if !dashboard.etag.is_empty() {
-                return Err(Error::EtagMismatch {
-                    resource: current.name(),
-                }
-                .into());
-            }
+        let (current, _) = self
+            .authorizer
+            .dashboard(&caller, &id, Permission::Write)
+            .await?;
+        if current.is_deleted() {
+            return Err(deleted(&current.name()).into());
         }
-        Err(Error::EtagMismatch {
-            resource: names::dashboard_name(&id),
+        check_etag(&dashboard.etag, &current.etag(), &current.name())?;
+        // With an etag the caller asked for that exact version; without one the mask applies
+        // to whatever version is current when the statement runs.
+        let expected = (!dashboard.etag.is_empty()).then_some(current.revision);
+        let now = now_micros().max(current.update_time);
+        match self
+            .store
+            .dashboards()
+            .update(&caller.org_id, &id, expected, &fields, now)
+            .await?
+        {
+            Some(updated) => Ok(Response::new(self.render_one(&updated).await?)),
+            None => Err(self
+                .lost_race(&caller, &id, expected.is_some(), |d| deleted(&d.name()))
+                .await
+                .into()),
         }
-        .into())
     }
 
     async fn delete_dashboard(
@@ -234,31 +231,24 @@ impl DashboardService for DashboardApi {
             .dashboard(&caller, &id, Permission::Delete)
             .await?;
         if current.is_deleted() {
-            return Err(Error::failed_precondition(
-                "ALREADY_DELETED",
-                current.name(),
-                "the dashboard is already in the trash",
-            )
-            .into());
+            return Err(already_deleted(&current).into());
         }
         check_etag(&request.etag, &current.etag(), &current.name())?;
         let now = now_micros().max(current.update_time);
         let expire =
             now.saturating_add(self.trash_retention.as_micros().min(i64::MAX as u128) as i64);
-        let deleted = self
+        let expected = (!request.etag.is_empty()).then_some(current.revision);
+        let Some(deleted) = self
             .store
             .dashboards()
-            .set_deleted(
-                &caller.org_id,
-                &id,
-                current.revision,
-                Some((now, expire)),
-                now,
-            )
+            .set_deleted(&caller.org_id, &id, expected, Some((now, expire)), now)
             .await?
-            .ok_or_else(|| Error::EtagMismatch {
-                resource: current.name(),
-            })?;
+        else {
+            return Err(self
+                .lost_race(&caller, &id, expected.is_some(), already_deleted)
+                .await
+                .into());
+        };
         Ok(Response::new(self.render_one(&deleted).await?))
     }
 
@@ -274,22 +264,20 @@ impl DashboardService for DashboardApi {
             .dashboard(&caller, &id, Permission::Delete)
             .await?;
         if !current.is_deleted() {
-            return Err(Error::failed_precondition(
-                "NOT_DELETED",
-                current.name(),
-                "the dashboard is not in the trash",
-            )
-            .into());
+            return Err(not_deleted(&current).into());
         }
         let now = now_micros().max(current.update_time);
-        let restored = self
+        let Some(restored) = self
             .store
             .dashboards()
-            .set_deleted(&caller.org_id, &id, current.revision, None, now)
+            .set_deleted(&caller.org_id, &id, None, None, now)
             .await?
-            .ok_or_else(|| Error::EtagMismatch {
-                resource: current.name(),
-            })?;
+        else {
+            return Err(self
+                .lost_race(&caller, &id, false, not_deleted)
+                .await
+                .into());
+        };
         Ok(Response::new(self.render_one(&restored).await?))
     }
 
@@ -360,6 +348,7 @@ impl DashboardService for DashboardApi {
                 dashboard.widgets = ws.iter().map(convert::widget).collect();
             }
         }
+        page_fit::check_fits(&rendered, self.limits.max_response_bytes)?;
         Ok(Response::new(pb::BatchGetDashboardsResponse {
             dashboards: rendered,
         }))
@@ -391,6 +380,31 @@ impl DashboardService for DashboardApi {
 }
 
 impl DashboardApi {
+    /// Why a conditional write changed nothing. With an etag: the caller's version is gone.
+    /// Without one: the dashboard left the state the call needs since it was read (`state`
+    /// says how), or the caller can no longer see it.
+    async fn lost_race(
+        &self,
+        caller: &Principal,
+        id: &str,
+        had_etag: bool,
+        state: fn(&Dashboard) -> Error,
+    ) -> Error {
+        if had_etag {
+            return Error::EtagMismatch {
+                resource: names::dashboard_name(id),
+            };
+        }
+        match self
+            .authorizer
+            .dashboard(caller, id, Permission::Read)
+            .await
+        {
+            Ok((current, _)) => state(&current),
+            Err(err) => err,
+        }
+    }
+
     /// The wire form of dashboards, with their public-link state.
     async fn render(&self, dashboards: &[Dashboard]) -> Result<Vec<pb::Dashboard>> {
         // Reads carry their public-link state; only dashboards fresh from a write need it
@@ -466,13 +480,14 @@ fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<Dashb
             } else if OUTPUT_ONLY.contains(&path) {
                 violations.push(Violation::new(
                     "update_mask",
-                    format!("{path:?} is output only"),
+                    format!("{} is output only", echo(path)),
                 ));
             } else {
                 violations.push(Violation::new(
                     "update_mask",
                     format!(
-                        "unknown field {path:?}: updatable fields are {}",
+                        "unknown field {}: updatable fields are {}",
+                        echo(path),
                         UPDATABLE.join(", ")
                     ),
                 ));
@@ -513,6 +528,22 @@ fn is_full_view(view: i32) -> Result<bool> {
     }
 }
 
+fn already_deleted(dashboard: &Dashboard) -> Error {
+    Error::failed_precondition(
+        "ALREADY_DELETED",
+        dashboard.name(),
+        "the dashboard is already in the trash",
+    )
+}
+
+fn not_deleted(dashboard: &Dashboard) -> Error {
+    Error::failed_precondition(
+        "NOT_DELETED",
+        dashboard.name(),
+        "the dashboard is not in the trash",
+    )
+}
+
 fn deleted(resource: &str) -> Error {
     Error::failed_precondition(
         "DASHBOARD_DELETED",
@@ -535,7 +566,10 @@ fn parse_order_by(order_by: &str) -> Result<(SortKey, bool)> {
         other => {
             return Err(Error::invalid(
                 "order_by",
-                format!("cannot order by {other:?}: use create_time, update_time or title"),
+                format!(
+                    "cannot order by {}: use create_time, update_time or title",
+                    echo(other)
+                ),
             ));
         }
     };
@@ -545,7 +579,7 @@ fn parse_order_by(order_by: &str) -> Result<(SortKey, bool)> {
         Some(other) => {
             return Err(Error::invalid(
                 "order_by",
-                format!("expected asc or desc, got {other:?}"),
+                format!("expected asc or desc, got {}", echo(other)),
             ));
         }
     };

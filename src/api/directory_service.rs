@@ -8,6 +8,7 @@ use super::{check_etag, convert, page_size, pagination, principal};
 use crate::authz::{BuiltinRole, PermissionSet, may_manage_directory, may_manage_groups};
 use crate::domain::dashboard::Limits;
 use crate::domain::directory::{CustomRole, Group, GroupKind, User};
+use crate::domain::error::echo;
 use crate::domain::{Error, PlatformRole, Principal, Result, Violation, names, new_id, now_micros};
 use crate::pb;
 use crate::pb::directory_service_server::DirectoryService;
@@ -496,7 +497,8 @@ impl DirectoryService for DirectoryApi {
                 other => violations.push(Violation::new(
                     "update_mask",
                     format!(
-                        "cannot update {other:?}: updatable fields are display_name, description"
+                        "cannot update {}: updatable fields are display_name, description",
+                        echo(other)
                     ),
                 )),
             }
@@ -746,7 +748,10 @@ impl DirectoryService for DirectoryApi {
                 }
                 other => violations.push(Violation::new(
                     "update_mask",
-                    format!("cannot update {other:?}: updatable fields are display_name, description, permissions"),
+                    format!(
+                    "cannot update {}: updatable fields are display_name, description, permissions",
+                    echo(other)
+                ),
                 )),
             }
         }
@@ -811,7 +816,10 @@ impl DirectoryApi {
         if !valid {
             return Err(Error::invalid(
                 field,
-                format!("{name:?} is not a valid resource name: expected roles/{{id}}"),
+                format!(
+                    "{} is not a valid resource name: expected roles/{{id}}",
+                    echo(name)
+                ),
             ));
         }
         self.store

@@ -4,6 +4,7 @@
 mod convert;
 mod dashboard_service;
 mod directory_service;
+mod page_fit;
 mod pagination;
 mod sharing_service;
 mod widget_service;

@@ -13,6 +13,7 @@ use crate::authz::{
 };
 use crate::domain::dashboard::{Dashboard, Limits};
 use crate::domain::directory::{PublicLink, User};
+use crate::domain::error::echo;
 use crate::domain::{Error, Micros, Principal, Result, Violation, names, new_id, now_micros};
 use crate::pb;
 use crate::pb::sharing_service_server::SharingService;
@@ -85,7 +86,10 @@ impl SharingApi {
                 name: role.name,
                 permissions: role.permissions,
             }),
-            None => Err(Error::invalid(field, format!("unknown role {input:?}"))),
+            None => Err(Error::invalid(
+                field,
+                format!("unknown role {}", echo(input)),
+            )),
         }
     }
 

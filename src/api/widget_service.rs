@@ -4,9 +4,10 @@ use std::collections::HashSet;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, pagination, principal};
+use super::{convert, page_fit, pagination, principal};
 use crate::authz::{Authorizer, Permission};
 use crate::domain::dashboard::Limits;
+use crate::domain::error::echo;
 use crate::domain::widget::{LayoutPatch, WidgetFields};
 use crate::domain::{Error, Result, Violation, names, now_micros};
 use crate::pb;
@@ -203,16 +204,17 @@ impl WidgetService for WidgetApi {
             limit: page_size as u64 + 1,
         };
         let mut rows = self.store.widgets().list(&query).await?;
-        let next_page_token = if rows.len() > page_size {
-            rows.truncate(page_size);
-            rows.last()
-                .map(|last| pagination::encode(&fingerprint, order.cursor_of(last), &last.id))
-                .unwrap_or_default()
-        } else {
-            String::new()
+        let mut more = rows.len() > page_size;
+        rows.truncate(page_size);
+        let mut widgets: Vec<pb::Widget> = rows.iter().map(convert::widget).collect();
+        more |= page_fit::fit(&mut widgets, self.limits.max_response_bytes);
+        rows.truncate(widgets.len());
+        let next_page_token = match rows.last() {
+            Some(last) if more => pagination::encode(&fingerprint, order.cursor_of(last), &last.id),
+            _ => String::new(),
         };
         Ok(Response::new(pb::ListWidgetsResponse {
-            widgets: rows.iter().map(convert::widget).collect(),
+            widgets,
             next_page_token,
         }))
     }
@@ -244,7 +246,14 @@ impl WidgetService for WidgetApi {
         let updated = self
             .store
             .widgets()
-            .update(&key, &widget.etag, &fields, LAYOUT_FIELD, now_micros())
+            .update(
+                &key,
+                &widget.etag,
+                &fields,
+                &self.limits.widgets,
+                LAYOUT_FIELD,
+                now_micros(),
+            )
             .await?;
         Ok(Response::new(convert::widget(&updated)))
     }
@@ -373,13 +382,14 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<WidgetField
             } else if OUTPUT_ONLY.contains(&path) {
                 violations.push(Violation::new(
                     "update_mask",
-                    format!("{path:?} is output only"),
+                    format!("{} is output only", echo(path)),
                 ));
             } else {
                 violations.push(Violation::new(
                     "update_mask",
                     format!(
-                        "unknown field {path:?}: updatable fields are {}",
+                        "unknown field {}: updatable fields are {}",
+                        echo(path),
                         UPDATABLE.join(", ")
                     ),
                 ));
@@ -476,8 +486,8 @@ fn layout_moves(
                 violations.push(Violation::new(
                     &widget_field,
                     format!(
-                        "{:?} is not a widget of {}",
-                        entry.widget,
+                        "{} is not a widget of {}",
+                        echo(&entry.widget),
                         names::dashboard_name(dashboard_id)
                     ),
                 ));
@@ -536,8 +546,9 @@ fn parse_order_by(order_by: &str) -> Result<WidgetOrder> {
         _ => Err(Error::invalid(
             "order_by",
             format!(
-                "cannot order by {order_by:?}: use `layout` or `create_time` (optionally \
-                 followed by asc or desc)"
+                "cannot order by {}: use `layout` or `create_time` (optionally \
+                 followed by asc or desc)",
+                echo(order_by)
             ),
         )),
     }

@@ -16,6 +16,9 @@ pub struct Limits {
     pub max_page_size: usize,
     pub max_batch_get: usize,
     pub max_shares_per_dashboard: usize,
+    /// The most a list page may encode to; pages that would be larger come back with fewer
+    /// items than `page_size` (and a next page token).
+    pub max_response_bytes: usize,
     /// Widget count, config and data-source limits; widget titles and descriptions use the
     /// limits above.
     pub widgets: WidgetLimits,
@@ -31,6 +34,7 @@ impl Default for Limits {
             max_page_size: 1_000,
             max_batch_get: 1_000,
             max_shares_per_dashboard: 1_000,
+            max_response_bytes: 4 * 1024 * 1024 - 64 * 1024,
             widgets: WidgetLimits::default(),
         }
     }

@@ -12,6 +12,39 @@ use tonic_types::{ErrorDetails, FieldViolation, PreconditionViolation, StatusExt
 
 pub const ERROR_DOMAIN: &str = "dashboards.v1";
 
+/// How much of a caller's input an error may quote (DESIGN §6: never more than ~100
+/// characters, so a C-core client's 8 KiB trailer limit is never reached).
+pub const MAX_ECHO_CHARS: usize = 100;
+
+/// Bounds of what one status carries, whatever built it: the message, each field violation,
+/// how many violations are listed, and each ErrorInfo metadata value.
+const MAX_MESSAGE_CHARS: usize = 400;
+const MAX_VIOLATIONS: usize = 20;
+const MAX_FIELD_CHARS: usize = 120;
+const MAX_DESCRIPTION_CHARS: usize = 300;
+const MAX_METADATA_CHARS: usize = 200;
+
+/// A caller's input as an error quotes it: in quotes, at most [`MAX_ECHO_CHARS`] characters,
+/// saying how many were left out.
+pub fn echo(input: &str) -> String {
+    let total = input.chars().count();
+    if total <= MAX_ECHO_CHARS {
+        return format!("{input:?}");
+    }
+    let head: String = input.chars().take(MAX_ECHO_CHARS).collect();
+    format!("{head:?}... ({} more characters)", total - MAX_ECHO_CHARS)
+}
+
+/// `text` cut to at most `max` characters (on a character boundary), marked when cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(3)).collect();
+    cut.push_str("...");
+    cut
+}
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// A field that failed validation: `field` is the request path (e.g. `dashboard.title`).
@@ -83,6 +116,14 @@ pub enum Error {
 
     #[error("{message}")]
     Unimplemented { message: String },
+
+    /// The call's deadline (the client's `grpc-timeout`, capped by `REQUEST_TIMEOUT`) passed.
+    #[error("the deadline of {timeout_millis} ms expired before the call completed")]
+    DeadlineExceeded { timeout_millis: u64 },
+
+    /// A status produced below the handlers (by the gRPC library), kept with its code.
+    #[error("{message}")]
+    Other { code: Code, message: String },
 
     /// The database cannot be reached. The source is logged, not sent.
     #[error("the database is unavailable")]
@@ -164,6 +205,8 @@ impl Error {
             Self::Unauthenticated { .. } => Code::Unauthenticated,
             Self::ResourceExhausted { .. } => Code::ResourceExhausted,
             Self::Unimplemented { .. } => Code::Unimplemented,
+            Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
+            Self::Other { code, .. } => *code,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
         }
@@ -181,9 +224,34 @@ impl Error {
             Self::NotFound { .. } => "NOT_FOUND",
             Self::EtagMismatch { .. } => "ETAG_MISMATCH",
             Self::Unimplemented { .. } => "UNIMPLEMENTED",
+            Self::DeadlineExceeded { .. } => "DEADLINE_EXCEEDED",
+            Self::Other { code, .. } => code_reason(*code),
             Self::Unavailable(_) => "DATABASE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
         }
+    }
+}
+
+/// The UPPER_SNAKE name of a code, as the reason of a status that has no more specific one.
+fn code_reason(code: Code) -> &'static str {
+    match code {
+        Code::Ok => "OK",
+        Code::Cancelled => "CANCELLED",
+        Code::Unknown => "UNKNOWN",
+        Code::InvalidArgument => "INVALID_ARGUMENT",
+        Code::DeadlineExceeded => "DEADLINE_EXCEEDED",
+        Code::NotFound => "NOT_FOUND",
+        Code::AlreadyExists => "ALREADY_EXISTS",
+        Code::PermissionDenied => "PERMISSION_DENIED",
+        Code::ResourceExhausted => "RESOURCE_EXHAUSTED",
+        Code::FailedPrecondition => "FAILED_PRECONDITION",
+        Code::Aborted => "ABORTED",
+        Code::OutOfRange => "OUT_OF_RANGE",
+        Code::Unimplemented => "UNIMPLEMENTED",
+        Code::Internal => "INTERNAL",
+        Code::Unavailable => "UNAVAILABLE",
+        Code::DataLoss => "DATA_LOSS",
+        Code::Unauthenticated => "UNAUTHENTICATED",
     }
 }
 
@@ -213,12 +281,25 @@ impl From<Error> for Status {
             }
             other => other.to_string(),
         };
+        let mut message = bounded(&message, MAX_MESSAGE_CHARS);
         match &err {
             Error::InvalidArgument { violations, .. } => {
+                if violations.len() > MAX_VIOLATIONS {
+                    message = format!(
+                        "{message} ({} violations; the first {MAX_VIOLATIONS} are listed)",
+                        violations.len()
+                    );
+                }
                 details.set_bad_request(
                     violations
                         .iter()
-                        .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+                        .take(MAX_VIOLATIONS)
+                        .map(|v| {
+                            FieldViolation::new(
+                                bounded(&v.field, MAX_FIELD_CHARS),
+                                bounded(&v.description, MAX_DESCRIPTION_CHARS),
+                            )
+                        })
                         .collect::<Vec<_>>(),
                 );
             }
@@ -244,11 +325,14 @@ impl From<Error> for Status {
                 metadata.insert("resource".to_string(), resource.clone());
                 details.set_precondition_failure(vec![PreconditionViolation::new(
                     *reason,
-                    resource.clone(),
-                    message.clone(),
+                    bounded(resource, MAX_METADATA_CHARS),
+                    bounded(message, MAX_DESCRIPTION_CHARS),
                 )]);
             }
             _ => {}
+        }
+        for value in metadata.values_mut() {
+            *value = bounded(value, MAX_METADATA_CHARS);
         }
         details.set_error_info(err.reason(), ERROR_DOMAIN, metadata);
         Status::with_error_details(code, message, details)

@@ -1,5 +1,6 @@
 //! Resource names (`dashboards/{id}`, `users/{id}`) and their parsing.
 
+use super::error::echo;
 use super::{Error, Result};
 
 /// Parses `dashboards/{id}` and returns the id. `field` is the request field, for the
@@ -18,7 +19,8 @@ pub fn parse_widget_name(field: &str, name: &str) -> Result<(String, String)> {
         Error::invalid(
             field,
             format!(
-                "{name:?} is not a valid resource name: expected dashboards/{{id}}/widgets/{{id}}"
+                "{} is not a valid resource name: expected dashboards/{{id}}/widgets/{{id}}",
+                echo(name)
             ),
         )
     };
@@ -72,7 +74,8 @@ pub fn parse_child_name(field: &str, name: &str, collection: &str) -> Result<(St
         Error::invalid(
             field,
             format!(
-                "{name:?} is not a valid resource name: expected dashboards/{{id}}/{collection}/{{id}}"
+                "{} is not a valid resource name: expected dashboards/{{id}}/{collection}/{{id}}",
+                echo(name)
             ),
         )
     };
@@ -111,7 +114,10 @@ fn parse_single(field: &str, name: &str, collection: &str) -> Result<String> {
         Some(id) if is_valid_id(id) => Ok(id.to_string()),
         _ => Err(Error::invalid(
             field,
-            format!("{name:?} is not a valid resource name: expected {collection}/{{id}}"),
+            format!(
+                "{} is not a valid resource name: expected {collection}/{{id}}",
+                echo(name)
+            ),
         )),
     }
 }

@@ -25,6 +25,9 @@ pub struct WidgetLimits {
     /// Largest `config` (protobuf-encoded) and largest data-source `query`, in bytes.
     pub max_config_bytes: usize,
     pub max_data_sources_per_widget: usize,
+    /// The most widget content (see [`content_bytes`]) one dashboard may hold, so that its
+    /// FULL view always fits one message (derived from `MAX_MESSAGE_BYTES`).
+    pub max_content_bytes: usize,
 }
 
 impl Default for WidgetLimits {
@@ -33,8 +36,31 @@ impl Default for WidgetLimits {
             max_widgets_per_dashboard: 200,
             max_config_bytes: 64 * 1024,
             max_data_sources_per_widget: 50,
+            max_content_bytes: 4 * 1024 * 1024 - 256 * 1024,
         }
     }
+}
+
+/// What a widget adds to its dashboard's FULL view beyond its text, config and data sources:
+/// its name, etag, layout, type and times, with room to spare.
+pub const WIDGET_OVERHEAD_BYTES: usize = 256;
+
+/// A widget's share of its dashboard's FULL view, as the limit counts it: its texts, config
+/// and stored data sources (`data_sources_json`, which is longer than their wire form), plus
+/// [`WIDGET_OVERHEAD_BYTES`]. The store sums the same over a dashboard's widgets.
+pub fn content_bytes(
+    title: &str,
+    subtitle: &str,
+    description: &str,
+    config: &[u8],
+    data_sources_json: &str,
+) -> usize {
+    title.len()
+        + subtitle.len()
+        + description.len()
+        + config.len()
+        + data_sources_json.len()
+        + WIDGET_OVERHEAD_BYTES
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

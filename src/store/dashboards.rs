@@ -303,22 +303,24 @@ impl DashboardRepo {
         Ok(Some((dashboard, grants)))
     }
 
-    /// Applies `fields` if the dashboard is still at `expected_revision`. `Ok(None)` means
-    /// the dashboard changed (or vanished) since it was read.
+    /// Applies `fields` to the live (not trashed) dashboard; with `expected_revision`, only
+    /// if it is still at that revision (the caller's etag). `Ok(None)` means it changed, went
+    /// to the trash or vanished since it was read.
     pub async fn update(
         &self,
         org_id: &str,
         id: &str,
-        expected_revision: i64,
+        expected_revision: Option<i64>,
         fields: &DashboardFields,
         now: Micros,
     ) -> Result<Option<Dashboard>> {
         let mut update = dashboard::Entity::update_many()
             .col_expr(
                 dashboard::Column::Revision,
-                Expr::val(expected_revision + 1),
+                Expr::col(dashboard::Column::Revision).add(1),
             )
-            .col_expr(dashboard::Column::UpdateTime, Expr::val(now));
+            .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
+            .filter(dashboard::Column::DeleteTime.is_null());
         if let Some(title) = &fields.title {
             update = update.col_expr(dashboard::Column::Title, Expr::val(title.clone()));
         }
@@ -338,20 +340,27 @@ impl DashboardRepo {
             .await
     }
 
-    /// Moves to (`Some` times) or out of (`None`) the trash, if still at `expected_revision`.
+    /// Moves a live dashboard to (`Some` times) or a trashed one out of (`None`) the trash;
+    /// with `expected_revision`, only if it is still at that revision. `Ok(None)` means it
+    /// changed state, changed revision or vanished since it was read.
     pub async fn set_deleted(
         &self,
         org_id: &str,
         id: &str,
-        expected_revision: i64,
+        expected_revision: Option<i64>,
         trash: Option<(Micros, Micros)>,
         now: Micros,
     ) -> Result<Option<Dashboard>> {
+        let in_state = match trash {
+            Some(_) => dashboard::Column::DeleteTime.is_null(),
+            None => dashboard::Column::DeleteTime.is_not_null(),
+        };
         let update = dashboard::Entity::update_many()
             .col_expr(
                 dashboard::Column::Revision,
-                Expr::val(expected_revision + 1),
+                Expr::col(dashboard::Column::Revision).add(1),
             )
+            .filter(in_state)
             .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
             .col_expr(dashboard::Column::DeleteTime, Expr::val(trash.map(|t| t.0)))
             .col_expr(dashboard::Column::ExpireTime, Expr::val(trash.map(|t| t.1)));
@@ -359,20 +368,22 @@ impl DashboardRepo {
             .await
     }
 
-    /// One compare-and-set statement: no lost updates, on either database, without holding
-    /// a transaction across the caller's read.
+    /// One statement, compare-and-set on the revision when the caller sent an etag: no lost
+    /// updates, on either database, without holding a transaction across the caller's read.
     async fn conditional_update(
         &self,
         org_id: &str,
         id: &str,
-        expected_revision: i64,
-        update: sea_orm::UpdateMany<dashboard::Entity>,
+        expected_revision: Option<i64>,
+        mut update: sea_orm::UpdateMany<dashboard::Entity>,
     ) -> Result<Option<Dashboard>> {
+        if let Some(revision) = expected_revision {
+            update = update.filter(dashboard::Column::Revision.eq(revision));
+        }
         let txn = self.store.begin_write().await?;
         let result = update
             .filter(dashboard::Column::Id.eq(id))
             .filter(dashboard::Column::OrgId.eq(org_id))
-            .filter(dashboard::Column::Revision.eq(expected_revision))
             .exec(&*txn)
             .await?;
         if result.rows_affected == 0 {

@@ -22,9 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sea_orm::sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
-};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
     SqlxPostgresConnector, SqlxSqliteConnector, Statement, TransactionTrait,
@@ -38,6 +36,7 @@ pub use dashboards::DashboardRepo;
 pub use groups::GroupRepo;
 pub use public_links::PublicLinkRepo;
 pub use roles::RoleRepo;
+pub use sea_orm::sqlx::sqlite::SqliteSynchronous;
 pub use shares::ShareRepo;
 pub use users::UserRepo;
 pub use widgets::WidgetRepo;
@@ -50,6 +49,8 @@ pub struct DbOptions {
     pub acquire_timeout: Duration,
     /// How long SQLite waits on a lock held by another process.
     pub sqlite_busy_timeout: Duration,
+    /// SQLite durability of a commit (`FULL` survives an OS crash or power loss).
+    pub sqlite_synchronous: SqliteSynchronous,
 }
 
 #[derive(Clone)]
@@ -90,7 +91,7 @@ impl Store {
             let connect = SqliteConnectOptions::from_str(url)
                 .map_err(invalid_url)?
                 .journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
+                .synchronous(options.sqlite_synchronous)
                 .busy_timeout(options.sqlite_busy_timeout)
                 .foreign_keys(true)
                 // Each connection keeps 8 MiB of hot pages (the default is 2 MiB): index

@@ -54,6 +54,7 @@ mod tests {
             max_connections: 2,
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_synchronous: crate::store::SqliteSynchronous::Full,
         })
         .await
         .expect("connect");
@@ -77,6 +78,39 @@ mod tests {
             };
             assert_eq!(rc, libsqlite3_sys::SQLITE_OK);
             assert_eq!(enabled, 1, "QPSG is off on a pooled connection");
+        }
+    }
+
+    /// The default is `synchronous = FULL` (2) on every pooled connection, so an acknowledged
+    /// commit survives an OS crash; SQLITE_SYNCHRONOUS=normal opts out (1).
+    #[tokio::test]
+    async fn commits_are_durable_by_default() {
+        use sea_orm::{ConnectionTrait, Statement};
+        let dir = tempfile::tempdir().expect("temp dir");
+        for (setting, expected) in [(None, 2), (Some("normal"), 1)] {
+            let mut args = vec!["dashboard-service".to_string()];
+            if let Some(setting) = setting {
+                args.push(format!("--sqlite-synchronous={setting}"));
+            }
+            let mut config = <crate::config::Cli as clap::Parser>::parse_from(args).config;
+            config.database_url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{expected}.db")).display()
+            );
+            let store = Store::connect(&config.db_options()).await.expect("connect");
+            for _ in 0..3 {
+                let row = store
+                    .db()
+                    .query_one_raw(Statement::from_string(
+                        store.backend(),
+                        "PRAGMA synchronous",
+                    ))
+                    .await
+                    .expect("pragma")
+                    .expect("a row");
+                let value: i32 = row.try_get_by_index(0).expect("an integer");
+                assert_eq!(value, expected, "synchronous with {setting:?}");
+            }
         }
     }
 }

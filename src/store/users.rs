@@ -64,7 +64,10 @@ impl UserRepo {
             if holder.is_some() {
                 return Err(Error::AlreadyExists {
                     reason: "EMAIL_TAKEN",
-                    message: format!("another user of the org has the email {email:?}"),
+                    message: format!(
+                        "another user of the org has the email {}",
+                        crate::domain::error::echo(email)
+                    ),
                     resource: format!("users/{}", user.id),
                 });
             }

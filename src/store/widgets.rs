@@ -18,7 +18,8 @@ use super::Store;
 use super::entities::{dashboard, widget};
 use crate::domain::dashboard::etag_of;
 use crate::domain::widget::{
-    Arrangement, DataSource, Layout, LayoutPatch, Widget, WidgetFields, WidgetLimits, WidgetType,
+    Arrangement, DataSource, Layout, LayoutPatch, WIDGET_OVERHEAD_BYTES, Widget, WidgetFields,
+    WidgetLimits, WidgetType, content_bytes,
 };
 use crate::domain::{Error, Micros, Result, names, new_id};
 
@@ -213,6 +214,15 @@ impl WidgetRepo {
             ));
         }
         let layout = arrangement.place_new(new.layout, layout_field)?;
+        let sources_json = encode_sources(&new.data_sources)?;
+        let adds = content_bytes(
+            &new.title,
+            &new.subtitle,
+            &new.description,
+            &new.config,
+            &sources_json,
+        );
+        check_content(&*txn, &new.dashboard_id, None, adds, limits, "widget").await?;
         let now = Ord::max(now, board.update_time);
         let created = Widget {
             id: new_id(),
@@ -242,7 +252,7 @@ impl WidgetRepo {
             w: Set(layout.w),
             h: Set(layout.h),
             config: Set(created.config.clone()),
-            data_sources: Set(encode_sources(&created.data_sources)?),
+            data_sources: Set(sources_json),
             revision: Set(created.revision),
             create_time: Set(now),
             update_time: Set(now),
@@ -261,6 +271,7 @@ impl WidgetRepo {
         key: &WidgetKey,
         etag: &str,
         fields: &WidgetFields,
+        limits: &WidgetLimits,
         layout_field: &str,
         now: Micros,
     ) -> Result<Widget> {
@@ -315,6 +326,30 @@ impl WidgetRepo {
                 widget::Column::DataSources,
                 Expr::val(encode_sources(sources)?),
             );
+        }
+        let grows = fields.title.is_some()
+            || fields.subtitle.is_some()
+            || fields.description.is_some()
+            || fields.config.is_some()
+            || fields.data_sources.is_some();
+        if grows {
+            let adds = content_bytes(
+                &current.title,
+                &current.subtitle,
+                &current.description,
+                &current.config,
+                &encode_sources(&current.data_sources)?,
+            );
+            let prefix = layout_field.strip_suffix(".layout").unwrap_or("widget");
+            check_content(
+                &*txn,
+                &key.dashboard_id,
+                Some(&key.id),
+                adds,
+                limits,
+                prefix,
+            )
+            .await?;
         }
         current.revision += 1;
         current.update_time = now;
@@ -406,6 +441,57 @@ impl WidgetRepo {
     }
 }
 
+/// Refuses a write that would take the dashboard's widget content past
+/// `limits.max_content_bytes`: `adds` is the written widget's size, replacing widget
+/// `replacing`'s. Runs under the dashboard's lock, so concurrent writes cannot both pass.
+async fn check_content(
+    conn: &impl ConnectionTrait,
+    dashboard_id: &str,
+    replacing: Option<&str>,
+    adds: usize,
+    limits: &WidgetLimits,
+    field_prefix: &str,
+) -> Result<()> {
+    let mut others = widget::Entity::find()
+        .select_only()
+        .column_as(
+            Expr::cust(
+                "CAST(COALESCE(SUM(octet_length(title) + octet_length(subtitle) \
+                 + octet_length(description) + octet_length(config) \
+                 + octet_length(data_sources)), 0) AS BIGINT)",
+            ),
+            "bytes",
+        )
+        .column_as(widget::Column::Id.count(), "widgets")
+        .filter(widget::Column::DashboardId.eq(dashboard_id));
+    if let Some(id) = replacing {
+        others = others.filter(widget::Column::Id.ne(id));
+    }
+    let (bytes, widgets): (i64, i64) = others.into_tuple().one(conn).await?.unwrap_or((0, 0));
+    let total = usize::try_from(bytes).unwrap_or(usize::MAX)
+        + usize::try_from(widgets).unwrap_or(usize::MAX) * WIDGET_OVERHEAD_BYTES
+        + adds;
+    if total > limits.max_content_bytes {
+        return Err(Error::InvalidArgument {
+            reason: "DASHBOARD_TOO_LARGE",
+            message: format!(
+                "the dashboard's widgets would hold {total} bytes, more than the {} one \
+                 dashboard may hold (so that its FULL view fits MAX_MESSAGE_BYTES); make this \
+                 widget smaller or move content to another dashboard",
+                limits.max_content_bytes
+            ),
+            violations: vec![crate::domain::Violation::new(
+                format!("{field_prefix}.config"),
+                format!(
+                    "the dashboard's widget content may total at most {} bytes (would be {total})",
+                    limits.max_content_bytes
+                ),
+            )],
+        });
+    }
+    Ok(())
+}
+
 async fn find_widget(
     conn: &impl ConnectionTrait,
     key: &WidgetKey,
@@ -491,20 +577,20 @@ async fn set_layout(conn: &impl ConnectionTrait, w: &Widget) -> Result<()> {
     Ok(())
 }
 
-/// Bumps the locked dashboard's revision (its etag) and update time.
+/// Moves the locked dashboard's update time. Its revision (the etag) covers the dashboard's
+/// own fields only: widgets have etags of their own, so a widget edit never makes an
+/// etag-guarded dashboard edit fail.
 async fn touch_dashboard(
     conn: &impl ConnectionTrait,
     board: &dashboard::Model,
     now: Micros,
 ) -> Result<()> {
     dashboard::Entity::update_many()
-        .col_expr(dashboard::Column::Revision, Expr::val(board.revision + 1))
         .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
         .filter(dashboard::Column::Id.eq(&board.id))
         .exec(conn)
         .await?;
     let touched = dashboard::Model {
-        revision: board.revision + 1,
         update_time: now,
         ..board.clone()
     };

@@ -140,6 +140,8 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         max_connections: 4,
         acquire_timeout: std::time::Duration::from_secs(30),
         sqlite_busy_timeout: std::time::Duration::from_secs(30),
+        // A bulk load that is simply run again if the machine goes down.
+        sqlite_synchronous: dashboard_service::store::SqliteSynchronous::Normal,
     })
     .await
     .map_err(|e| format!("connect: {e}"))?;

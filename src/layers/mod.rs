@@ -1,0 +1,9 @@
+//! Tower layers of our own in front of every service: the call deadline, and the statuses
+//! tonic answers by itself (undecodable or oversized requests, unknown methods) made to carry
+//! an `ErrorInfo` like every status the handlers return.
+
+mod deadline;
+mod status;
+
+pub use deadline::DeadlineLayer;
+pub use status::StatusLayer;
