@@ -64,10 +64,7 @@ where
         Box::pin(async move {
             match tokio::time::timeout(timeout, future).await {
                 Ok(result) => result,
-                Err(_) => Ok(tonic::Status::from(Error::DeadlineExceeded {
-                    timeout_millis: timeout.as_millis().min(u64::MAX as u128) as u64,
-                })
-                .into_http()),
+                Err(_) => Ok(tonic::Status::from(Error::deadline_exceeded(timeout)).into_http()),
             }
         })
     }
