@@ -49,7 +49,11 @@ const HIDDEN: Result<(), Code> = Err(Code::NotFound);
 async fn permission_matrix() {
     let org = unique_org();
     let mut olga = server().user(&org, "olga", PlatformRole::Author).await;
-    let third = server().user(&org, "third", PlatformRole::Author).await;
+    // A user of tenant t1: every actor may share with it, the tenant ones included (tenant
+    // users share only within their tenant).
+    let third = server()
+        .tenant_user(&org, "third", "t1", PlatformRole::Viewer)
+        .await;
 
     struct Actor {
         sub: &'static str,

@@ -136,6 +136,8 @@ pub fn user(u: &crate::domain::directory::User) -> pb::User {
         tenant: u.tenant_id.clone().unwrap_or_default(),
         create_time: Some(timestamp(u.create_time)),
         update_time: Some(timestamp(u.update_time)),
+        email_withheld: u.withheld_email.is_some(),
+        role_set_by_admin: u.role_set_by_admin,
     }
 }
 
@@ -155,6 +157,11 @@ pub fn group(g: &crate::domain::directory::Group, members: Vec<String>) -> pb::G
         create_time: Some(timestamp(g.create_time)),
         update_time: Some(timestamp(g.update_time)),
         etag: g.etag(),
+        creator: g
+            .creator_id
+            .as_deref()
+            .map(names::user_name)
+            .unwrap_or_default(),
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 use tonic::{Request, Response, Status};
 
 use super::{check_etag, convert, page_size, pagination, principal};
-use crate::authz::{BuiltinRole, PermissionSet, may_manage_directory, may_manage_groups};
+use crate::authz::{
+    Authorizer, BuiltinRole, PermissionSet, may_manage_directory, may_manage_groups,
+};
 use crate::domain::dashboard::Limits;
 use crate::domain::directory::{CustomRole, Group, GroupKind, User};
 use crate::domain::error::echo;
@@ -25,11 +27,16 @@ const MAX_MEMBERS_PER_CALL: usize = 1_000;
 pub struct DirectoryApi {
     store: Store,
     limits: Limits,
+    authorizer: Authorizer,
 }
 
 impl DirectoryApi {
     pub fn new(store: Store, limits: Limits) -> Self {
-        Self { store, limits }
+        Self {
+            authorizer: Authorizer::new(store.clone()),
+            store,
+            limits,
+        }
     }
 }
 
@@ -40,6 +47,21 @@ fn require_group_manager(caller: &Principal) -> Result<()> {
         Err(Error::permission_denied(
             "ROLE_CANNOT_MANAGE_GROUPS",
             "only org AUTHORs and ADMINs manage groups",
+        ))
+    }
+}
+
+/// A group's fields and membership are managed by its creator (while an org AUTHOR) and
+/// the org's ADMINs: being allowed to manage groups at all is not enough to change someone
+/// else's.
+fn require_manager_of(caller: &Principal, group: &Group) -> Result<()> {
+    require_group_manager(caller)?;
+    if group.managed_by(caller) {
+        Ok(())
+    } else {
+        Err(Error::permission_denied(
+            "NOT_GROUP_MANAGER",
+            format!("only the creator of {} and ADMINs manage it", group.name()),
         ))
     }
 }
@@ -168,6 +190,61 @@ impl DirectoryApi {
         Ok(unique)
     }
 
+    /// Adding anyone to a group gives them what the group holds, so only a caller that holds
+    /// it may: every active share of the group must be within the caller's own permissions
+    /// on that dashboard, as if the caller were granting it (PERMISSION_DENIED
+    /// `GROUP_GRANTS_EXCEED_CALLER` otherwise). ADMINs hold everything on their org's
+    /// dashboards. The message counts dashboards and names none: the caller may not be
+    /// able to read them.
+    async fn check_group_grants(&self, caller: &Principal, group: &Group) -> Result<()> {
+        if caller.is_admin() {
+            return Ok(());
+        }
+        let now = now_micros();
+        let grants: Vec<_> = self
+            .store
+            .groups()
+            .grants_to(&caller.org_id, &group.id)
+            .await?
+            .into_iter()
+            .filter(|g| g.is_active(now))
+            .collect();
+        if grants.is_empty() {
+            return Ok(());
+        }
+        let mut ids: Vec<String> = grants.iter().map(|g| g.dashboard_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let dashboards = self
+            .store
+            .dashboards()
+            .get_many(&caller.org_id, &ids)
+            .await?;
+        let access = self.authorizer.access_many(caller, &dashboards).await?;
+        let book = self.authorizer.role_book(&caller.org_id, &grants).await?;
+        let exceeded = dashboards
+            .iter()
+            .zip(&access)
+            .filter(|(d, a)| {
+                grants
+                    .iter()
+                    .filter(|g| g.dashboard_id == d.id)
+                    .any(|g| !book.permissions(&g.role).is_subset_of(a.permissions))
+            })
+            .count();
+        if exceeded == 0 {
+            return Ok(());
+        }
+        Err(Error::permission_denied(
+            "GROUP_GRANTS_EXCEED_CALLER",
+            format!(
+                "{} holds permissions the caller does not hold on {exceeded} dashboard(s): \
+                 only a caller holding them, or an ADMIN, may add members",
+                group.name()
+            ),
+        ))
+    }
+
     async fn group_with_members(&self, group: &Group) -> Result<pb::Group> {
         let members = self
             .store
@@ -218,15 +295,8 @@ impl DirectoryService for DirectoryApi {
                 "must be 1..128 of [A-Za-z0-9._@-]",
             ));
         }
-        match (role, &tenant) {
-            (Some(PlatformRole::PowerUser), None) => violations.push(Violation::new(
-                "user.tenant",
-                "POWER_USER is a tenant role: a tenant is required",
-            )),
-            (Some(PlatformRole::Author | PlatformRole::Admin), Some(_)) => violations.push(
-                Violation::new("user.tenant", "AUTHOR and ADMIN are org roles: no tenant"),
-            ),
-            _ => {}
+        if let Some(Err(why)) = role.map(|r| r.check_tenant(tenant.as_deref())) {
+            violations.push(Violation::new("user.tenant", why));
         }
         ok_or_invalid(violations)?;
         let now = now_micros();
@@ -242,6 +312,8 @@ impl DirectoryService for DirectoryApi {
                 role: role.unwrap_or(PlatformRole::Viewer),
                 create_time: now,
                 update_time: now,
+                role_set_by_admin: true,
+                withheld_email: None,
             })
             .await?;
         Ok(Response::new(convert::user(&stored)))
@@ -360,7 +432,11 @@ impl DirectoryService for DirectoryApi {
             create_time: now,
             update_time: now,
             member_count: 0,
+            creator_id: Some(caller.user_id.clone()),
         };
+        // A new group holds no shares yet, so its initial members gain nothing the caller
+        // could not grant (GROUP_GRANTS_EXCEED_CALLER cannot apply); shares come later, by
+        // callers holding SHARE on each dashboard.
         let members = self
             .member_ids(&caller, &new, &request.members, "members", true)
             .await?;
@@ -456,7 +532,7 @@ impl DirectoryService for DirectoryApi {
         let current = self
             .visible_group(&caller, &group.name, "group.name")
             .await?;
-        require_group_manager(&caller)?;
+        require_manager_of(&caller, &current)?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let (mut display_name, mut description) = (None, None);
         let mut violations = Vec::new();
@@ -533,7 +609,7 @@ impl DirectoryService for DirectoryApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let group = self.visible_group(&caller, &request.name, "name").await?;
-        require_group_manager(&caller)?;
+        require_manager_of(&caller, &group)?;
         check_etag(&request.etag, &group.etag(), &group.name())?;
         if !self
             .store
@@ -553,7 +629,8 @@ impl DirectoryService for DirectoryApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let group = self.visible_group(&caller, &request.group, "group").await?;
-        require_group_manager(&caller)?;
+        require_manager_of(&caller, &group)?;
+        self.check_group_grants(&caller, &group).await?;
         let ids = self
             .member_ids(
                 &caller,
@@ -580,8 +657,11 @@ impl DirectoryService for DirectoryApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let group = self.visible_group(&caller, &request.group, "group").await?;
-        require_group_manager(&caller)?;
         let user_id = names::parse_user_name("user", &request.user)?;
+        // Anyone may leave a group; removing others is the managers'.
+        if user_id != caller.user_id {
+            require_manager_of(&caller, &group)?;
+        }
         if !self
             .store
             .groups()

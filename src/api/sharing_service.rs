@@ -12,7 +12,7 @@ use crate::authz::{
     may_manage_groups,
 };
 use crate::domain::dashboard::{Dashboard, Limits};
-use crate::domain::directory::{PublicLink, User};
+use crate::domain::directory::{Group, PublicLink, User, tenant_visible_to};
 use crate::domain::error::echo;
 use crate::domain::{Error, Micros, Principal, Result, Violation, names, new_id, now_micros};
 use crate::pb;
@@ -109,7 +109,15 @@ impl SharingApi {
             }
         };
         match found {
-            Some(user) if user.visible_to(caller) => Ok(user),
+            Some(user) if user.visible_to(caller) => {
+                check_grantee_scope(
+                    caller,
+                    GranteeKind::User,
+                    &user.id,
+                    user.tenant_id.as_deref(),
+                )?;
+                Ok(user)
+            }
             _ => Err(Error::invalid(field, "unknown user")),
         }
     }
@@ -145,7 +153,15 @@ impl SharingApi {
                 let field = format!("{field}.group");
                 let id = names::parse_group_name(&field, name)?;
                 match self.store.groups().get(&caller.org_id, &id).await? {
-                    Some(group) if group.visible_to(caller) => (GranteeKind::Group, group.id),
+                    Some(group) if group.visible_to(caller) => {
+                        check_grantee_scope(
+                            caller,
+                            GranteeKind::Group,
+                            &group.id,
+                            group.tenant_id.as_deref(),
+                        )?;
+                        (GranteeKind::Group, group.id)
+                    }
                     _ => return Err(Error::invalid(field, "unknown group")),
                 }
             }
@@ -168,7 +184,9 @@ impl SharingApi {
                 ));
             }
         };
-        check_grantee_scope(caller, resolved.0, &resolved.1)?;
+        if !matches!(resolved.0, GranteeKind::User | GranteeKind::Group) {
+            check_grantee_scope(caller, resolved.0, &resolved.1, None)?;
+        }
         Ok(resolved)
     }
 
@@ -230,6 +248,53 @@ impl SharingApi {
             Some(user) if user.visible_to(caller) => Ok(user.as_principal()),
             _ => Err(Error::not_found(names::user_name(&id))),
         }
+    }
+
+    /// The shares a caller may see in a sharing view: for tenant users, the same rules as
+    /// the directory and ListMembers (`User::visible_to`, `Group::visible_to`,
+    /// [`tenant_visible_to`]): org users, their own tenant's users, groups and tenant grant,
+    /// and the org-wide audiences; never another tenant's ids. Org users see every share. A user share whose user the directory no
+    /// longer knows has no tenant to show, so tenant users do not see it.
+    async fn visible_shares(&self, caller: &Principal, shares: Vec<Grant>) -> Result<Vec<Grant>> {
+        if caller.tenant_id.is_none() {
+            return Ok(shares);
+        }
+        let ids_of = |kind: GranteeKind| -> Vec<String> {
+            shares
+                .iter()
+                .filter(|s| s.kind == kind)
+                .map(|s| s.grantee_id.clone())
+                .collect()
+        };
+        let users: HashMap<String, User> = self
+            .store
+            .users()
+            .get_many(&caller.org_id, &ids_of(GranteeKind::User))
+            .await?
+            .into_iter()
+            .map(|u| (u.id.clone(), u))
+            .collect();
+        let groups: HashMap<String, Group> = self
+            .store
+            .groups()
+            .get_many(&caller.org_id, &ids_of(GranteeKind::Group))
+            .await?
+            .into_iter()
+            .map(|g| (g.id.clone(), g))
+            .collect();
+        Ok(shares
+            .into_iter()
+            .filter(|s| match s.kind {
+                GranteeKind::User => users
+                    .get(&s.grantee_id)
+                    .is_some_and(|u| u.visible_to(caller)),
+                GranteeKind::Group => groups
+                    .get(&s.grantee_id)
+                    .is_some_and(|g| g.visible_to(caller)),
+                GranteeKind::Tenant => tenant_visible_to(caller, Some(&s.grantee_id)),
+                GranteeKind::AllTenants | GranteeKind::OrgMembers | GranteeKind::Everyone => true,
+            })
+            .collect())
     }
 
     async fn owners(&self, caller: &Principal, dashboard_id: &str) -> Result<Vec<pb::User>> {
@@ -358,8 +423,9 @@ impl SharingService for SharingApi {
             .authorizer
             .dashboard(&caller, &id, Permission::Share)
             .await?;
+        let shares = self.store.shares().list(&dashboard.id).await?;
         let mut response = pb::ListSharesResponse::default();
-        for share in self.store.shares().list(&dashboard.id).await? {
+        for share in self.visible_shares(&caller, shares).await? {
             let rendered = convert::share(&share);
             match share.kind {
                 GranteeKind::User => response.users.push(rendered),
@@ -799,13 +865,11 @@ impl SharingService for SharingApi {
                 role: caller.role,
                 create_time: now,
                 update_time: now,
+                role_set_by_admin: false,
+                withheld_email: None,
             },
         };
-        let mut groups = self
-            .store
-            .groups()
-            .group_ids_of(&caller.org_id, &caller.user_id)
-            .await?;
+        let mut groups = self.store.groups().group_ids_of(&caller).await?;
         groups.sort();
         Ok(Response::new(pb::PrincipalContext {
             user: Some(convert::user(&user)),

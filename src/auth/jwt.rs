@@ -164,11 +164,28 @@ pub struct Claims {
     pub exp: u64,
     #[serde(default)]
     pub iat: u64,
+    /// Not before: checked (with the expiry's leeway) when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub aud: Option<String>,
+    pub aud: Option<Audience>,
 }
+
+/// RFC 7519 §4.1.3: `aud` is one string or an array of them (jsonwebtoken checks that the
+/// configured audience is among them; this only lets the claims parse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// 9999-12-31T23:59:59Z: the last second a protobuf Timestamp (and RFC 3339) can write.
+/// Later `exp`/`nbf`/`iat` values are refused rather than carried into answers or
+/// arithmetic; earlier than 1970 cannot parse (the claims are unsigned).
+const MAX_TIMESTAMP: u64 = 253_402_300_799;
 
 /// Verifies bearer tokens.
 pub struct Verifier {
@@ -191,6 +208,14 @@ impl Verifier {
         // `alg: none` and unknown algorithms fail here: they are not in jsonwebtoken's set.
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| invalid(format!("malformed token: {e}")))?;
+        // RFC 7515 §4.1.11: a token whose `crit` names extensions the verifier does not
+        // implement must be refused; this verifier implements none (and an empty list is
+        // itself invalid).
+        if header.crit.is_some() {
+            return Err(invalid(
+                "the token's `crit` header names extensions this service does not support".into(),
+            ));
+        }
         let (key, algorithm) = match &self.keys {
             KeyMaterial::Secret(secret) => (DecodingKey::from_secret(secret), Algorithm::HS256),
             KeyMaterial::PublicKey { key, algorithm, .. } => (key.clone(), *algorithm),
@@ -219,6 +244,7 @@ impl Verifier {
         }
         let mut validation = Validation::new(algorithm);
         validation.leeway = 30;
+        validation.validate_nbf = true;
         // A configured issuer/audience must be present, not merely right when present.
         let mut required = vec!["exp", "sub"];
         match &self.issuer {
@@ -243,6 +269,9 @@ impl Verifier {
                     Error::unauthenticated("TOKEN_EXPIRED", "the token has expired")
                 }
                 ErrorKind::InvalidSignature => invalid("bad signature".into()),
+                ErrorKind::ImmatureSignature => {
+                    invalid("the token is not valid yet (`nbf` is in the future)".into())
+                }
                 _ => invalid(format!("invalid token: {e}")),
             }
         })?;
@@ -252,6 +281,15 @@ impl Verifier {
 
 fn principal_from(claims: Claims) -> Result<Principal> {
     let invalid = |why: String| Error::unauthenticated("INVALID_CLAIMS", why);
+    for (claim, value) in [
+        ("exp", Some(claims.exp)),
+        ("nbf", claims.nbf),
+        ("iat", Some(claims.iat)),
+    ] {
+        if value.is_some_and(|v| v > MAX_TIMESTAMP) {
+            return Err(invalid(format!("claim `{claim}` is after the year 9999")));
+        }
+    }
     if !names::is_valid_id(&claims.sub) {
         return Err(invalid(
             "claim `sub` must be 1..128 of [A-Za-z0-9._@-]".into(),
@@ -270,10 +308,13 @@ fn principal_from(claims: Claims) -> Result<Principal> {
         ));
     }
     let role: PlatformRole = claims.role.parse().map_err(invalid)?;
+    let tenant = claims.tenant.filter(|t| !t.is_empty());
+    role.check_tenant(tenant.as_deref())
+        .map_err(|why| invalid(format!("claims `role` and `tenant` disagree: {why}")))?;
     Ok(Principal {
         user_id: claims.sub,
         org_id: claims.org,
-        tenant_id: claims.tenant.filter(|t| !t.is_empty()),
+        tenant_id: tenant,
         role,
         email: claims.email,
         name: claims.name,
@@ -325,6 +366,10 @@ impl Minter {
     }
 
     pub fn mint(&self, request: &TokenRequest) -> std::result::Result<String, String> {
+        // The verifier would refuse the token: say so now rather than mint it.
+        request
+            .role
+            .check_tenant(request.tenant.as_deref().filter(|t| !t.is_empty()))?;
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: request.sub.clone(),
@@ -335,8 +380,9 @@ impl Minter {
             name: request.name.clone(),
             iat: now,
             exp: now + request.ttl.as_secs(),
+            nbf: None,
             iss: self.issuer.clone(),
-            aud: self.audience.clone(),
+            aud: self.audience.clone().map(Audience::One),
         };
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.key)
             .map_err(|e| format!("cannot sign the token: {e}"))
@@ -415,6 +461,123 @@ mod tests {
         );
         options.audience = Some("dashboards".into());
         assert!(Verifier::new(keys, &options).verify(&token).is_ok());
+    }
+
+    /// Signs `claims` (and an optional `crit` header) with the test secret.
+    fn signed(claims: serde_json::Value, crit: Option<Vec<String>>) -> String {
+        let mut header = Header::new(Algorithm::HS256);
+        header.crit = crit;
+        let key = EncodingKey::from_secret("s".repeat(40).as_bytes());
+        jsonwebtoken::encode(&header, &claims, &key).unwrap()
+    }
+
+    fn claims(extra: serde_json::Value) -> serde_json::Value {
+        let mut base = serde_json::json!({
+            "sub": "alice", "org": "acme", "role": "AUTHOR",
+            "exp": jsonwebtoken::get_current_timestamp() + 600,
+        });
+        if let (Some(base), Some(extra)) = (base.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        base
+    }
+
+    fn reason(result: Result<Principal>) -> String {
+        match result {
+            Err(Error::Unauthenticated { reason, .. }) => reason.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn not_before_in_the_future_is_refused() {
+        let (keys, options) = secret_keys();
+        let verifier = Verifier::new(keys, &options);
+        let now = jsonwebtoken::get_current_timestamp();
+        let later = signed(claims(serde_json::json!({"nbf": now + 3600})), None);
+        assert_eq!(reason(verifier.verify(&later)), "INVALID_TOKEN");
+        let earlier = signed(claims(serde_json::json!({"nbf": now - 10})), None);
+        assert!(verifier.verify(&earlier).is_ok());
+    }
+
+    #[test]
+    fn critical_header_extensions_are_refused() {
+        let (keys, options) = secret_keys();
+        let verifier = Verifier::new(keys, &options);
+        let token = signed(claims(serde_json::json!({})), Some(vec!["exp".into()]));
+        assert_eq!(reason(verifier.verify(&token)), "INVALID_TOKEN");
+        assert!(
+            verifier
+                .verify(&signed(claims(serde_json::json!({})), None))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_audience_array_is_accepted_when_it_names_ours() {
+        let (keys, mut options) = secret_keys();
+        options.audience = Some("dashboards".into());
+        let verifier = Verifier::new(keys, &options);
+        let ours = signed(
+            claims(serde_json::json!({"aud": ["other", "dashboards"]})),
+            None,
+        );
+        assert!(
+            verifier.verify(&ours).is_ok(),
+            "{:?}",
+            verifier.verify(&ours)
+        );
+        let theirs = signed(claims(serde_json::json!({"aud": ["other", "more"]})), None);
+        assert_eq!(reason(verifier.verify(&theirs)), "INVALID_TOKEN");
+    }
+
+    #[test]
+    fn timestamps_after_the_year_9999_are_refused() {
+        let (keys, options) = secret_keys();
+        let verifier = Verifier::new(keys, &options);
+        // 33658-09-27: what a millisecond expiry read as seconds looks like.
+        let far = signed(
+            claims(serde_json::json!({"exp": 1_000_000_000_000u64})),
+            None,
+        );
+        assert_eq!(reason(verifier.verify(&far)), "INVALID_CLAIMS");
+        let iat = signed(claims(serde_json::json!({"iat": MAX_TIMESTAMP + 1})), None);
+        assert_eq!(reason(verifier.verify(&iat)), "INVALID_CLAIMS");
+        let last = signed(claims(serde_json::json!({"exp": MAX_TIMESTAMP})), None);
+        assert!(verifier.verify(&last).is_ok());
+        let negative = signed(claims(serde_json::json!({"exp": -5})), None);
+        assert!(verifier.verify(&negative).is_err());
+    }
+
+    #[test]
+    fn org_roles_with_a_tenant_and_tenant_roles_without_are_refused() {
+        let (keys, options) = secret_keys();
+        let verifier = Verifier::new(keys.clone(), &options);
+        for (role, tenant, ok) in [
+            ("ADMIN", Some("t1"), false),
+            ("AUTHOR", Some("t1"), false),
+            ("POWER_USER", None, false),
+            ("POWER_USER", Some("t1"), true),
+            ("VIEWER", Some("t1"), true),
+            ("VIEWER", None, true),
+            ("ADMIN", None, true),
+        ] {
+            let extra = match tenant {
+                Some(t) => serde_json::json!({"role": role, "tenant": t}),
+                None => serde_json::json!({"role": role}),
+            };
+            let result = verifier.verify(&signed(claims(extra), None));
+            if ok {
+                assert!(result.is_ok(), "{role} {tenant:?}: {result:?}");
+            } else {
+                assert_eq!(reason(result), "INVALID_CLAIMS", "{role} {tenant:?}");
+            }
+        }
+        let minter = Minter::new(&keys, &options).unwrap();
+        let mut admin = request(PlatformRole::Admin);
+        admin.tenant = Some("t1".into());
+        assert!(minter.mint(&admin).is_err());
+        assert!(minter.mint(&request(PlatformRole::PowerUser)).is_err());
     }
 
     #[test]

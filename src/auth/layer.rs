@@ -1,7 +1,6 @@
 //! The authentication tower layer.
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::future::BoxFuture;
@@ -21,45 +20,29 @@ const PUBLIC_PREFIXES: [&str; 4] = [
     "/dashboards.v1.SharingService/GetSharedDashboard",
 ];
 
-/// Records each user of a verified token in the directory, once per distinct set of claims.
+/// Resolves each verified token against the directory, on every call: records its user
+/// just in time (creating or refreshing the row when the claims say something new), and
+/// applies what an ADMIN set (see [`User::effective`]). One primary-key read per call when
+/// the row is current, so a demotion counts from the very next call; there is no cache to
+/// go stale. A failure fails the call (nothing proceeds on unchecked facts).
+///
+/// [`User::effective`]: crate::domain::directory::User::effective
 pub struct JitUsers {
     users: UserRepo,
-    seen: Mutex<HashSet<Principal>>,
 }
-
-const JIT_CACHE_LIMIT: usize = 100_000;
 
 impl JitUsers {
     pub fn new(users: UserRepo) -> Self {
-        Self {
-            users,
-            seen: Mutex::new(HashSet::new()),
-        }
+        Self { users }
     }
 
-    async fn record(&self, principal: &Principal) {
-        let known = self
-            .seen
-            .lock()
-            .map(|seen| seen.contains(principal))
-            .unwrap_or(false);
-        if known {
-            return;
-        }
-        match self.users.upsert_from_claims(principal, now_micros()).await {
-            Ok(()) => {
-                if let Ok(mut seen) = self.seen.lock() {
-                    if seen.len() >= JIT_CACHE_LIMIT {
-                        seen.clear();
-                    }
-                    seen.insert(principal.clone());
-                }
-            }
-            // The call itself will report the database problem, if it touches the database.
-            Err(err) => {
-                tracing::warn!(error = %err, user = %principal.user_id, "cannot record user")
-            }
-        }
+    async fn resolve(&self, claims: Principal) -> Result<Principal, Error> {
+        let stored = match self.users.get(&claims.org_id, &claims.user_id).await? {
+            // Tokens never rewrite a user an ADMIN set.
+            Some(user) if user.role_set_by_admin || user.records(&claims) => user,
+            _ => self.users.upsert_from_claims(&claims, now_micros()).await?,
+        };
+        stored.effective(claims)
     }
 }
 
@@ -123,12 +106,18 @@ where
                 return inner.call(request).await;
             }
             match authenticate(&verifier, request.headers()) {
-                Ok(principal) => {
-                    if let Some(users) = &users {
-                        users.record(&principal).await;
+                Ok(claims) => {
+                    let principal = match &users {
+                        Some(users) => users.resolve(claims).await,
+                        None => Ok(claims),
+                    };
+                    match principal {
+                        Ok(principal) => {
+                            request.extensions_mut().insert(principal);
+                            inner.call(request).await
+                        }
+                        Err(err) => Ok(tonic::Status::from(err).into_http()),
                     }
-                    request.extensions_mut().insert(principal);
-                    inner.call(request).await
                 }
                 Err(err) => Ok(tonic::Status::from(err).into_http()),
             }

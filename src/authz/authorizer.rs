@@ -137,11 +137,7 @@ impl Authorizer {
 
     /// The subjects the principal answers to, its groups included.
     pub async fn subjects(&self, principal: &Principal) -> Result<Vec<Subject>> {
-        let groups = self
-            .store
-            .groups()
-            .group_ids_of(&principal.org_id, &principal.user_id)
-            .await?;
+        let groups = self.store.groups().group_ids_of(principal).await?;
         Ok(subjects_of(principal, &groups))
     }
 

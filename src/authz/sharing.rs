@@ -31,14 +31,20 @@ pub fn check_role_change(
 }
 
 /// Tenant users share only within their tenant: with users and groups of their own tenant
-/// (the caller checks those against the directory) and with their own tenant, never with
-/// other tenants or the org-wide audiences.
-pub fn check_grantee_scope(granter: &Principal, kind: GranteeKind, grantee_id: &str) -> Result<()> {
+/// (`grantee_tenant`: the tenant the directory gives the user or group; `None` for org
+/// users and org groups, which a tenant user may see but not share with) and with their own
+/// tenant, never with other tenants or the org-wide audiences.
+pub fn check_grantee_scope(
+    granter: &Principal,
+    kind: GranteeKind,
+    grantee_id: &str,
+    grantee_tenant: Option<&str>,
+) -> Result<()> {
     let Some(tenant) = &granter.tenant_id else {
         return Ok(());
     };
     let allowed = match kind {
-        GranteeKind::User | GranteeKind::Group => true,
+        GranteeKind::User | GranteeKind::Group => grantee_tenant == Some(tenant.as_str()),
         GranteeKind::Tenant => grantee_id == tenant,
         GranteeKind::AllTenants | GranteeKind::OrgMembers | GranteeKind::Everyone => false,
     };
@@ -85,14 +91,19 @@ mod tests {
             email: None,
             name: None,
         };
-        assert!(check_grantee_scope(&p, GranteeKind::Tenant, "t1").is_ok());
-        assert!(check_grantee_scope(&p, GranteeKind::Tenant, "t2").is_err());
-        assert!(check_grantee_scope(&p, GranteeKind::Everyone, "").is_err());
-        assert!(check_grantee_scope(&p, GranteeKind::OrgMembers, "").is_err());
+        assert!(check_grantee_scope(&p, GranteeKind::Tenant, "t1", None).is_ok());
+        assert!(check_grantee_scope(&p, GranteeKind::Tenant, "t2", None).is_err());
+        assert!(check_grantee_scope(&p, GranteeKind::Everyone, "", None).is_err());
+        assert!(check_grantee_scope(&p, GranteeKind::OrgMembers, "", None).is_err());
+        assert!(check_grantee_scope(&p, GranteeKind::User, "u", Some("t1")).is_ok());
+        assert!(check_grantee_scope(&p, GranteeKind::User, "u", Some("t2")).is_err());
+        assert!(check_grantee_scope(&p, GranteeKind::User, "u", None).is_err());
+        assert!(check_grantee_scope(&p, GranteeKind::Group, "g", None).is_err());
         let org = Principal {
             tenant_id: None,
             ..p
         };
-        assert!(check_grantee_scope(&org, GranteeKind::Everyone, "").is_ok());
+        assert!(check_grantee_scope(&org, GranteeKind::Everyone, "", None).is_ok());
+        assert!(check_grantee_scope(&org, GranteeKind::User, "u", Some("t1")).is_ok());
     }
 }

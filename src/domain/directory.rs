@@ -12,6 +12,11 @@ pub struct User {
     pub role: PlatformRole,
     pub create_time: Micros,
     pub update_time: Micros,
+    /// True once an ADMIN set this user (UpsertUser): see [`User::effective_role`].
+    pub role_set_by_admin: bool,
+    /// The email the user's token claims but another user of the org holds: the user is
+    /// recorded without an email while the clash lasts.
+    pub withheld_email: Option<String>,
 }
 
 impl User {
@@ -27,13 +32,51 @@ impl User {
         }
     }
 
+    /// True when this row already says what `claims` would record (so just-in-time
+    /// recording has nothing to write). A withheld email counts as recorded.
+    pub fn records(&self, claims: &super::Principal) -> bool {
+        let email = claims.email.as_deref().filter(|e| !e.is_empty());
+        let same_email = match &self.withheld_email {
+            Some(withheld) => self.email.is_none() && Some(withheld.as_str()) == email,
+            None => self.email.as_deref() == email,
+        };
+        same_email
+            && self.tenant_id == claims.tenant_id
+            && self.role == claims.role
+            && self.display_name == claims.name.as_deref().unwrap_or_default()
+    }
+
+    /// The principal a verified token acts as, given this directory row of its user. Once
+    /// an ADMIN set the user, the directory is the source of truth (DESIGN §4.3): the token
+    /// must claim the directory's tenant (INVALID_CLAIMS otherwise) and the effective role
+    /// is the lower of the two. Rows recorded from tokens change nothing.
+    pub fn effective(&self, mut claims: super::Principal) -> super::Result<super::Principal> {
+        if !self.role_set_by_admin {
+            return Ok(claims);
+        }
+        if self.tenant_id != claims.tenant_id {
+            return Err(super::Error::unauthenticated(
+                "INVALID_CLAIMS",
+                "the token's tenant is not the one an ADMIN set for this user in the directory",
+            ));
+        }
+        claims.role = claims.role.lower(self.role);
+        Ok(claims)
+    }
+
     /// Tenant users see org users and users of their own tenant only.
     pub fn visible_to(&self, viewer: &super::Principal) -> bool {
-        self.org_id == viewer.org_id
-            && match (&viewer.tenant_id, &self.tenant_id) {
-                (None, _) | (Some(_), None) => true,
-                (Some(mine), Some(theirs)) => mine == theirs,
-            }
+        self.org_id == viewer.org_id && tenant_visible_to(viewer, self.tenant_id.as_deref())
+    }
+}
+
+/// The one rule for what a viewer sees of tenants: org users see every tenant; tenant users
+/// see the org level (`None`) and their own tenant, never another tenant's users, groups or
+/// ids (directory listings, ListMembers and ListShares all apply it).
+pub fn tenant_visible_to(viewer: &super::Principal, tenant: Option<&str>) -> bool {
+    match (viewer.tenant_id.as_deref(), tenant) {
+        (None, _) | (Some(_), None) => true,
+        (Some(mine), Some(theirs)) => mine == theirs,
     }
 }
 
@@ -72,6 +115,8 @@ pub struct Group {
     pub create_time: Micros,
     pub update_time: Micros,
     pub member_count: i64,
+    /// The user who created the group; `None` for groups older than the record of it.
+    pub creator_id: Option<String>,
 }
 
 impl Group {
@@ -81,6 +126,15 @@ impl Group {
 
     pub fn etag(&self) -> String {
         super::dashboard::etag_of(&self.id, self.revision)
+    }
+
+    /// Who manages the group's membership and fields: the org's ADMINs, and its creator
+    /// while the creator may still manage groups at all (an org AUTHOR).
+    pub fn managed_by(&self, caller: &super::Principal) -> bool {
+        self.org_id == caller.org_id
+            && (caller.is_admin()
+                || (crate::authz::may_manage_groups(caller)
+                    && self.creator_id.as_deref() == Some(caller.user_id.as_str())))
     }
 
     /// Tenant users see only the groups of their own tenant.

@@ -22,6 +22,36 @@ impl PlatformRole {
             Self::Admin => "ADMIN",
         }
     }
+
+    /// The less privileged of two roles (VIEWER < POWER_USER < AUTHOR < ADMIN): the
+    /// effective role when an ADMIN-set directory role and a token's role disagree. Both
+    /// sides share one tenant (a token must claim an ADMIN-set user's tenant), so the
+    /// result is again a valid role for that tenant.
+    pub fn lower(self, other: Self) -> Self {
+        let rank = |r: Self| match r {
+            Self::Viewer => 0,
+            Self::PowerUser => 1,
+            Self::Author => 2,
+            Self::Admin => 3,
+        };
+        if rank(other) < rank(self) {
+            other
+        } else {
+            self
+        }
+    }
+
+    /// AUTHOR and ADMIN are org roles, POWER_USER is a tenant role, VIEWER is either
+    /// (DESIGN §4.3): the one check tokens, the `token` command and UpsertUser share.
+    pub fn check_tenant(self, tenant: Option<&str>) -> Result<(), &'static str> {
+        match (self, tenant) {
+            (Self::Author | Self::Admin, Some(_)) => {
+                Err("AUTHOR and ADMIN are org roles: no tenant")
+            }
+            (Self::PowerUser, None) => Err("POWER_USER is a tenant role: a tenant is required"),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl fmt::Display for PlatformRole {

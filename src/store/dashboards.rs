@@ -8,7 +8,7 @@ use sea_orm::{
     FromQueryResult, IdenStatic, Order, QueryFilter,
 };
 
-use super::entities::{dashboard, grant, group_member, public_link, role, widget};
+use super::entities::{dashboard, grant, public_link, role, widget};
 use super::{Store, escape_like, is_unique_violation};
 use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
 use crate::domain::dashboard::{Dashboard, DashboardFields};
@@ -638,12 +638,7 @@ where
                 .add(grantee().eq(subject.id)),
         );
     }
-    let my_groups = Query::select()
-        .column(group_member::Column::GroupId)
-        .from(group_member::Entity)
-        .and_where(group_member::Column::OrgId.eq(&principal.org_id))
-        .and_where(group_member::Column::UserId.eq(&principal.user_id))
-        .take();
+    let my_groups = super::groups::memberships_of(principal);
     applies.add(
         Condition::all()
             .add(kind().eq(GranteeKind::Group.as_str()))

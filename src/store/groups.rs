@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect,
@@ -10,9 +10,9 @@ use sea_orm::{
 
 use super::entities::{grant, group, group_member};
 use super::{Store, escape_like};
-use crate::authz::GranteeKind;
-use crate::domain::directory::{Group, GroupKind};
-use crate::domain::{Error, Micros, Result};
+use crate::authz::{Grant, GranteeKind};
+use crate::domain::directory::{Group, GroupKind, User};
+use crate::domain::{Error, Micros, Principal, Result};
 
 #[derive(Clone)]
 pub struct GroupRepo {
@@ -47,6 +47,7 @@ impl GroupRepo {
             revision: Set(1),
             create_time: Set(group.create_time),
             update_time: Set(group.update_time),
+            creator_id: Set(group.creator_id.clone()),
         })
         .exec_without_returning(&*txn)
         .await?;
@@ -263,14 +264,27 @@ impl GroupRepo {
         Ok(rows.into_iter().map(|r| (r.group_id, r.user_id)).collect())
     }
 
-    /// The groups `user_id` belongs to.
-    pub async fn group_ids_of(&self, org_id: &str, user_id: &str) -> Result<Vec<String>> {
+    /// The groups whose membership counts for `principal` (see [`memberships_of`]).
+    pub async fn group_ids_of(&self, principal: &Principal) -> Result<Vec<String>> {
         let rows = group_member::Entity::find()
-            .filter(group_member::Column::OrgId.eq(org_id))
-            .filter(group_member::Column::UserId.eq(user_id))
+            .filter(counting_memberships(principal))
             .all(self.store.db())
             .await?;
         Ok(rows.into_iter().map(|r| r.group_id).collect())
+    }
+
+    /// The active and expiring grants given to a group, on any dashboard of its org.
+    pub async fn grants_to(&self, org_id: &str, group_id: &str) -> Result<Vec<Grant>> {
+        let rows = grant::Entity::find()
+            .filter(grant::Column::OrgId.eq(org_id))
+            .filter(grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
+            .filter(grant::Column::GranteeId.eq(group_id))
+            .all(self.store.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(super::shares::into_domain)
+            .collect())
     }
 
     async fn member_counts(&self, group_ids: &[String]) -> Result<HashMap<String, i64>> {
@@ -296,6 +310,85 @@ impl GroupRepo {
             .count(self.store.db())
             .await?)
     }
+}
+
+/// `SELECT group_id` of the memberships that count for `principal`: those in org groups,
+/// and those in tenant groups of the principal's own tenant (the token's, which for a user
+/// an ADMIN set is the directory's). A tenant group's membership never reaches a token of
+/// another tenant or an org token. Decisions (the grants of a dashboard, listings'
+/// subjects, GetPrincipalContext) all read memberships through this one statement, as
+/// they are now.
+pub(crate) fn memberships_of(principal: &Principal) -> SelectStatement {
+    Query::select()
+        .column((group_member::Entity, group_member::Column::GroupId))
+        .from(group_member::Entity)
+        .cond_where(counting_memberships(principal))
+        .take()
+}
+
+/// The rows of `group_members` that [`memberships_of`] selects.
+fn counting_memberships(principal: &Principal) -> Condition {
+    let foreign = Alias::new("foreign_group");
+    let mut other_tenants = Query::select();
+    other_tenants
+        .expr(Expr::val(1))
+        .from_as(group::Entity, foreign.clone())
+        .and_where(
+            Expr::col((foreign.clone(), group::Column::Id))
+                .equals((group_member::Entity, group_member::Column::GroupId)),
+        )
+        .and_where(Expr::col((foreign.clone(), group::Column::TenantId)).is_not_null());
+    if let Some(tenant) = &principal.tenant_id {
+        other_tenants.and_where(Expr::col((foreign, group::Column::TenantId)).ne(tenant));
+    }
+    Condition::all()
+        .add(Expr::col((group_member::Entity, group_member::Column::OrgId)).eq(&principal.org_id))
+        .add(Expr::col((group_member::Entity, group_member::Column::UserId)).eq(&principal.user_id))
+        .add(Expr::exists(other_tenants).not())
+}
+
+/// Ends `user`'s memberships in tenant groups of any tenant but its own (all of them for
+/// an org user), in the transaction that moved it: a user that moves to another tenant
+/// leaves the old tenant's groups, so nothing of the old tenant lists it as a member.
+pub(crate) async fn leave_other_tenants(
+    txn: &sea_orm::DatabaseTransaction,
+    user: &User,
+    now: Micros,
+) -> Result<()> {
+    let mine: Vec<String> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .filter(group_member::Column::OrgId.eq(&user.org_id))
+        .filter(group_member::Column::UserId.eq(&user.id))
+        .into_tuple()
+        .all(txn)
+        .await?;
+    if mine.is_empty() {
+        return Ok(());
+    }
+    let mut foreign = Condition::all()
+        .add(group::Column::Id.is_in(mine))
+        .add(group::Column::TenantId.is_not_null());
+    if let Some(tenant) = &user.tenant_id {
+        foreign = foreign.add(group::Column::TenantId.ne(tenant));
+    }
+    let left: Vec<String> = group::Entity::find()
+        .select_only()
+        .column(group::Column::Id)
+        .filter(foreign)
+        .into_tuple()
+        .all(txn)
+        .await?;
+    for group_id in &left {
+        group_member::Entity::delete_many()
+            .filter(group_member::Column::GroupId.eq(group_id))
+            .filter(group_member::Column::UserId.eq(&user.id))
+            .exec(txn)
+            .await?;
+        bump(txn, group_id, now).await?;
+        tracing::info!(user = %user.id, group = %group_id, "user left a group of its former tenant");
+    }
+    Ok(())
 }
 
 async fn bump(txn: &sea_orm::DatabaseTransaction, group_id: &str, now: Micros) -> Result<()> {
@@ -327,5 +420,6 @@ fn into_domain(m: group::Model, counts: &HashMap<String, i64>) -> Option<Group> 
         revision: m.revision,
         create_time: m.create_time,
         update_time: m.update_time,
+        creator_id: m.creator_id,
     })
 }

@@ -35,8 +35,11 @@ impl UserRepo {
         Self { store }
     }
 
-    /// Creates or refreshes the user row of a token's claims.
-    pub async fn upsert_from_claims(&self, principal: &Principal, now: Micros) -> Result<()> {
+    /// Records the user of a token's claims: creates or refreshes its row, unless an ADMIN
+    /// set the user (then the row is the ADMIN's and stays as it is). An email that another
+    /// user of the org holds is not taken: the user is recorded without it
+    /// (`withheld_email`), and the clash is logged. Returns the row as stored.
+    pub async fn upsert_from_claims(&self, principal: &Principal, now: Micros) -> Result<User> {
         let user = User {
             org_id: principal.org_id.clone(),
             id: principal.user_id.clone(),
@@ -46,32 +49,57 @@ impl UserRepo {
             role: principal.role,
             create_time: now,
             update_time: now,
+            role_set_by_admin: false,
+            withheld_email: None,
         };
-        self.upsert(&user).await.map(|_| ())
+        self.write(user, Source::Token).await
     }
 
-    /// Creates or replaces a user; returns it as stored. An email held by another user of
-    /// the org is ALREADY_EXISTS.
+    /// Creates or replaces a user as an ADMIN sets it; returns it as stored. An email held
+    /// by another user of the org is ALREADY_EXISTS.
     pub async fn upsert(&self, user: &User) -> Result<User> {
+        let user = User {
+            role_set_by_admin: true,
+            withheld_email: None,
+            ..user.clone()
+        };
+        self.write(user, Source::Admin).await
+    }
+
+    async fn write(&self, mut user: User, source: Source) -> Result<User> {
         let txn = self.store.begin_write().await?;
-        if let Some(email) = &user.email {
+        if let Some(email) = user.email.clone() {
             let holder = user::Entity::find()
                 .filter(user::Column::OrgId.eq(&user.org_id))
-                .filter(user::Column::Email.eq(email))
+                .filter(user::Column::Email.eq(&email))
                 .filter(user::Column::Id.ne(&user.id))
                 .one(&*txn)
                 .await?;
-            if holder.is_some() {
-                return Err(Error::AlreadyExists {
-                    reason: "EMAIL_TAKEN",
-                    message: format!(
-                        "another user of the org has the email {}",
-                        crate::domain::error::echo(email)
-                    ),
-                    resource: format!("users/{}", user.id),
-                });
+            if let Some(holder) = holder {
+                if source == Source::Admin {
+                    return Err(Error::AlreadyExists {
+                        reason: "EMAIL_TAKEN",
+                        message: format!(
+                            "another user of the org has the email {}",
+                            crate::domain::error::echo(&email)
+                        ),
+                        resource: format!("users/{}", user.id),
+                    });
+                }
+                tracing::warn!(
+                    org = %user.org_id,
+                    user = %user.id,
+                    holder = %holder.id,
+                    "the token's email belongs to another user of the org: recording the user \
+                     without it"
+                );
+                user.email = None;
+                user.withheld_email = Some(email);
             }
         }
+        let previous = user::Entity::find_by_id((user.org_id.clone(), user.id.clone()))
+            .one(&*txn)
+            .await?;
         let row = user::ActiveModel {
             org_id: Set(user.org_id.clone()),
             id: Set(user.id.clone()),
@@ -81,28 +109,39 @@ impl UserRepo {
             role: Set(user.role.as_str().to_string()),
             create_time: Set(user.create_time),
             update_time: Set(user.update_time),
+            role_set_by_admin: Set(user.role_set_by_admin),
+            withheld_email: Set(user.withheld_email.clone()),
         };
+        let mut on_conflict = OnConflict::columns([user::Column::OrgId, user::Column::Id]);
+        on_conflict.update_columns([
+            user::Column::TenantId,
+            user::Column::Email,
+            user::Column::DisplayName,
+            user::Column::Role,
+            user::Column::UpdateTime,
+            user::Column::RoleSetByAdmin,
+            user::Column::WithheldEmail,
+        ]);
+        if source == Source::Token {
+            // Decided in the statement itself, so a concurrent UpsertUser is never undone.
+            on_conflict.action_and_where(
+                Expr::col((user::Entity, user::Column::RoleSetByAdmin)).eq(false),
+            );
+        }
         user::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([user::Column::OrgId, user::Column::Id])
-                    .update_columns([
-                        user::Column::TenantId,
-                        user::Column::Email,
-                        user::Column::DisplayName,
-                        user::Column::Role,
-                        user::Column::UpdateTime,
-                    ])
-                    .to_owned(),
-            )
+            .on_conflict(on_conflict)
             .exec_without_returning(&*txn)
             .await?;
         let stored = user::Entity::find_by_id((user.org_id.clone(), user.id.clone()))
             .one(&*txn)
-            .await?;
-        txn.commit().await?;
-        stored
+            .await?
             .and_then(into_domain)
-            .ok_or_else(|| Error::internal("upserted user vanished"))
+            .ok_or_else(|| Error::internal("upserted user vanished"))?;
+        if previous.is_some_and(|p| p.tenant_id != stored.tenant_id) {
+            super::groups::leave_other_tenants(&txn, &stored, user.update_time).await?;
+        }
+        txn.commit().await?;
+        Ok(stored)
     }
 
     pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<User>> {
@@ -190,5 +229,16 @@ fn into_domain(m: user::Model) -> Option<User> {
         role,
         create_time: m.create_time,
         update_time: m.update_time,
+        role_set_by_admin: m.role_set_by_admin,
+        withheld_email: m.withheld_email,
     })
+}
+
+/// Who writes a user row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// Just-in-time recording from a verified token.
+    Token,
+    /// An ADMIN's UpsertUser.
+    Admin,
 }

@@ -170,6 +170,9 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 role: Set(role.to_string()),
                 create_time: Set(now),
                 update_time: Set(now),
+                // As if recorded from the users' tokens.
+                role_set_by_admin: Set(false),
+                withheld_email: Set(None),
             }
         })
         .collect();
@@ -186,6 +189,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             revision: Set(1),
             create_time: Set(now),
             update_time: Set(now),
+            creator_id: Set(Some(user_id(0))),
         })
         .collect();
     insert_all(db, "groups", groups, group::Entity::insert_many).await?;

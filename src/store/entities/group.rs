@@ -14,6 +14,8 @@ pub struct Model {
     pub revision: i64,
     pub create_time: i64,
     pub update_time: i64,
+    /// The user who created the group (NULL for groups older than this column).
+    pub creator_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,11 @@ pub struct Model {
     pub role: String,
     pub create_time: i64,
     pub update_time: i64,
+    /// An ADMIN set this user (UpsertUser): tokens no longer rewrite it, and its role caps
+    /// the role of the user's tokens.
+    pub role_set_by_admin: bool,
+    /// The email the user's token claims while another user of the org holds it.
+    pub withheld_email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

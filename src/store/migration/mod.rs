@@ -7,6 +7,7 @@ mod m20261122_000002_widgets;
 mod m20261122_000003_sharing;
 mod m20261122_000004_listing_index;
 mod m20261122_000005_grant_listing_keys;
+mod m20261201_220000_identity_sources;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_sharing::Migration),
             Box::new(m20261122_000004_listing_index::Migration),
             Box::new(m20261122_000005_grant_listing_keys::Migration),
+            Box::new(m20261201_220000_identity_sources::Migration),
         ]
     }
 }
