@@ -1,6 +1,6 @@
 //! DirectoryService: users, groups, custom roles.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use tonic::{Request, Response, Status};
 
@@ -23,6 +23,8 @@ use crate::store::users::UserQuery;
 const MAX_NAME_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 4_000;
 const MAX_MEMBERS_PER_CALL: usize = 1_000;
+/// Dashboards per statement when checking what a group holds against its new member's adder.
+const GRANT_CHECK_BATCH: usize = 500;
 
 pub struct DirectoryApi {
     store: Store,
@@ -212,26 +214,32 @@ impl DirectoryApi {
         if grants.is_empty() {
             return Ok(());
         }
-        let mut ids: Vec<String> = grants.iter().map(|g| g.dashboard_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
-        let dashboards = self
-            .store
-            .dashboards()
-            .get_many(&caller.org_id, &ids)
-            .await?;
-        let access = self.authorizer.access_many(caller, &dashboards).await?;
         let book = self.authorizer.role_book(&caller.org_id, &grants).await?;
-        let exceeded = dashboards
-            .iter()
-            .zip(&access)
-            .filter(|(d, a)| {
-                grants
-                    .iter()
-                    .filter(|g| g.dashboard_id == d.id)
-                    .any(|g| !book.permissions(&g.role).is_subset_of(a.permissions))
-            })
-            .count();
+        // What the group holds on each dashboard.
+        let mut held: HashMap<String, PermissionSet> = HashMap::new();
+        for g in &grants {
+            let entry = held.entry(g.dashboard_id.clone()).or_default();
+            *entry = entry.union(book.permissions(&g.role));
+        }
+        let ids: Vec<String> = held.keys().cloned().collect();
+        let mut exceeded = 0;
+        // In slices: a group may be shared on more dashboards than one statement binds.
+        for ids in ids.chunks(GRANT_CHECK_BATCH) {
+            let dashboards = self
+                .store
+                .dashboards()
+                .get_many(&caller.org_id, ids)
+                .await?;
+            let access = self.authorizer.access_many(caller, &dashboards).await?;
+            exceeded += dashboards
+                .iter()
+                .zip(&access)
+                .filter(|(d, a)| {
+                    held.get(&d.id)
+                        .is_some_and(|p| !p.is_subset_of(a.permissions))
+                })
+                .count();
+        }
         if exceeded == 0 {
             return Ok(());
         }

@@ -176,3 +176,89 @@ impl PublicLink {
         format!("dashboards/{}/publicLinks/{}", self.dashboard_id, self.id)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Principal;
+
+    fn claims(role: PlatformRole, tenant: Option<&str>) -> Principal {
+        Principal {
+            user_id: "bob".into(),
+            org_id: "acme".into(),
+            tenant_id: tenant.map(str::to_string),
+            role,
+            email: Some("bob@acme.io".into()),
+            name: Some("Bob".into()),
+        }
+    }
+
+    fn row(role: PlatformRole, tenant: Option<&str>, by_admin: bool) -> User {
+        User {
+            org_id: "acme".into(),
+            id: "bob".into(),
+            tenant_id: tenant.map(str::to_string),
+            email: Some("bob@acme.io".into()),
+            display_name: "Bob".into(),
+            role,
+            create_time: 0,
+            update_time: 0,
+            role_set_by_admin: by_admin,
+            withheld_email: None,
+        }
+    }
+
+    #[test]
+    fn the_lower_role_wins_once_an_admin_set_it() {
+        use PlatformRole::*;
+        assert_eq!(Admin.lower(Viewer), Viewer);
+        assert_eq!(Viewer.lower(Author), Viewer);
+        assert_eq!(Author.lower(Admin), Author);
+        assert_eq!(PowerUser.lower(Viewer), Viewer);
+        let demoted = row(Viewer, None, true);
+        assert_eq!(
+            demoted.effective(claims(Author, None)).unwrap().role,
+            Viewer
+        );
+        let promoted = row(Admin, None, true);
+        assert_eq!(
+            promoted.effective(claims(Author, None)).unwrap().role,
+            Author
+        );
+        // A row recorded from tokens caps nothing.
+        let recorded = row(Viewer, None, false);
+        assert_eq!(recorded.effective(claims(Admin, None)).unwrap().role, Admin);
+        // The ADMIN-set tenant is the one.
+        let tenant = row(PowerUser, Some("t1"), true);
+        assert!(tenant.effective(claims(PowerUser, Some("t2"))).is_err());
+        assert!(tenant.effective(claims(PowerUser, Some("t1"))).is_ok());
+        assert!(tenant.effective(claims(Author, None)).is_err());
+    }
+
+    #[test]
+    fn role_and_tenant_must_agree() {
+        use PlatformRole::*;
+        assert!(Admin.check_tenant(Some("t")).is_err());
+        assert!(Author.check_tenant(Some("t")).is_err());
+        assert!(PowerUser.check_tenant(None).is_err());
+        assert!(PowerUser.check_tenant(Some("t")).is_ok());
+        assert!(Viewer.check_tenant(Some("t")).is_ok() && Viewer.check_tenant(None).is_ok());
+    }
+
+    #[test]
+    fn a_withheld_email_counts_as_recorded() {
+        let mut user = row(PlatformRole::Author, None, false);
+        let token = claims(PlatformRole::Author, None);
+        assert!(user.records(&token));
+        user.email = None;
+        assert!(!user.records(&token));
+        user.withheld_email = Some("bob@acme.io".into());
+        assert!(user.records(&token));
+        let moved = Principal {
+            email: Some("other@acme.io".into()),
+            ..token.clone()
+        };
+        assert!(!user.records(&moved));
+        assert!(!user.records(&claims(PlatformRole::Viewer, None)));
+    }
+}
