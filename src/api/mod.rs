@@ -4,7 +4,7 @@
 mod convert;
 mod dashboard_service;
 mod directory_service;
-mod pagination;
+pub(crate) mod pagination;
 mod sharing_service;
 mod widget_service;
 

@@ -793,6 +793,12 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
                 .and_where(grant::Column::GranteeKind.eq(GranteeKind::User.as_str()))
                 .and_where(grant::Column::GranteeId.eq(resolve_me(id, query)))
                 .and_where(grant::Column::Role.eq(BuiltinRole::Owner.name()))
+                // An expired owner share makes nobody an owner (as ListOwners says).
+                .cond_where(
+                    Condition::any()
+                        .add(grant::Column::ExpireTime.is_null())
+                        .add(grant::Column::ExpireTime.gt(query.now)),
+                )
                 .take();
             if *equal {
                 id_col().in_subquery(owned)

@@ -1,0 +1,259 @@
+//! Issue 11, listing holes: expired owner shares in `owner =` (7), the cost of long filters
+//! (8), NUL bytes in text (11), page tokens (12), Unicode `:` and filter nesting (16).
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use common::{Caller, assert_error, server, unique_org, violated_fields};
+use dashboard_service::domain::PlatformRole;
+use dashboard_service::pb;
+use tonic::Code;
+
+fn list(page_size: i32, filter: &str, order_by: &str) -> pb::ListDashboardsRequest {
+    pb::ListDashboardsRequest {
+        page_size,
+        filter: filter.into(),
+        order_by: order_by.into(),
+        ..Default::default()
+    }
+}
+
+fn titles(dashboards: &[pb::Dashboard]) -> Vec<String> {
+    dashboards.iter().map(|d| d.title.clone()).collect()
+}
+
+fn in_one_second() -> prost_types::Timestamp {
+    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(1);
+    prost_types::Timestamp {
+        seconds: now.as_secs() as i64,
+        nanos: now.subsec_nanos() as i32,
+    }
+}
+
+/// Asserts INVALID_ARGUMENT with a violation on `field`, returning the violation texts.
+#[track_caller]
+fn assert_invalid(status: &tonic::Status, field: &str) -> Vec<String> {
+    let details = assert_error(status, Code::InvalidArgument, "INVALID_ARGUMENT");
+    assert_eq!(
+        violated_fields(&details),
+        vec![field.to_string()],
+        "{status:?}"
+    );
+    details
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| v.description.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+// ---- 7. `owner = ...` ignores expired owner shares, as ListOwners does ----
+
+#[tokio::test]
+async fn owner_filter_ignores_expired_owner_shares() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let bob = server().user(&org, "bob", PlatformRole::Author).await;
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let dashboard = alice.create("Payroll").await;
+    let request = alice.req(pb::ShareDashboardRequest {
+        name: dashboard.name.clone(),
+        grantee: Some(pb::Grantee {
+            kind: Some(pb::grantee::Kind::User(bob.name())),
+        }),
+        role: "owner".into(),
+        expire_time: Some(in_one_second()),
+    });
+    alice.sharing.share_dashboard(request).await.expect("share");
+    let filter = format!("owner = \"{}\"", bob.name());
+    let before = admin.list(list(50, &filter, "")).await.unwrap();
+    assert_eq!(titles(&before.dashboards), vec!["Payroll"]);
+
+    // Wait for the share to expire (no timing is asserted: only what expiry means).
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let request = admin.req(pb::ListOwnersRequest {
+        name: dashboard.name.clone(),
+    });
+    let owners = admin
+        .sharing
+        .list_owners(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(
+        !format!("{owners:?}").contains("users/bob"),
+        "ListOwners omits the expired owner: {owners:?}"
+    );
+    let after = admin.list(list(50, &filter, "")).await.unwrap();
+    assert!(
+        after.dashboards.is_empty(),
+        "an expired owner share does not make bob an owner: {:?}",
+        titles(&after.dashboards)
+    );
+    let negated = admin
+        .list(list(50, &format!("NOT {filter}"), ""))
+        .await
+        .unwrap();
+    assert_eq!(titles(&negated.dashboards), vec!["Payroll"]);
+}
+
+// ---- 12. page tokens are opaque and authenticated ----
+
+const SECRET_TITLE: &str = "Quarterly-Secret-Title";
+
+/// Three dashboards ordered by title; the first page's token comes after the secret title.
+async fn first_page_token(caller: &mut Caller, filter: &str) -> String {
+    let page = caller.list(list(1, filter, "title")).await.unwrap();
+    assert_eq!(page.dashboards.len(), 1);
+    assert!(!page.next_page_token.is_empty());
+    page.next_page_token
+}
+
+async fn seeded_titles() -> Caller {
+    let mut alice = server()
+        .user(&unique_org(), "alice", PlatformRole::Author)
+        .await;
+    for title in [SECRET_TITLE, "Zeta 1", "Zeta 2"] {
+        alice.create(title).await;
+    }
+    alice
+}
+
+/// Every way a token could be read: as is, and through each base64 alphabet.
+fn decodings(token: &str) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    let mut out = vec![token.as_bytes().to_vec()];
+    for engine in [URL_SAFE_NO_PAD, URL_SAFE, STANDARD, STANDARD_NO_PAD] {
+        if let Ok(bytes) = engine.decode(token) {
+            out.push(bytes);
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn page_tokens_reveal_nothing_about_rows() {
+    let mut alice = seeded_titles().await;
+    let token = first_page_token(&mut alice, "").await;
+    for bytes in decodings(&token) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains(SECRET_TITLE) && !text.contains("Quarterly"),
+            "the token exposes the last row's title: {text}"
+        );
+    }
+    // Two tokens for the same position differ (random nonce): nothing to correlate.
+    let again = first_page_token(&mut alice, "").await;
+    assert_ne!(token, again);
+    // And they still work.
+    let mut request = list(1, "", "title");
+    request.page_token = token;
+    let page = alice.list(request).await.unwrap();
+    assert_eq!(titles(&page.dashboards), vec!["Zeta 1"]);
+}
+
+#[tokio::test]
+async fn tampered_page_tokens_are_invalid_argument() {
+    let mut alice = seeded_titles().await;
+    let token = first_page_token(&mut alice, "").await;
+    let mut tampered = Vec::new();
+    // One changed character at the start, the middle and the end; truncated; extended.
+    for at in [0, token.len() / 2, token.len() - 1] {
+        let mut chars: Vec<char> = token.chars().collect();
+        chars[at] = if chars[at] == 'A' { 'B' } else { 'A' };
+        tampered.push(chars.into_iter().collect::<String>());
+    }
+    tampered.push(token[..token.len() - 4].to_string());
+    tampered.push(format!("{token}AAAA"));
+    tampered.push("not a token!".to_string());
+    for bad in tampered {
+        let mut request = list(1, "", "title");
+        request.page_token = bad.clone();
+        let status = alice.list(request).await.unwrap_err();
+        assert_invalid(&status, "page_token");
+    }
+}
+
+#[tokio::test]
+async fn a_token_from_another_query_is_invalid_argument() {
+    let mut alice = seeded_titles().await;
+    let token = first_page_token(&mut alice, "").await;
+    for (filter, order_by) in [("title:Zeta", "title"), ("", "title desc"), ("", "")] {
+        let mut request = list(1, filter, order_by);
+        request.page_token = token.clone();
+        let status = alice.list(request).await.unwrap_err();
+        let texts = assert_invalid(&status, "page_token");
+        assert!(texts[0].contains("start again"), "{texts:?}");
+    }
+}
+
+/// A cursor the server did not write is refused, whatever it holds: a text sort value for a
+/// time ordering (which PostgreSQL answered with INTERNAL), a made-up id, the same token
+/// edited as JSON.
+#[tokio::test]
+async fn forged_and_type_confused_cursors_are_invalid_argument() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let mut alice = seeded_titles().await;
+    let real = alice.list(list(1, "", "create_time")).await.unwrap();
+    let token = real.next_page_token;
+    // Read the token the way a forger would, if it can be read at all.
+    let fingerprint = URL_SAFE_NO_PAD
+        .decode(&token)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("q").and_then(|q| q.as_str()).map(str::to_string))
+        .unwrap_or_else(|| "AAAAAAAAAAAAAAAA".to_string());
+    let forged = [
+        serde_json::json!({"q": fingerprint, "v": {"Text": "zzz"}, "id": "x"}),
+        serde_json::json!({"q": fingerprint, "v": {"Int": 0}, "id": "x"}),
+        serde_json::json!({"q": fingerprint, "v": {"Int": i64::MAX}, "id": ""}),
+        serde_json::json!({"q": fingerprint, "v": [1, 2], "id": 5}),
+    ];
+    for value in forged {
+        let mut request = list(1, "", "create_time");
+        request.page_token = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&value).unwrap());
+        let status = alice.list(request).await.unwrap_err();
+        assert_invalid(&status, "page_token");
+    }
+}
+
+/// Every listing goes through the same sealed tokens: the directory's ListUsers too.
+#[tokio::test]
+async fn directory_listings_refuse_tampered_tokens() {
+    let org = unique_org();
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    for sub in ["u1", "u2", "u3"] {
+        server().user(&org, sub, PlatformRole::Viewer).await;
+    }
+    let request = admin.req(pb::ListUsersRequest {
+        page_size: 1,
+        ..Default::default()
+    });
+    let page = admin
+        .directory
+        .list_users(request)
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!page.next_page_token.is_empty());
+    for bytes in decodings(&page.next_page_token) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains("\"id\""), "readable token: {text}");
+    }
+    let mut chars: Vec<char> = page.next_page_token.chars().collect();
+    let last = chars.len() - 1;
+    chars[last] = if chars[last] == 'A' { 'B' } else { 'A' };
+    let request = admin.req(pb::ListUsersRequest {
+        page_size: 1,
+        page_token: chars.into_iter().collect(),
+        ..Default::default()
+    });
+    let status = admin.directory.list_users(request).await.unwrap_err();
+    assert_invalid(&status, "page_token");
+    let _ = &mut admin;
+}
