@@ -257,3 +257,41 @@ async fn directory_listings_refuse_tampered_tokens() {
     assert_invalid(&status, "page_token");
     let _ = &mut admin;
 }
+
+// ---- 16. `:` folds Unicode on both databases; 32 levels of parentheses ----
+
+#[tokio::test]
+async fn substring_match_folds_unicode_letters() {
+    let mut alice = server()
+        .user(&unique_org(), "alice", PlatformRole::Author)
+        .await;
+    for title in ["Äpfel und Birnen", "ÖLPREISE", "Straße", "apfel"] {
+        alice.create(title).await;
+    }
+    for (filter, expected) in [
+        ("title:\"Äpfel\"", vec!["Äpfel und Birnen"]),
+        ("title:\"äpfel\"", vec!["Äpfel und Birnen"]),
+        ("title:\"ÄPFEL\"", vec!["Äpfel und Birnen"]),
+        ("title:\"ölpreise\"", vec!["ÖLPREISE"]),
+        ("title:\"STRASSE\"", vec![]),
+        ("title:\"straße\"", vec!["Straße"]),
+        ("title:apfel", vec!["apfel"]),
+    ] {
+        let page = alice.list(list(50, filter, "title")).await.unwrap();
+        assert_eq!(titles(&page.dashboards), expected, "{filter}");
+    }
+}
+
+#[tokio::test]
+async fn filters_nest_32_levels_and_not_33() {
+    let mut alice = server()
+        .user(&unique_org(), "alice", PlatformRole::Author)
+        .await;
+    alice.create("Deep").await;
+    let nested = |n: usize| format!("{}title:deep{}", "(".repeat(n), ")".repeat(n));
+    let page = alice.list(list(50, &nested(32), "")).await.unwrap();
+    assert_eq!(titles(&page.dashboards), vec!["Deep"]);
+    let status = alice.list(list(50, &nested(33), "")).await.unwrap_err();
+    let texts = assert_invalid(&status, "filter");
+    assert!(texts[0].contains("32"), "{texts:?}");
+}

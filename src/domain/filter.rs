@@ -222,17 +222,12 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Result<Filter> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(bad(format!("nests deeper than {MAX_DEPTH} levels")));
-        }
         let mut left = self.sequence()?;
         while self.peek().is_some_and(|t| t.is_keyword("AND")) {
             self.next();
             let right = self.sequence()?;
             left = Filter::And(Box::new(left), Box::new(right));
         }
-        self.depth -= 1;
         Ok(left)
     }
 
@@ -272,7 +267,15 @@ impl Parser {
     fn simple(&mut self) -> Result<Filter> {
         match self.next() {
             Some(Token::LParen) => {
+                // The depth is the number of open parentheses (the recursion it bounds).
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(bad(format!(
+                        "nests deeper than {MAX_DEPTH} levels of parentheses"
+                    )));
+                }
                 let inner = self.expression()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(Token::RParen) => Ok(inner),
                     _ => Err(bad("missing ')'")),
@@ -464,6 +467,16 @@ mod tests {
         }
         let deep = format!("{}title:a{}", "(".repeat(40), ")".repeat(40));
         assert!(parse(&deep).is_err());
+    }
+
+    #[test]
+    fn nests_exactly_max_depth_levels() {
+        let nested = |n: usize| format!("{}title:a{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&nested(MAX_DEPTH)).is_ok());
+        assert!(parse(&nested(MAX_DEPTH + 1)).is_err());
+        // Siblings do not add up: depth is nesting, not the number of groups.
+        let siblings = vec![nested(MAX_DEPTH); 3].join(" AND ");
+        assert!(parse(&siblings).is_ok());
     }
 
     #[test]

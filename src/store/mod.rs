@@ -102,7 +102,7 @@ impl Store {
                 // An embedded database cannot drop a connection: no ping (a round trip to
                 // the connection's worker thread) before every statement.
                 .test_before_acquire(false)
-                .after_connect(|conn, _| Box::pin(sqlite::enable_plan_stability(conn)))
+                .after_connect(|conn, _| Box::pin(sqlite::on_connect(conn)))
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
