@@ -295,3 +295,149 @@ async fn filters_nest_32_levels_and_not_33() {
     let texts = assert_invalid(&status, "filter");
     assert!(texts[0].contains("32"), "{texts:?}");
 }
+
+// ---- 11. NUL in any text field is INVALID_ARGUMENT, on both databases ----
+
+/// One call per path the issue found answering INTERNAL on PostgreSQL: every field is
+/// refused by name before anything is stored or looked up.
+#[tokio::test]
+async fn nul_in_any_text_field_is_invalid_argument() {
+    use dashboard_service::pb::widget_service_client::WidgetServiceClient;
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Admin).await;
+    let dashboard = alice.create("Target").await;
+    let mut widgets = WidgetServiceClient::new(server().channel().await);
+
+    let create = |title: &str, request_id: &str, metadata: Option<prost_types::Struct>| {
+        pb::CreateDashboardRequest {
+            dashboard: Some(pb::Dashboard {
+                title: title.into(),
+                metadata,
+                ..Default::default()
+            }),
+            request_id: request_id.into(),
+        }
+    };
+    let struct_with = |key: &str, value: &str| prost_types::Struct {
+        fields: [(
+            key.to_string(),
+            prost_types::Value {
+                kind: Some(prost_types::value::Kind::StringValue(value.into())),
+            },
+        )]
+        .into(),
+    };
+    let mut cases: Vec<(&str, Result<(), tonic::Status>)> = Vec::new();
+
+    let r = alice.req(create("a\0b", "", None));
+    cases.push((
+        "dashboard.title",
+        alice.dashboards.create_dashboard(r).await.map(drop),
+    ));
+    let r = alice.req(create("ok", "req-\0", None));
+    cases.push((
+        "request_id",
+        alice.dashboards.create_dashboard(r).await.map(drop),
+    ));
+    let r = alice.req(create("ok", "", Some(struct_with("team", "s\0re"))));
+    cases.push((
+        "dashboard.metadata.fields[\"team\"].string_value",
+        alice.dashboards.create_dashboard(r).await.map(drop),
+    ));
+    let r = alice.req(pb::GetDashboardRequest {
+        name: format!("{}\0", dashboard.name),
+        view: 0,
+    });
+    cases.push(("name", alice.dashboards.get_dashboard(r).await.map(drop)));
+    let r = alice.req(list(10, "title:\"x\0\"", ""));
+    cases.push((
+        "filter",
+        alice.dashboards.list_dashboards(r).await.map(drop),
+    ));
+    let r = alice.req(pb::ShareDashboardRequest {
+        name: dashboard.name.clone(),
+        grantee: Some(pb::Grantee {
+            kind: Some(pb::grantee::Kind::Email("bob\0@example.com".into())),
+        }),
+        role: "viewer".into(),
+        expire_time: None,
+    });
+    cases.push((
+        "grantee.email",
+        alice.sharing.share_dashboard(r).await.map(drop),
+    ));
+    let r = alice.req(pb::ShareDashboardRequest {
+        name: dashboard.name.clone(),
+        grantee: Some(pb::Grantee {
+            kind: Some(pb::grantee::Kind::User("users/b\0b".into())),
+        }),
+        role: "viewer".into(),
+        expire_time: None,
+    });
+    cases.push((
+        "grantee.user",
+        alice.sharing.share_dashboard(r).await.map(drop),
+    ));
+    let r = alice.req(pb::CreateGroupRequest {
+        group: Some(pb::Group {
+            display_name: "S\0RE".into(),
+            kind: pb::GroupKind::Org as i32,
+            ..Default::default()
+        }),
+        members: vec![],
+    });
+    cases.push((
+        "group.display_name",
+        alice.directory.create_group(r).await.map(drop),
+    ));
+    let r = alice.req(pb::CreateGroupRequest {
+        group: Some(pb::Group {
+            display_name: "SRE".into(),
+            kind: pb::GroupKind::Org as i32,
+            ..Default::default()
+        }),
+        members: vec!["users/alice".into(), "users/\0".into()],
+    });
+    cases.push((
+        "members[1]",
+        alice.directory.create_group(r).await.map(drop),
+    ));
+    let r = alice.req(pb::UpsertUserRequest {
+        user: Some(pb::User {
+            name: "users/carol".into(),
+            email: "carol\0@example.com".into(),
+            role: pb::PlatformRole::Viewer as i32,
+            ..Default::default()
+        }),
+    });
+    cases.push(("user.email", alice.directory.upsert_user(r).await.map(drop)));
+    let r = alice.req(pb::CreateWidgetRequest {
+        parent: dashboard.name.clone(),
+        widget: Some(pb::Widget {
+            r#type: pb::WidgetType::Chart as i32,
+            title: "CPU".into(),
+            data_sources: vec![pb::DataSource {
+                device_id: "d\0".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        source_widget: String::new(),
+    });
+    cases.push((
+        "widget.data_sources[0].device_id",
+        widgets.create_widget(r).await.map(drop),
+    ));
+
+    for (field, result) in cases {
+        let status = result.expect_err(field);
+        assert_invalid(&status, field);
+        assert!(
+            !status.message().contains('\0'),
+            "echoes the NUL: {status:?}"
+        );
+    }
+    // Nothing was stored on the way.
+    let page = alice.list(list(50, "", "")).await.unwrap();
+    assert_eq!(titles(&page.dashboards), vec!["Target"]);
+}

@@ -1,6 +1,7 @@
 //! Thin tonic handlers: validate -> authorize -> repository -> map. One `*_service.rs` per
 //! proto service.
 
+pub(crate) mod codec;
 mod convert;
 mod dashboard_service;
 mod directory_service;
