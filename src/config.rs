@@ -253,6 +253,7 @@ impl Config {
             max_connections: self.db_max_connections.unwrap_or_else(default_pool_size),
             acquire_timeout: self.db_acquire_timeout,
             sqlite_busy_timeout: self.sqlite_busy_timeout,
+            statement_timeout: Some(self.request_timeout),
         }
     }
 

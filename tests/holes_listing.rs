@@ -441,3 +441,107 @@ async fn nul_in_any_text_field_is_invalid_argument() {
     let page = alice.list(list(50, "", "")).await.unwrap();
     assert_eq!(titles(&page.dashboards), vec!["Target"]);
 }
+
+// ---- 8. long filters are bounded: the cost limit, and the filter tested once ----
+
+/// A member of 60 groups, with a few dashboards shared with some of the groups.
+async fn member_of_60_groups() -> (Caller, Caller, Vec<pb::Group>) {
+    let org = unique_org();
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let member = server().user(&org, "m", PlatformRole::Author).await;
+    let mut groups = Vec::new();
+    for i in 0..60 {
+        groups.push(admin.group(&format!("g{i:02}"), &[&member]).await);
+    }
+    (admin, member, groups)
+}
+
+#[tokio::test]
+async fn a_filter_costing_more_than_the_limit_is_refused_with_its_reason() {
+    let (mut admin, mut member, groups) = member_of_60_groups().await;
+    for (i, group) in groups.iter().take(3).enumerate() {
+        let d = admin.create(&format!("Shared {i}")).await;
+        admin
+            .share(
+                &d.name,
+                pb::grantee::Kind::Group(group.name.clone()),
+                "viewer",
+            )
+            .await
+            .expect("share");
+    }
+    // 110 comparisons, 1,979 characters: within the length limit.
+    let long = vec!["visibility=public"; 110].join(" ");
+    assert_eq!(long.chars().count(), 1_979);
+    let status = member.list(list(50, &long, "")).await.unwrap_err();
+    let texts = assert_invalid(&status, "filter");
+    assert!(
+        texts[0].contains("110 comparisons") && texts[0].contains("limit"),
+        "the violation explains the limit: {texts:?}"
+    );
+    // A filter within the limit is answered, with the right answer.
+    let short = vec!["visibility=private"; 20].join(" ");
+    let page = member.list(list(50, &short, "title")).await.unwrap();
+    assert_eq!(
+        titles(&page.dashboards),
+        vec!["Shared 0", "Shared 1", "Shared 2"]
+    );
+}
+
+/// The filter is tested once, on the merged arms: a dashboard reached through several
+/// groups comes once, pages are full until the end, and the walk is exact.
+#[tokio::test]
+async fn filtered_member_pages_are_exact_across_arms() {
+    let org = unique_org();
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let mut member = server().user(&org, "m", PlatformRole::Author).await;
+    let g1 = admin.group("g1", &[&member]).await;
+    let g2 = admin.group("g2", &[&member]).await;
+    let mut expected = Vec::new();
+    for i in 0..24 {
+        let title = format!("{} {i:02}", if i % 3 == 0 { "keep" } else { "drop" });
+        let d = admin.create(&title).await;
+        // Through one group, the other, both, or directly.
+        let via: Vec<pb::grantee::Kind> = match i % 4 {
+            0 => vec![pb::grantee::Kind::Group(g1.name.clone())],
+            1 => vec![pb::grantee::Kind::Group(g2.name.clone())],
+            2 => vec![
+                pb::grantee::Kind::Group(g1.name.clone()),
+                pb::grantee::Kind::Group(g2.name.clone()),
+            ],
+            _ => vec![pb::grantee::Kind::User(member.name())],
+        };
+        for kind in via {
+            admin.share(&d.name, kind, "viewer").await.expect("share");
+        }
+        if i % 3 == 0 {
+            expected.push(title);
+        }
+    }
+    // Member's own dashboard, kept by the filter too.
+    member.create("keep mine").await;
+    expected.push("keep mine".to_string());
+    expected.sort();
+    for page_size in [1, 2, 3, 50] {
+        let mut request = list(page_size, "title:keep", "title");
+        let mut seen = Vec::new();
+        loop {
+            let page = member.list(request.clone()).await.unwrap();
+            if !page.next_page_token.is_empty() {
+                assert_eq!(page.dashboards.len(), page_size as usize, "a full page");
+            }
+            seen.extend(titles(&page.dashboards));
+            if page.next_page_token.is_empty() {
+                break;
+            }
+            request.page_token = page.next_page_token;
+        }
+        assert_eq!(seen, expected, "page size {page_size}");
+    }
+    let mut request = list(3, "title:keep", "title desc");
+    request.page_size = 100;
+    let page = member.list(request).await.unwrap();
+    let mut reversed = expected.clone();
+    reversed.reverse();
+    assert_eq!(titles(&page.dashboards), reversed);
+}

@@ -140,6 +140,7 @@ mod tests {
             max_connections: 2,
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            statement_timeout: None,
         })
         .await
         .expect("connect");
@@ -177,6 +178,7 @@ mod tests {
             max_connections: 1,
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
+            statement_timeout: None,
         })
         .await
         .expect("connect");

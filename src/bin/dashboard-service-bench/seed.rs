@@ -140,6 +140,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         max_connections: 4,
         acquire_timeout: std::time::Duration::from_secs(30),
         sqlite_busy_timeout: std::time::Duration::from_secs(30),
+        statement_timeout: None,
     })
     .await
     .map_err(|e| format!("connect: {e}"))?;
