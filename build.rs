@@ -21,11 +21,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         fds.encode_to_vec(),
     )?;
 
+    // Every message knows its full name (`prost::Name`): the codec looks its descriptor up
+    // to check the text fields of a decoded request (src/api/codec.rs).
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_client(true)
         .build_server(true)
         // RPCs that are declared but not built yet answer UNIMPLEMENTED.
         .generate_default_stubs(true)
-        .compile_fds(fds)?;
+        .codec_path("crate::api::codec::CheckedCodec")
+        .compile_fds_with_config(fds, config)?;
     Ok(())
 }

@@ -159,6 +159,11 @@ pub struct Config {
     #[arg(long, env = "JWT_PRIVATE_KEY_FILE", global = true)]
     pub jwt_private_key_file: Option<PathBuf>,
 
+    /// Key material for page tokens (at least 32 bytes); by default derived from the HS256
+    /// JWT secret (see `api::pagination::key_from_config`).
+    #[arg(long, env = "PAGE_TOKEN_SECRET", hide_env_values = true, global = true)]
+    pub page_token_secret: Option<String>,
+
     /// Required `iss` claim.
     #[arg(long, env = "JWT_ISSUER", global = true)]
     pub jwt_issuer: Option<String>,
@@ -282,6 +287,7 @@ impl Config {
                 SqliteSync::Normal => SqliteSynchronous::Normal,
                 SqliteSync::Off => SqliteSynchronous::Off,
             },
+            statement_timeout: Some(self.request_timeout),
         }
     }
 

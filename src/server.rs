@@ -144,6 +144,7 @@ pub async fn serve(
 ) -> Result<(), BoxError> {
     let store = open_store(&config).await?;
     let keys = KeyMaterial::load(&config.jwt_options())?;
+    install_page_token_key(&config, &keys)?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
     let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(store.users()))));
 
@@ -222,6 +223,21 @@ pub async fn serve(
         }
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Page tokens are sealed with a per-deployment key (api/pagination.rs says where it comes
+/// from).
+fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), BoxError> {
+    match crate::api::pagination::key_from_config(config.page_token_secret.as_deref(), keys)? {
+        Some(key) => {
+            crate::api::pagination::install_key(key);
+        }
+        None => tracing::warn!(
+            "no PAGE_TOKEN_SECRET and no HS256 JWT secret: page tokens use a random key of \
+             this process and stop working after a restart and across replicas"
+        ),
+    }
     Ok(())
 }
 

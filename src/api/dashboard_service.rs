@@ -148,6 +148,9 @@ impl DashboardService for DashboardApi {
         } else {
             self.authorizer.subjects(&caller).await?
         };
+        if let Some(filter) = &filter {
+            filter::check_cost(filter, subjects.len())?;
+        }
         let query = ListQuery {
             org_id: caller.org_id.clone(),
             caller_id: caller.user_id.clone(),

@@ -1,11 +1,12 @@
 //! Thin tonic handlers: validate -> authorize -> repository -> map. One `*_service.rs` per
 //! proto service.
 
+pub(crate) mod codec;
 mod convert;
 mod dashboard_service;
 mod directory_service;
 mod page_fit;
-mod pagination;
+pub(crate) mod pagination;
 mod sharing_service;
 mod widget_service;
 

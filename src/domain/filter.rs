@@ -21,6 +21,13 @@ use super::{Error, Micros, Result, names};
 pub const MAX_FILTER_CHARS: usize = 2_000;
 const MAX_DEPTH: usize = 32;
 
+/// The most a filter may cost, as comparisons x the subjects the caller's access goes
+/// through (itself, each of its groups, its tenant, the org-wide audiences). A listing tests
+/// the filter once per readable dashboard it walks, and the caller's subjects multiply both
+/// the dashboards walked and what `shared_with_me` reads; within 2,000 characters a filter
+/// can hold a few hundred comparisons, so without a bound one call could cost seconds.
+pub const MAX_FILTER_COST: usize = 2_000;
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {
     And(Box<Filter>, Box<Filter>),
@@ -71,6 +78,34 @@ pub enum Ordering {
     Le,
     Gt,
     Ge,
+}
+
+impl Filter {
+    /// The number of comparisons (leaves) in the tree.
+    pub fn comparisons(&self) -> usize {
+        match self {
+            Filter::And(a, b) | Filter::Or(a, b) => a.comparisons() + b.comparisons(),
+            Filter::Not(inner) => inner.comparisons(),
+            Filter::Compare(_) => 1,
+        }
+    }
+}
+
+/// INVALID_ARGUMENT on `filter` when its comparisons times the caller's `subjects` exceed
+/// [`MAX_FILTER_COST`].
+pub fn check_cost(filter: &Filter, subjects: usize) -> Result<()> {
+    let comparisons = filter.comparisons();
+    let subjects = subjects.max(1);
+    let cost = comparisons.saturating_mul(subjects);
+    if cost > MAX_FILTER_COST {
+        return Err(bad(format!(
+            "too costly: {comparisons} comparisons x {subjects} access paths of the caller \
+             (itself, its groups, its tenant, the org-wide audiences) = {cost}, over the limit \
+             of {MAX_FILTER_COST}; use at most {} comparisons",
+            (MAX_FILTER_COST / subjects).max(1)
+        )));
+    }
+    Ok(())
 }
 
 /// Parses a filter; an empty or blank string is no filter.
@@ -222,17 +257,12 @@ impl Parser {
     }
 
     fn expression(&mut self) -> Result<Filter> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
-            return Err(bad(format!("nests deeper than {MAX_DEPTH} levels")));
-        }
         let mut left = self.sequence()?;
         while self.peek().is_some_and(|t| t.is_keyword("AND")) {
             self.next();
             let right = self.sequence()?;
             left = Filter::And(Box::new(left), Box::new(right));
         }
-        self.depth -= 1;
         Ok(left)
     }
 
@@ -272,7 +302,15 @@ impl Parser {
     fn simple(&mut self) -> Result<Filter> {
         match self.next() {
             Some(Token::LParen) => {
+                // The depth is the number of open parentheses (the recursion it bounds).
+                self.depth += 1;
+                if self.depth > MAX_DEPTH {
+                    return Err(bad(format!(
+                        "nests deeper than {MAX_DEPTH} levels of parentheses"
+                    )));
+                }
                 let inner = self.expression()?;
+                self.depth -= 1;
                 match self.next() {
                     Some(Token::RParen) => Ok(inner),
                     _ => Err(bad("missing ')'")),
@@ -467,6 +505,16 @@ mod tests {
     }
 
     #[test]
+    fn nests_exactly_max_depth_levels() {
+        let nested = |n: usize| format!("{}title:a{}", "(".repeat(n), ")".repeat(n));
+        assert!(parse(&nested(MAX_DEPTH)).is_ok());
+        assert!(parse(&nested(MAX_DEPTH + 1)).is_err());
+        // Siblings do not add up: depth is nesting, not the number of groups.
+        let siblings = vec![nested(MAX_DEPTH); 3].join(" AND ");
+        assert!(parse(&siblings).is_ok());
+    }
+
+    #[test]
     fn parses_sharing_fields() {
         assert_eq!(
             parse("shared_with_me = true").unwrap(),
@@ -480,6 +528,17 @@ mod tests {
             parse(r#"owner = "users/me""#).unwrap(),
             Some(cmp(Comparison::OwnerEquals("me".into(), true)))
         );
+    }
+
+    #[test]
+    fn cost_is_comparisons_times_subjects() {
+        let f = parse("title:a OR title:b AND NOT visibility = public")
+            .unwrap()
+            .unwrap();
+        assert_eq!(f.comparisons(), 3);
+        assert!(check_cost(&f, MAX_FILTER_COST / 3).is_ok());
+        assert!(check_cost(&f, MAX_FILTER_COST / 3 + 1).is_err());
+        assert!(check_cost(&f, 0).is_ok());
     }
 
     #[test]

@@ -501,18 +501,22 @@ fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
 ///
 /// - one arm per subject (the user, each of its groups, its tenant, the org-wide audiences):
 ///   that subject's active READ-bearing grants in page order, from the grant index of the
-///   sort key, stopping after `limit` entries past the cursor;
+///   sort key (the covering index: the arms never touch the dashboards);
 /// - the union of the arms, deduplicated (a dashboard reached twice carries the same copied
-///   key), its first `limit` in page order;
-/// - those dashboards, by primary key.
+///   key), in page order;
+/// - those dashboards, by primary key, and (only there, once) the filter; the first `limit`.
 ///
-/// The global first `limit` are each within the first `limit` of any arm that reaches them,
-/// so the page is exact, and its cost is at most `subjects x limit` index entries however many
-/// grants the caller has. Without a filter the arms read the covering index only; with one
-/// they join each grant to its dashboard to test it.
+/// Without a filter each arm stops after `limit` entries past the cursor: the global first
+/// `limit` are each within the first `limit` of any arm that reaches them, so the page is
+/// exact, and its cost is at most `subjects x limit` index entries however many grants the
+/// caller has. With a filter an arm cannot know how many of its entries the filter keeps,
+/// so the arms run unlimited and the merged stream is filtered until the page is full:
+/// each readable dashboard is tested once, and the statement holds the filter once (it used
+/// to be repeated in every arm: a 110-term filter times 60 groups made a statement of 6,600
+/// terms that took seconds to plan and megabytes to cache).
 ///
 /// The arms are combined per backend. PostgreSQL runs each arm under its own LIMIT and
-/// deduplicates the union. SQLite runs `arm UNION arm ... ORDER BY key LIMIT n` as a merge of
+/// deduplicates the union. SQLite runs `arm UNION arm ... ORDER BY key` as a merge of
 /// co-routines, each already in page order: it pulls from each arm only what the page needs
 /// and drops a duplicate where the arms meet, about `limit + subjects` entries in all (a
 /// third of the time of the limited arms with ten groups).
@@ -547,21 +551,17 @@ fn readable_page(
         ) {
             arm.cond_where(after);
         }
-        if let Some(filter) = &query.filter {
-            arm.inner_join(
-                dashboard::Entity,
-                Expr::col((dashboard::Entity, dashboard::Column::Id))
-                    .equals((grant::Entity, grant::Column::DashboardId)),
-            )
-            .cond_where(filter_condition(filter, query));
-        }
         arm
     };
+    // Without a filter every arm (and the merge) stops at the page size.
+    let arm_limit = query.filter.is_none().then_some(query.limit);
     let limited_arm = |subject: &Subject| {
         let mut arm = arm(subject);
         arm.order_by((grant::Entity, key), order.clone())
-            .order_by((grant::Entity, grant::Column::DashboardId), order.clone())
-            .limit(query.limit);
+            .order_by((grant::Entity, grant::Column::DashboardId), order.clone());
+        if let Some(limit) = arm_limit {
+            arm.limit(limit);
+        }
         // Wrapped, so that each union member keeps its own ORDER BY and LIMIT.
         Query::select()
             .column(Asterisk)
@@ -578,7 +578,9 @@ fn readable_page(
             .take();
     };
     let top = if backend == DatabaseBackend::Sqlite {
-        // The compound's ORDER BY and LIMIT follow the last arm and apply to the whole.
+        // The compound's ORDER BY and LIMIT follow the last arm and apply to the whole. A
+        // LIMIT is kept with a filter too (as large as it gets): SQLite drops the ORDER BY of
+        // a subquery without one, and with it the ordered merge of the arms.
         let mut compound = arm(first);
         for subject in subjects {
             compound.union(UnionType::Distinct, arm(subject));
@@ -586,32 +588,38 @@ fn readable_page(
         compound
             .order_by(SORT_KEY, order.clone())
             .order_by(grant::Column::DashboardId, order.clone())
-            .limit(query.limit)
+            .limit(arm_limit.unwrap_or(i64::MAX as u64))
             .take()
     } else {
         let mut reachable = limited_arm(first);
         for subject in subjects {
             reachable.union(UnionType::All, limited_arm(subject));
         }
-        Query::select()
-            .distinct()
+        let mut top = Query::select();
+        top.distinct()
             .column(grant::Column::DashboardId)
             .column(SORT_KEY)
-            .from_subquery(reachable, Alias::new("reachable"))
-            .order_by(SORT_KEY, order.clone())
-            .order_by(grant::Column::DashboardId, order.clone())
-            .limit(query.limit)
-            .take()
+            .from_subquery(reachable, Alias::new("reachable"));
+        if let Some(limit) = arm_limit {
+            top.order_by(SORT_KEY, order.clone())
+                .order_by(grant::Column::DashboardId, order.clone())
+                .limit(limit);
+        }
+        top.take()
     };
-    with_visibility(query.now)
-        .join_subquery(
-            JoinType::InnerJoin,
-            top,
-            Alias::new("page"),
-            Expr::col((dashboard::Entity, dashboard::Column::Id))
-                .equals((Alias::new("page"), grant::Column::DashboardId)),
-        )
-        .order_by((Alias::new("page"), SORT_KEY), order.clone())
+    let mut page = with_visibility(query.now);
+    page.join_subquery(
+        JoinType::InnerJoin,
+        top,
+        Alias::new("page"),
+        Expr::col((dashboard::Entity, dashboard::Column::Id))
+            .equals((Alias::new("page"), grant::Column::DashboardId)),
+    );
+    if let Some(filter) = &query.filter {
+        page.cond_where(filter_condition(filter, query))
+            .limit(query.limit);
+    }
+    page.order_by((Alias::new("page"), SORT_KEY), order.clone())
         .order_by((Alias::new("page"), grant::Column::DashboardId), order)
         .take()
 }
@@ -799,6 +807,12 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
                 .and_where(grant::Column::GranteeKind.eq(GranteeKind::User.as_str()))
                 .and_where(grant::Column::GranteeId.eq(resolve_me(id, query)))
                 .and_where(grant::Column::Role.eq(BuiltinRole::Owner.name()))
+                // An expired owner share makes nobody an owner (as ListOwners says).
+                .cond_where(
+                    Condition::any()
+                        .add(grant::Column::ExpireTime.is_null())
+                        .add(grant::Column::ExpireTime.gt(query.now)),
+                )
                 .take();
             if *equal {
                 id_col().in_subquery(owned)

@@ -51,13 +51,24 @@ pub struct DbOptions {
     pub sqlite_busy_timeout: Duration,
     /// SQLite durability of a commit (`FULL` survives an OS crash or power loss).
     pub sqlite_synchronous: SqliteSynchronous,
+    /// PostgreSQL: the longest a statement of a call may run (`statement_timeout`); the
+    /// server sets it to REQUEST_TIMEOUT, so the database stops working on a call the
+    /// server has given up on. Migrations run without it.
+    pub statement_timeout: Option<Duration>,
 }
+
+/// Prepared statements each pooled connection keeps (sqlx's default is 100). A listing's
+/// statement differs with the caller's number of groups and with its filter, so the cache
+/// fills with one-off statements: bounded here, memory stays bounded whatever callers send.
+pub const STATEMENT_CACHE_CAPACITY: usize = 64;
 
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
     /// Serializes writers on SQLite; `None` on PostgreSQL.
     write_lock: Option<Arc<Mutex<()>>>,
+    /// PostgreSQL: how to connect for migrations (without the statement timeout).
+    migration_connect: Option<PgConnectOptions>,
 }
 
 /// A write transaction; on SQLite it holds the writer lock until commit or drop.
@@ -98,12 +109,13 @@ impl Store {
                 // descents of the grants table stay in memory, and the pool's total stays
                 // well inside the memory budget.
                 .pragma("cache_size", "-8192")
-                .pragma("temp_store", "memory");
+                .pragma("temp_store", "memory")
+                .statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
             let pool = SqlitePoolOptions::new()
                 // An embedded database cannot drop a connection: no ping (a round trip to
                 // the connection's worker thread) before every statement.
                 .test_before_acquire(false)
-                .after_connect(|conn, _| Box::pin(sqlite::enable_plan_stability(conn)))
+                .after_connect(|conn, _| Box::pin(sqlite::on_connect(conn)))
                 .max_connections(options.max_connections)
                 .acquire_timeout(options.acquire_timeout)
                 .connect_with(connect)
@@ -112,9 +124,16 @@ impl Store {
             Ok(Self {
                 db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 write_lock: Some(Arc::new(Mutex::new(()))),
+                migration_connect: None,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            let connect = PgConnectOptions::from_str(url).map_err(invalid_url)?;
+            let migration_connect = PgConnectOptions::from_str(url)
+                .map_err(invalid_url)?
+                .statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+            let mut connect = migration_connect.clone();
+            if let Some(timeout) = options.statement_timeout {
+                connect = connect.options([("statement_timeout", timeout.as_millis().max(1))]);
+            }
             let pool = PgPoolOptions::new()
                 // No ping round trip before every statement: a connection the server closed
                 // fails its next statement (UNAVAILABLE, retryable) and leaves the pool.
@@ -127,6 +146,7 @@ impl Store {
             Ok(Self {
                 db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
                 write_lock: None,
+                migration_connect: Some(migration_connect),
             })
         } else {
             Err(Error::invalid(
@@ -149,14 +169,30 @@ impl Store {
     pub async fn migrate(&self) -> Result<()> {
         match self.backend() {
             DatabaseBackend::Postgres => {
-                let lock = self.db.begin().await?;
+                // Connections of their own, without the calls' statement timeout: a
+                // migration of a large table may take longer than any call.
+                let db = match &self.migration_connect {
+                    Some(connect) => SqlxPostgresConnector::from_sqlx_postgres_pool(
+                        PgPoolOptions::new()
+                            // The lock's transaction holds one, the migrator uses another.
+                            .max_connections(2)
+                            .connect_with(connect.clone())
+                            .await
+                            .map_err(|e| Error::Unavailable(Box::new(e)))?,
+                    ),
+                    None => self.db.clone(),
+                };
+                let lock = db.begin().await?;
                 lock.execute_raw(Statement::from_string(
                     DatabaseBackend::Postgres,
                     "SELECT pg_advisory_xact_lock(7230419981)",
                 ))
                 .await?;
-                migration::Migrator::up(&self.db, None).await?;
+                migration::Migrator::up(&db, None).await?;
                 lock.commit().await?;
+                if self.migration_connect.is_some() {
+                    db.close().await?;
+                }
             }
             _ => {
                 let _writer = self.lock_writer().await;
@@ -237,10 +273,44 @@ pub fn is_unique_violation(err: &sea_orm::DbErr) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::escape_like;
+    use super::*;
 
     #[test]
     fn like_wildcards_are_escaped() {
         assert_eq!(escape_like(r"50%_a\b"), r"50\%\_a\\b");
+    }
+
+    /// On PostgreSQL (`TEST_DATABASE_URL`), every pooled connection of the calls carries the
+    /// statement timeout; migrations ran without it.
+    #[tokio::test]
+    async fn postgres_connections_carry_the_statement_timeout() {
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        if !url.starts_with("postgres") {
+            return;
+        }
+        let store = Store::connect(&DbOptions {
+            url,
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::Full,
+            statement_timeout: Some(Duration::from_millis(1234)),
+        })
+        .await
+        .expect("connect");
+        store.migrate().await.expect("migrate");
+        let row = store
+            .db()
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Postgres,
+                "SHOW statement_timeout",
+            ))
+            .await
+            .expect("show")
+            .expect("row");
+        let timeout: String = row.try_get("", "statement_timeout").expect("value");
+        assert_eq!(timeout, "1234ms");
     }
 }

@@ -1,8 +1,94 @@
 //! SQLite connection settings that sqlx has no option for.
 
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int};
 
+use libsqlite3_sys::{sqlite3_context, sqlite3_value};
 use sea_orm::sqlx::SqliteConnection;
+
+/// Everything a new pooled connection needs before its first statement.
+pub async fn on_connect(conn: &mut SqliteConnection) -> Result<(), sea_orm::sqlx::Error> {
+    enable_plan_stability(conn).await?;
+    register_unicode_lower(conn).await
+}
+
+/// Replaces SQLite's `lower()`, which folds ASCII letters only, on this connection with one
+/// that lowercases every Unicode letter (Rust's `str::to_lowercase`), so that the
+/// case-insensitive `:` of filters and the directory searches (`lower(column) LIKE
+/// lower(needle)`) give the answers PostgreSQL's `lower()` gives: `title:"äpfel"` finds
+/// "Äpfel". No index or stored value depends on `lower()`, so replacing it changes nothing
+/// else; it stays deterministic (plan stability and the planner may rely on that).
+pub async fn register_unicode_lower(
+    conn: &mut SqliteConnection,
+) -> Result<(), sea_orm::sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is this connection's open handle, held exclusively through `handle`; the
+    // name is a NUL-terminated static string; the function has no user data to destroy.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_create_function_v2(
+            db,
+            c"lower".as_ptr(),
+            1,
+            libsqlite3_sys::SQLITE_UTF8
+                | libsqlite3_sys::SQLITE_DETERMINISTIC
+                | libsqlite3_sys::SQLITE_INNOCUOUS,
+            std::ptr::null_mut(),
+            Some(unicode_lower),
+            None,
+            None,
+            None,
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Configuration(
+            format!("sqlite3_create_function_v2(lower) failed with code {rc}").into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `lower(x)`: NULL stays NULL; anything else is read as UTF-8 text and lowercased.
+unsafe extern "C" fn unicode_lower(
+    ctx: *mut sqlite3_context,
+    argc: c_int,
+    argv: *mut *mut sqlite3_value,
+) {
+    // SAFETY: SQLite calls this with `argc` valid values in `argv` (1, as registered) and a
+    // valid context; the text pointer stays valid until the value is touched again, and the
+    // result is copied by SQLite (SQLITE_TRANSIENT) before the String is dropped.
+    unsafe {
+        if argc != 1 {
+            libsqlite3_sys::sqlite3_result_null(ctx);
+            return;
+        }
+        let value = *argv;
+        if libsqlite3_sys::sqlite3_value_type(value) == libsqlite3_sys::SQLITE_NULL {
+            libsqlite3_sys::sqlite3_result_null(ctx);
+            return;
+        }
+        let text = libsqlite3_sys::sqlite3_value_text(value);
+        let len = libsqlite3_sys::sqlite3_value_bytes(value);
+        if text.is_null() {
+            if len == 0 {
+                libsqlite3_sys::sqlite3_result_text(ctx, c"".as_ptr(), 0, None);
+            } else {
+                libsqlite3_sys::sqlite3_result_error_nomem(ctx);
+            }
+            return;
+        }
+        let bytes = std::slice::from_raw_parts(text, len.max(0) as usize);
+        let lowered = String::from_utf8_lossy(bytes).to_lowercase();
+        match c_int::try_from(lowered.len()) {
+            Ok(n) => libsqlite3_sys::sqlite3_result_text(
+                ctx,
+                lowered.as_ptr() as *const c_char,
+                n,
+                libsqlite3_sys::SQLITE_TRANSIENT(),
+            ),
+            Err(_) => libsqlite3_sys::sqlite3_result_error_toobig(ctx),
+        }
+    }
+}
 
 /// Turns on the query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`) for a new
 /// connection: a statement keeps the plan it was prepared with whatever values are bound.
@@ -55,6 +141,7 @@ mod tests {
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: crate::store::SqliteSynchronous::Full,
+            statement_timeout: None,
         })
         .await
         .expect("connect");
@@ -112,5 +199,35 @@ mod tests {
                 assert_eq!(value, expected, "synchronous with {setting:?}");
             }
         }
+    }
+
+    /// `lower()` folds non-ASCII letters on every pooled connection, and keeps NULL.
+    #[tokio::test]
+    async fn lower_folds_unicode() {
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let store = Store::connect(&DbOptions {
+            url,
+            max_connections: 1,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_synchronous: crate::store::SqliteSynchronous::Full,
+            statement_timeout: None,
+        })
+        .await
+        .expect("connect");
+        let row = store
+            .db()
+            .query_one_raw(Statement::from_string(
+                DatabaseBackend::Sqlite,
+                "SELECT lower('ÄPFEL Ωμέγα ABC') AS l, lower(NULL) IS NULL AS n, lower('') AS e",
+            ))
+            .await
+            .expect("query")
+            .expect("row");
+        assert_eq!(row.try_get::<String>("", "l").unwrap(), "äpfel ωμέγα abc");
+        assert!(row.try_get::<bool>("", "n").unwrap());
+        assert_eq!(row.try_get::<String>("", "e").unwrap(), "");
     }
 }

@@ -142,6 +142,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         sqlite_busy_timeout: std::time::Duration::from_secs(30),
         // A bulk load that is simply run again if the machine goes down.
         sqlite_synchronous: dashboard_service::store::SqliteSynchronous::Normal,
+        statement_timeout: None,
     })
     .await
     .map_err(|e| format!("connect: {e}"))?;
