@@ -258,6 +258,18 @@ async fn errors_do_not_echo_unbounded_input() {
         trailer_bytes(&status)
     );
 
+    // A filter's unknown field is quoted, bounded (a filter may be 2,000 characters).
+    let status = alice
+        .list(pb::ListDashboardsRequest {
+            filter: format!("{}:x", "z".repeat(1_900)),
+            ..Default::default()
+        })
+        .await
+        .expect_err("unknown field");
+    let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
+    assert_eq!(violated_fields(&details), ["filter"]);
+    assert!(longest_run_of('z', status.message()) <= 100, "{}", status.message());
+
     // An unknown update-mask path is quoted, bounded.
     let board = alice.create("masks").await;
     let request = alice.req(pb::UpdateDashboardRequest {

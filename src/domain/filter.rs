@@ -16,6 +16,7 @@
 //! `shared_with_me` (`= true|false`), `visibility` (`= public|private`). Values are data, never SQL: `%`, `_` and quotes match
 //! themselves. The parse produces a tree; the store turns it into bound parameters.
 
+use super::error::echo;
 use super::{Error, Micros, Result, names};
 
 pub const MAX_FILTER_CHARS: usize = 2_000;
@@ -152,8 +153,8 @@ impl Token {
             Token::RParen => "')'".into(),
             Token::Minus => "'-'".into(),
             Token::Comparator(c) => format!("'{c}'"),
-            Token::Quoted(s) => format!("string {s:?}"),
-            Token::Word(w) => format!("{w:?}"),
+            Token::Quoted(s) => format!("string {}", echo(s)),
+            Token::Word(w) => echo(w),
         }
     }
 
@@ -321,13 +322,19 @@ impl Parser {
                     Some(Token::Comparator(c)) => c,
                     _ => {
                         return Err(bad(format!(
-                            "expected a comparison after {field:?}, like title:\"ops\""
+                            "expected a comparison after {}, like title:\"ops\"",
+                            echo(&field)
                         )));
                     }
                 };
                 let value = match self.next() {
                     Some(Token::Quoted(v)) | Some(Token::Word(v)) => v,
-                    _ => return Err(bad(format!("expected a value after {field}{comparator}"))),
+                    _ => {
+                        return Err(bad(format!(
+                            "expected a value after {}{comparator}",
+                            echo(&field)
+                        )));
+                    }
                 };
                 comparison(&field, comparator, value).map(Filter::Compare)
             }
@@ -374,7 +381,8 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
         };
         let time = chrono::DateTime::parse_from_rfc3339(&value).map_err(|_| {
             bad(format!(
-                "{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {value:?}"
+                "{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {}",
+                echo(&value)
             ))
         })?;
         return Ok(Comparison::Time(
@@ -416,8 +424,9 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             Ok(Comparison::Flag(Flag::Public, public == equal()?))
         }
         _ => Err(bad(format!(
-            "unknown field {field:?}: filterable fields are title, description, creator, owner, \
-             create_time, update_time, shared_with_me, visibility"
+            "unknown field {}: filterable fields are title, description, creator, owner, \
+             create_time, update_time, shared_with_me, visibility",
+            echo(field)
         ))),
     }
 }
