@@ -23,6 +23,9 @@ use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::store::Store;
 
+mod drain;
+pub use drain::{Drain, LONG_STREAMS};
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The descriptor set of our protos, served by reflection.
@@ -134,8 +137,9 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     Ok(store)
 }
 
-/// Serves on `listener` until `shutdown` resolves; then reports NOT_SERVING, stops accepting,
-/// and lets in-flight calls finish within `config.shutdown_grace`.
+/// Serves on `listener` until `shutdown` resolves; then drains (see `drain`): NOT_SERVING at
+/// once, serving on for `config.shutdown_delay`, then no new connections, GOAWAY, long
+/// streams ended with UNAVAILABLE, and in-flight calls given `config.shutdown_grace`.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
@@ -177,7 +181,7 @@ pub async fn serve(
         health.clone(),
     ));
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let drain = Drain::new();
     let health_on_stop = health.clone();
     let addr = listener.local_addr()?;
     let server = tonic::transport::Server::builder()
@@ -187,14 +191,15 @@ pub async fn serve(
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
         .layer(auth)
+        .layer(drain.layer())
         .add_routes(routes)
         // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the
         // client's delayed ACK (Nagle).
+        // The incoming stream ends when the drain starts; the same moment is the shutdown
+        // signal, so tonic then sends GOAWAY and waits for the connections to close.
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move {
-                let _ = stop_rx.await;
-            },
+            drain.incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
+            drain.started(),
         );
     let mut server = tokio::spawn(server);
     tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
@@ -206,10 +211,21 @@ pub async fn serve(
         }
         () = shutdown => {}
     }
-    tracing::info!("shutting down: reporting NOT_SERVING and draining in-flight calls");
+    tracing::info!(
+        delay = ?config.shutdown_delay,
+        grace = ?config.shutdown_grace,
+        "shutting down: NOT_SERVING, still serving for the delay"
+    );
     background.abort();
     health_on_stop.set(ServingStatus::NotServing).await;
-    let _ = stop_tx.send(());
+    tokio::select! {
+        result = &mut server => {
+            return result.map_err(BoxError::from)?.map_err(BoxError::from);
+        }
+        () = tokio::time::sleep(config.shutdown_delay) => {}
+    }
+    tracing::info!("draining: refusing new connections, GOAWAY, ending long streams");
+    drain.start();
     match tokio::time::timeout(config.shutdown_grace, &mut server).await {
         Ok(result) => result.map_err(BoxError::from)?.map_err(BoxError::from)?,
         Err(_) => {

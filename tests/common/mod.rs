@@ -53,6 +53,7 @@ pub fn start_until(
     config.jwt_secret = Some(SECRET.to_string());
     config.listen_addr = "127.0.0.1:0".parse().expect("addr");
     config.shutdown_grace = Duration::from_secs(2);
+    config.shutdown_delay = Duration::from_millis(200);
     customize(&mut config);
 
     let listener = std::net::TcpListener::bind(config.listen_addr).expect("bind");
