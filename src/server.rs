@@ -23,7 +23,10 @@ use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::store::Store;
 
+mod calls;
 mod drain;
+pub mod metrics;
+pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
 pub use drain::{Drain, LONG_STREAMS};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -145,6 +148,19 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BoxError> {
+    let metrics_listener = TcpListener::bind(config.metrics_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {} for metrics: {e}", config.metrics_addr))?;
+    serve_with_metrics(config, listener, metrics_listener, shutdown).await
+}
+
+/// [`serve`], with the metrics endpoint on a listener the caller bound (tests bind port 0).
+pub async fn serve_with_metrics(
+    config: Config,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BoxError> {
     let store = open_store(&config).await?;
     let keys = KeyMaterial::load(&config.jwt_options())?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
@@ -181,22 +197,44 @@ pub async fn serve(
         health.clone(),
     ));
 
+    let metrics = Arc::new(metrics::Metrics::new(
+        &[
+            FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+        Some(store.clone()),
+    )?);
+    let metrics_addr = metrics_listener.local_addr()?;
+    // Serves until the gRPC server has stopped, so the drain itself can be watched.
+    let metrics_stop = tokio_util::sync::CancellationToken::new();
+    let metrics_server = tokio::spawn(metrics::serve(
+        metrics_listener,
+        metrics.clone(),
+        metrics_stop.clone().cancelled_owned(),
+    ));
+    tracing::info!(addr = %metrics_addr, path = metrics::PATH, "serving metrics");
+
     let drain = Drain::new();
     let health_on_stop = health.clone();
     let addr = listener.local_addr()?;
     let server = tonic::transport::Server::builder()
         .timeout(config.request_timeout)
         .max_concurrent_streams(config.max_concurrent_streams)
+        // Outermost: metrics and the access log see every call, also those refused below.
+        .layer(calls::CallsLayer::new(metrics, config.request_timeout))
         // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
         .layer(auth)
+        .layer(calls::PrincipalProbeLayer)
         .layer(drain.layer())
         .add_routes(routes)
         // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the
-        // client's delayed ACK (Nagle).
-        // The incoming stream ends when the drain starts; the same moment is the shutdown
-        // signal, so tonic then sends GOAWAY and waits for the connections to close.
+        // client's delayed ACK (Nagle). The incoming stream ends when the drain starts; the
+        // same moment is the shutdown signal, so tonic then sends GOAWAY and waits for the
+        // connections to close.
         .serve_with_incoming_shutdown(
             drain.incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
             drain.started(),
@@ -204,11 +242,34 @@ pub async fn serve(
     let mut server = tokio::spawn(server);
     tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
 
+    let result = run_until_drained(
+        &config,
+        &mut server,
+        shutdown,
+        &drain,
+        &health_on_stop,
+        &background,
+    )
+    .await;
+    background.abort();
+    metrics_stop.cancel();
+    let _ = metrics_server.await;
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the server until `shutdown`, then drains it (see `drain`).
+async fn run_until_drained(
+    config: &Config,
+    server: &mut tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    shutdown: impl Future<Output = ()>,
+    drain: &Drain,
+    health: &Health,
+    background: &tokio::task::JoinHandle<()>,
+) -> Result<(), BoxError> {
     tokio::select! {
-        result = &mut server => {
-            background.abort();
-            return result.map_err(BoxError::from)?.map_err(BoxError::from);
-        }
+        result = &mut *server => return result.map_err(BoxError::from)?.map_err(BoxError::from),
         () = shutdown => {}
     }
     tracing::info!(
@@ -216,24 +277,22 @@ pub async fn serve(
         grace = ?config.shutdown_grace,
         "shutting down: NOT_SERVING, still serving for the delay"
     );
+    // Before NOT_SERVING: the database check must not turn it back to SERVING.
     background.abort();
-    health_on_stop.set(ServingStatus::NotServing).await;
+    health.set(ServingStatus::NotServing).await;
     tokio::select! {
-        result = &mut server => {
-            return result.map_err(BoxError::from)?.map_err(BoxError::from);
-        }
+        result = &mut *server => return result.map_err(BoxError::from)?.map_err(BoxError::from),
         () = tokio::time::sleep(config.shutdown_delay) => {}
     }
     tracing::info!("draining: refusing new connections, GOAWAY, ending long streams");
     drain.start();
-    match tokio::time::timeout(config.shutdown_grace, &mut server).await {
+    match tokio::time::timeout(config.shutdown_grace, &mut *server).await {
         Ok(result) => result.map_err(BoxError::from)?.map_err(BoxError::from)?,
         Err(_) => {
             tracing::warn!(grace = ?config.shutdown_grace, "calls still running after the grace period; exiting");
             server.abort();
         }
     }
-    tracing::info!("stopped");
     Ok(())
 }
 
