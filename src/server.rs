@@ -25,6 +25,7 @@ use crate::store::Store;
 
 mod calls;
 mod drain;
+pub mod logging;
 pub mod metrics;
 pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
 pub use drain::{Drain, LONG_STREAMS};
