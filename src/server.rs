@@ -106,6 +106,11 @@ impl Default for ServiceRegistry {
     }
 }
 
+/// The health service name that reports SERVING while the process serves gRPC at all, whatever
+/// the database and the drain say: for liveness and startup probes, so that a database outage
+/// takes replicas out of rotation (readiness, `""`) without the kubelet restarting them.
+pub const LIVENESS: &str = "liveness";
+
 /// Sets the serving status of every registered service and of the server as a whole (`""`).
 #[derive(Clone)]
 pub struct Health {
@@ -191,6 +196,10 @@ pub async fn serve_with_metrics(
         .register(directory)
         .build()?;
     health.set(ServingStatus::Serving).await;
+    health
+        .reporter
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
 
     let background = tokio::spawn(background_jobs(
         config.clone(),

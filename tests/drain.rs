@@ -79,6 +79,14 @@ async fn serves_through_the_delay_then_ends_long_streams_and_refuses_connections
         .into_inner()
         .status();
     assert_eq!(status, ServingStatus::NotServing);
+    // The liveness entry stays SERVING: probes must not restart a draining replica.
+    let live = HealthClient::new(server.channel().await)
+        .check(watch_request("liveness"))
+        .await
+        .expect("liveness answers during the delay")
+        .into_inner()
+        .status();
+    assert_eq!(live, ServingStatus::Serving);
     let mut caller = server.user(&org, "drain-admin", PlatformRole::Admin).await;
     let created = caller.create("made during the delay").await;
     let read = caller
