@@ -16,7 +16,7 @@ export JWT_SECRET="bench-smoke-secret-bench-smoke-secret-0123"
 export DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc"
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$BIN/dashboard-service-bench" seed --dashboards 2000 --users 300 --groups 30 --grants 20000
-LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG=warn "$BIN/dashboard-service" >"$WORK/server.log" 2>&1 &
+LISTEN_ADDR="127.0.0.1:$PORT" METRICS_ADDR=127.0.0.1:0 RUST_LOG=warn "$BIN/dashboard-service" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
     "$BIN/dashboard-service" health --addr "127.0.0.1:$PORT" >/dev/null 2>&1 && break

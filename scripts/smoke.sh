@@ -85,6 +85,8 @@ WORK="$(mktemp -d "${TMPDIR:-/tmp}/dashboard-smoke.XXXXXX")"
 LOG="$WORK/server.log"
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
 ADDR="127.0.0.1:$PORT"
+METRICS_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+METRICS_URL="http://127.0.0.1:$METRICS_PORT/metrics"
 
 # `migrate` on its own creates and migrates an empty database, then exits 0.
 mkdir "$WORK/migrate"
@@ -95,7 +97,7 @@ pass "migrate creates and migrates dashboards.db"
 
 # --- start the server with its defaults ----------------------------------------------------
 echo "== starting $BIN on $ADDR in $WORK"
-(cd "$WORK" && LISTEN_ADDR="$ADDR" exec "$BIN") >"$LOG" 2>&1 &
+(cd "$WORK" && LISTEN_ADDR="$ADDR" METRICS_ADDR="127.0.0.1:$METRICS_PORT" exec "$BIN") >"$LOG" 2>&1 &
 SERVER_PID=$!
 
 ready=""
@@ -295,8 +297,21 @@ sys.exit(0 if ok else 1)
 out="$(call GetDashboard "{\"name\":\"$NAME\"}" "${BOB_AUTH[@]}")" || fail "bob cannot read the shared dashboard: $out"
 pass "ShareDashboard (by email, readonly): bob can read, CheckAccess explains READ only"
 
+# --- metrics ------------------------------------------------------------------------------
+out="$(python3 -c 'import sys, urllib.request; print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())' "$METRICS_URL" 2>&1)" ||
+    fail "GET $METRICS_URL: $out"
+grep -q '^grpc_server_handled_total{grpc_code="OK",grpc_method="GetDashboard",grpc_service="dashboards.v1.DashboardService",grpc_type="unary"} [1-9]' <<<"$out" ||
+    fail "no OK GetDashboard count in $METRICS_URL: $out"
+grep -q '^grpc_server_handled_total{grpc_code="Unauthenticated",' <<<"$out" ||
+    fail "no Unauthenticated count in $METRICS_URL: $out"
+pass "GET /metrics (no token) counts the calls above with their codes"
+
 # --- graceful shutdown --------------------------------------------------------------------
 kill -TERM "$SERVER_PID"
+# During SHUTDOWN_DELAY (default 5s) the server still answers, and says NOT_SERVING.
+out="$("$BIN" health --addr "$ADDR" --timeout 2s 2>&1)" && fail "health after SIGTERM: $out (want NOT_SERVING)"
+[[ "$out" == "NOT_SERVING" ]] || fail "health after SIGTERM: $out (want NOT_SERVING)"
+pass "SIGTERM: health answers NOT_SERVING during the shutdown delay"
 stopped=""
 for _ in $(seq 1 $((SHUTDOWN_BOUND_SECS * 10))); do
     if ! kill -0 "$SERVER_PID" 2>/dev/null; then

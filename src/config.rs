@@ -193,7 +193,8 @@ pub struct Config {
     #[arg(long, env = "HEALTH_CHECK_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
     pub health_check_interval: Duration,
 
-    /// After SIGTERM/SIGINT, how long in-flight calls may take before the process exits.
+    /// After the shutdown delay, how long in-flight calls may take to finish before the process
+    /// exits.
     #[arg(long, env = "SHUTDOWN_GRACE", default_value = "10s", value_parser = humantime::parse_duration, global = true)]
     pub shutdown_grace: Duration,
 
@@ -260,6 +261,21 @@ pub struct Config {
         global = true
     )]
     pub max_data_sources_per_widget: usize,
+
+    // ---- operations: drain, metrics (issue 13) ----
+    /// After SIGTERM/SIGINT, how long the server keeps accepting and serving while reporting
+    /// NOT_SERVING, so load balancers and meshes see it and stop routing before it closes.
+    #[arg(long, env = "SHUTDOWN_DELAY", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub shutdown_delay: Duration,
+
+    /// Prometheus metrics listen address (plain HTTP, path `/metrics`, no authentication).
+    #[arg(
+        long,
+        env = "METRICS_ADDR",
+        default_value = "0.0.0.0:9090",
+        global = true
+    )]
+    pub metrics_addr: SocketAddr,
 }
 
 /// A pool sized for the machine: queries are short, so a few connections per core keep the
@@ -360,6 +376,9 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), "0.0.0.0:50051");
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.trash_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.shutdown_delay, Duration::from_secs(5));
+        assert_eq!(c.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
         assert_eq!(c.sqlite_path(), Some(PathBuf::from("dashboards.db")));
         let widgets = c.limits().widgets;
         assert_eq!(widgets.max_widgets_per_dashboard, 200);

@@ -30,17 +30,12 @@ async fn main() -> ExitCode {
 }
 
 fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,h2=warn"));
+        .unwrap_or_else(|_| EnvFilter::new(server::logging::DEFAULT_FILTER));
     // Colours only on a terminal: not in files, journald or container logs.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
-    }
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    server::logging::subscriber(format, filter, ansi, std::io::stderr).init();
 }
 
 async fn serve(config: Config) -> Result<(), server::BoxError> {

@@ -24,6 +24,13 @@ use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::store::Store;
 
+mod calls;
+mod drain;
+pub mod logging;
+pub mod metrics;
+pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
+pub use drain::{Drain, LONG_STREAMS};
+
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The descriptor set of our protos, served by reflection.
@@ -100,6 +107,11 @@ impl Default for ServiceRegistry {
     }
 }
 
+/// The health service name that reports SERVING while the process serves gRPC at all, whatever
+/// the database and the drain say: for liveness and startup probes, so that a database outage
+/// takes replicas out of rotation (readiness, `""`) without the kubelet restarting them.
+pub const LIVENESS: &str = "liveness";
+
 /// Sets the serving status of every registered service and of the server as a whole (`""`).
 #[derive(Clone)]
 pub struct Health {
@@ -135,11 +147,25 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     Ok(store)
 }
 
-/// Serves on `listener` until `shutdown` resolves; then reports NOT_SERVING, stops accepting,
-/// and lets in-flight calls finish within `config.shutdown_grace`.
+/// Serves on `listener` until `shutdown` resolves; then drains (see `drain`): NOT_SERVING at
+/// once, serving on for `config.shutdown_delay`, then no new connections, GOAWAY, long
+/// streams ended with UNAVAILABLE, and in-flight calls given `config.shutdown_grace`.
 pub async fn serve(
     config: Config,
     listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BoxError> {
+    let metrics_listener = TcpListener::bind(config.metrics_addr)
+        .await
+        .map_err(|e| format!("cannot listen on {} for metrics: {e}", config.metrics_addr))?;
+    serve_with_metrics(config, listener, metrics_listener, shutdown).await
+}
+
+/// [`serve`], with the metrics endpoint on a listener the caller bound (tests bind port 0).
+pub async fn serve_with_metrics(
+    config: Config,
+    listener: TcpListener,
+    metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BoxError> {
     let store = open_store(&config).await?;
@@ -172,6 +198,10 @@ pub async fn serve(
         .register(directory)
         .build()?;
     health.set(ServingStatus::Serving).await;
+    health
+        .reporter
+        .set_service_status(LIVENESS, ServingStatus::Serving)
+        .await;
 
     let background = tokio::spawn(background_jobs(
         config.clone(),
@@ -179,11 +209,32 @@ pub async fn serve(
         health.clone(),
     ));
 
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let metrics = Arc::new(metrics::Metrics::new(
+        &[
+            FILE_DESCRIPTOR_SET,
+            tonic_health::pb::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+        ],
+        Some(store.clone()),
+    )?);
+    let metrics_addr = metrics_listener.local_addr()?;
+    // Serves until the gRPC server has stopped, so the drain itself can be watched.
+    let metrics_stop = tokio_util::sync::CancellationToken::new();
+    let metrics_server = tokio::spawn(metrics::serve(
+        metrics_listener,
+        metrics.clone(),
+        metrics_stop.clone().cancelled_owned(),
+    ));
+    tracing::info!(addr = %metrics_addr, path = metrics::PATH, "serving metrics");
+
+    let drain = Drain::new();
     let health_on_stop = health.clone();
     let addr = listener.local_addr()?;
     let server = tonic::transport::Server::builder()
         .max_concurrent_streams(config.max_concurrent_streams)
+        // Outermost: metrics and the access log see every call, also those refused below.
+        .layer(calls::CallsLayer::new(metrics, config.request_timeout))
         // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
@@ -192,37 +243,71 @@ pub async fn serve(
         // The deadline: DEADLINE_EXCEEDED with details, not tonic's bare CANCELLED.
         .layer(DeadlineLayer::new(config.request_timeout))
         .layer(auth)
+        .layer(calls::PrincipalProbeLayer)
+        .layer(drain.layer())
         .add_routes(routes)
         // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the
-        // client's delayed ACK (Nagle).
+        // client's delayed ACK (Nagle). The incoming stream ends when the drain starts; the
+        // same moment is the shutdown signal, so tonic then sends GOAWAY and waits for the
+        // connections to close.
         .serve_with_incoming_shutdown(
-            TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move {
-                let _ = stop_rx.await;
-            },
+            drain.incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
+            drain.started(),
         );
     let mut server = tokio::spawn(server);
     tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
 
+    let result = run_until_drained(
+        &config,
+        &mut server,
+        shutdown,
+        &drain,
+        &health_on_stop,
+        &background,
+    )
+    .await;
+    background.abort();
+    metrics_stop.cancel();
+    let _ = metrics_server.await;
+    result?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the server until `shutdown`, then drains it (see `drain`).
+async fn run_until_drained(
+    config: &Config,
+    server: &mut tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    shutdown: impl Future<Output = ()>,
+    drain: &Drain,
+    health: &Health,
+    background: &tokio::task::JoinHandle<()>,
+) -> Result<(), BoxError> {
     tokio::select! {
-        result = &mut server => {
-            background.abort();
-            return result.map_err(BoxError::from)?.map_err(BoxError::from);
-        }
+        result = &mut *server => return result.map_err(BoxError::from)?.map_err(BoxError::from),
         () = shutdown => {}
     }
-    tracing::info!("shutting down: reporting NOT_SERVING and draining in-flight calls");
+    tracing::info!(
+        delay = ?config.shutdown_delay,
+        grace = ?config.shutdown_grace,
+        "shutting down: NOT_SERVING, still serving for the delay"
+    );
+    // Before NOT_SERVING: the database check must not turn it back to SERVING.
     background.abort();
-    health_on_stop.set(ServingStatus::NotServing).await;
-    let _ = stop_tx.send(());
-    match tokio::time::timeout(config.shutdown_grace, &mut server).await {
+    health.set(ServingStatus::NotServing).await;
+    tokio::select! {
+        result = &mut *server => return result.map_err(BoxError::from)?.map_err(BoxError::from),
+        () = tokio::time::sleep(config.shutdown_delay) => {}
+    }
+    tracing::info!("draining: refusing new connections, GOAWAY, ending long streams");
+    drain.start();
+    match tokio::time::timeout(config.shutdown_grace, &mut *server).await {
         Ok(result) => result.map_err(BoxError::from)?.map_err(BoxError::from)?,
         Err(_) => {
             tracing::warn!(grace = ?config.shutdown_grace, "calls still running after the grace period; exiting");
             server.abort();
         }
     }
-    tracing::info!("stopped");
     Ok(())
 }
 

@@ -268,7 +268,11 @@ async fn errors_do_not_echo_unbounded_input() {
         .expect_err("unknown field");
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["filter"]);
-    assert!(longest_run_of('z', status.message()) <= 100, "{}", status.message());
+    assert!(
+        longest_run_of('z', status.message()) <= 100,
+        "{}",
+        status.message()
+    );
 
     // An unknown update-mask path is quoted, bounded.
     let board = alice.create("masks").await;

@@ -133,6 +133,11 @@ pub enum Error {
     /// A bug or an unexpected database error. The source is logged, not sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+
+    /// The server is draining after SIGTERM: long streams end with this; retrying on another
+    /// replica is the right reaction.
+    #[error("the server is shutting down; retry on another replica")]
+    ShuttingDown,
 }
 
 impl Error {
@@ -210,6 +215,7 @@ impl Error {
             Self::Other { code, .. } => *code,
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
+            Self::ShuttingDown => Code::Unavailable,
         }
     }
 
@@ -229,6 +235,7 @@ impl Error {
             Self::Other { code, .. } => code_reason(*code),
             Self::Unavailable(_) => "DATABASE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
+            Self::ShuttingDown => "SHUTTING_DOWN",
         }
     }
 }
@@ -446,6 +453,7 @@ mod tests {
             Error::Unimplemented {
                 message: "later".into(),
             },
+            Error::ShuttingDown,
         ];
         for err in errors {
             let reason = err.reason();

@@ -62,6 +62,13 @@ pub struct DbOptions {
 /// fills with one-off statements: bounded here, memory stays bounded whatever callers send.
 pub const STATEMENT_CACHE_CAPACITY: usize = 64;
 
+/// A snapshot of the connection pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    pub in_use: u32,
+    pub idle: u32,
+}
+
 #[derive(Clone)]
 pub struct Store {
     db: DatabaseConnection,
@@ -200,6 +207,26 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Connections the pool holds and how many of them are idle, for the metrics gauges.
+    pub fn pool_stats(&self) -> PoolStats {
+        let (open, idle) = match self.backend() {
+            DatabaseBackend::Sqlite => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DatabaseBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        };
+        let idle = u32::try_from(idle).unwrap_or(u32::MAX).min(open);
+        PoolStats {
+            in_use: open - idle,
+            idle,
+        }
     }
 
     /// True when the database answers a trivial query.

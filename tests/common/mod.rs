@@ -23,6 +23,8 @@ pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The Prometheus endpoint: `http://{metrics_addr}/metrics`.
+    pub metrics_addr: SocketAddr,
     pub config: Config,
     _dir: tempfile::TempDir,
 }
@@ -53,11 +55,16 @@ pub fn start_until(
     config.jwt_secret = Some(SECRET.to_string());
     config.listen_addr = "127.0.0.1:0".parse().expect("addr");
     config.shutdown_grace = Duration::from_secs(2);
+    config.shutdown_delay = Duration::from_millis(200);
     customize(&mut config);
 
     let listener = std::net::TcpListener::bind(config.listen_addr).expect("bind");
     let addr = listener.local_addr().expect("local addr");
     listener.set_nonblocking(true).expect("nonblocking");
+    let metrics_listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind metrics");
+    let metrics_addr = metrics_listener.local_addr().expect("metrics addr");
+    metrics_listener.set_nonblocking(true).expect("nonblocking");
+    config.metrics_addr = metrics_addr;
     let serve_config = config.clone();
     // The server outlives each test's runtime: it runs on its own thread and runtime.
     let thread = std::thread::spawn(move || {
@@ -68,7 +75,15 @@ pub fn start_until(
             .expect("runtime");
         runtime.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            let result = dashboard_service::server::serve(serve_config, listener, shutdown).await;
+            let metrics_listener =
+                tokio::net::TcpListener::from_std(metrics_listener).expect("metrics listener");
+            let result = dashboard_service::server::serve_with_metrics(
+                serve_config,
+                listener,
+                metrics_listener,
+                shutdown,
+            )
+            .await;
             if let Err(err) = &result {
                 eprintln!("test server failed: {err}");
             }
@@ -82,6 +97,7 @@ pub fn start_until(
     (
         TestServer {
             addr,
+            metrics_addr,
             config,
             _dir: dir,
         },
