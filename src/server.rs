@@ -17,7 +17,7 @@ use crate::api::{DashboardApi, DirectoryApi, SharingApi, WidgetApi};
 use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::config::Config;
 use crate::domain::now_micros;
-use crate::layers::{DeadlineLayer, StatusLayer};
+use crate::layers::{DeadlineLayer, status_layer};
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
@@ -239,7 +239,7 @@ pub async fn serve_with_metrics(
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
         // Statuses tonic answers by itself get their ErrorInfo (and the right code).
-        .layer(StatusLayer::new(config.max_message_bytes))
+        .layer(status_layer(config.max_message_bytes))
         // The deadline: DEADLINE_EXCEEDED with details, not tonic's bare CANCELLED.
         .layer(DeadlineLayer::new(config.request_timeout))
         .layer(auth)

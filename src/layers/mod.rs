@@ -6,4 +6,4 @@ mod deadline;
 mod status;
 
 pub use deadline::DeadlineLayer;
-pub use status::StatusLayer;
+pub use status::status_layer;

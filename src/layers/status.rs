@@ -4,89 +4,41 @@
 //! - an undecodable request (tonic-prost says INTERNAL "failed to decode Protobuf message",
 //!   also for messages nested past prost's recursion limit) is INVALID_ARGUMENT;
 //! - a request over `MAX_MESSAGE_BYTES` (tonic says OUT_OF_RANGE) is RESOURCE_EXHAUSTED;
-//! - an unknown method (UNIMPLEMENTED with an empty message) says which method;
+//! - an unknown method (UNIMPLEMENTED with an empty message) gets a message;
 //! - anything else keeps its code and (bounded) message and gains an `ErrorInfo`.
 //!
 //! Only trailers-only responses (the status in the response head) are rewritten: those are
 //! the ones tonic produces itself; handler errors already carry their details.
 
-use std::task::{Context, Poll};
-
-use futures_util::future::BoxFuture;
 use tonic::body::Body;
 use tonic::{Code, Status};
-use tower::{Layer, Service};
+use tower::util::MapResponseLayer;
 
 use crate::domain::Error;
-use crate::domain::error::echo;
 
 const DETAILS_HEADER: &str = "grpc-status-details-bin";
 
-#[derive(Clone)]
-pub struct StatusLayer {
+type Response = http::Response<Body>;
+
+/// The layer: a mapping of responses, since only the response head is looked at.
+pub fn status_layer(
     max_message_bytes: usize,
-}
-
-impl StatusLayer {
-    pub fn new(max_message_bytes: usize) -> Self {
-        Self { max_message_bytes }
-    }
-}
-
-impl<S> Layer<S> for StatusLayer {
-    type Service = StatusService<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        StatusService {
-            inner,
-            max_message_bytes: self.max_message_bytes,
+) -> MapResponseLayer<impl Fn(Response) -> Response + Clone + Send + Sync + 'static> {
+    MapResponseLayer::new(move |response: Response| {
+        if response.headers().contains_key(DETAILS_HEADER) {
+            return response;
         }
-    }
-}
-
-#[derive(Clone)]
-pub struct StatusService<S> {
-    inner: S,
-    max_message_bytes: usize,
-}
-
-impl<S, B> Service<http::Request<B>> for StatusService<S>
-where
-    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
-{
-    type Response = http::Response<Body>;
-    type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let path = request.uri().path().to_string();
-        let max_message_bytes = self.max_message_bytes;
-        let future = self.inner.call(request);
-        Box::pin(async move {
-            let response = future.await?;
-            let headers = response.headers();
-            if headers.contains_key(DETAILS_HEADER) {
-                return Ok(response);
+        match Status::from_header_map(response.headers()) {
+            Some(status) if status.code() != Code::Ok => {
+                Status::from(classify(&status, max_message_bytes)).into_http()
             }
-            match Status::from_header_map(headers) {
-                Some(status) if status.code() != Code::Ok => {
-                    let error = classify(&status, &path, max_message_bytes);
-                    Ok(Status::from(error).into_http())
-                }
-                _ => Ok(response),
-            }
-        })
-    }
+            _ => response,
+        }
+    })
 }
 
 /// Our error for a status tonic produced without details.
-fn classify(status: &Status, path: &str, max_message_bytes: usize) -> Error {
+fn classify(status: &Status, max_message_bytes: usize) -> Error {
     let message = status.message();
     match status.code() {
         Code::Internal if message.starts_with("failed to decode") => Error::InvalidArgument {
@@ -106,7 +58,7 @@ fn classify(status: &Status, path: &str, max_message_bytes: usize) -> Error {
             }
         }
         Code::Unimplemented if message.is_empty() => Error::Unimplemented {
-            message: format!("unknown method {}", echo(path)),
+            message: "this server has no such service or method (see `grpcurl list`)".into(),
         },
         code => Error::Other {
             code,
