@@ -255,7 +255,6 @@ async fn directory_listings_refuse_tampered_tokens() {
     });
     let status = admin.directory.list_users(request).await.unwrap_err();
     assert_invalid(&status, "page_token");
-    let _ = &mut admin;
 }
 
 // ---- 16. `:` folds Unicode on both databases; 32 levels of parentheses ----

@@ -515,8 +515,10 @@ fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
 /// to be repeated in every arm: a 110-term filter times 60 groups made a statement of 6,600
 /// terms that took seconds to plan and megabytes to cache).
 ///
-/// The arms are combined per backend. PostgreSQL runs each arm under its own LIMIT and
-/// deduplicates the union. SQLite runs `arm UNION arm ... ORDER BY key` as a merge of
+/// The arms are combined per backend. PostgreSQL runs each arm under its own LIMIT (none
+/// with a filter) and deduplicates the union; with a filter its planner hashes the caller's
+/// readable grants (index-only) and then walks them in page order, seen with `EXPLAIN` on a
+/// 100,000-grant dataset. SQLite runs `arm UNION arm ... ORDER BY key` as a merge of
 /// co-routines, each already in page order: it pulls from each arm only what the page needs
 /// and drops a duplicate where the arms meet, about `limit + subjects` entries in all (a
 /// third of the time of the limited arms with ten groups).
@@ -600,10 +602,13 @@ fn readable_page(
             .column(grant::Column::DashboardId)
             .column(SORT_KEY)
             .from_subquery(reachable, Alias::new("reachable"));
+        // In page order even without a LIMIT (with a filter): the planner can then merge
+        // the arms' index scans and stop when the filtered page is full, rather than hash
+        // every readable grant first.
+        top.order_by(SORT_KEY, order.clone())
+            .order_by(grant::Column::DashboardId, order.clone());
         if let Some(limit) = arm_limit {
-            top.order_by(SORT_KEY, order.clone())
-                .order_by(grant::Column::DashboardId, order.clone())
-                .limit(limit);
+            top.limit(limit);
         }
         top.take()
     };
