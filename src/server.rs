@@ -33,6 +33,18 @@ pub use drain::{Drain, LONG_STREAMS};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// gzip and zstd both ways on a generated server: requests in either are accepted, responses
+/// are compressed when the caller's `grpc-accept-encoding` allows it.
+macro_rules! compressed {
+    ($server:expr) => {
+        $server
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .accept_compressed(tonic::codec::CompressionEncoding::Zstd)
+            .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .send_compressed(tonic::codec::CompressionEncoding::Zstd)
+    };
+}
+
 /// The descriptor set of our protos, served by reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     tonic::include_file_descriptor_set!("dashboards_v1_descriptor");
@@ -192,10 +204,10 @@ pub async fn serve_with_metrics(
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
-        .register(dashboards)
-        .register(widgets)
-        .register(sharing)
-        .register(directory)
+        .register(compressed!(dashboards))
+        .register(compressed!(widgets))
+        .register(compressed!(sharing))
+        .register(compressed!(directory))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

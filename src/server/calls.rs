@@ -242,7 +242,7 @@ impl Call {
             target: "access",
             method = %self.path,
             code = code_name(code),
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            latency_ms = elapsed.as_micros() as f64 / 1000.0,
             principal = principal.as_deref().unwrap_or("-"),
             peer = %self.peer.map_or_else(|| "-".to_string(), |p| p.to_string()),
             request_id = %self.request_id,
