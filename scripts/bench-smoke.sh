@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --locked --bins
-BIN=target/release
+BIN="${CARGO_TARGET_DIR:-target}/release"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {

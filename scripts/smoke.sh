@@ -47,7 +47,7 @@ fail() {
 if [[ -z "${BIN:-}" ]]; then
     echo "== cargo build --release"
     (cd "$ROOT" && cargo build --release)
-    BIN="$ROOT/target/release/dashboard-service"
+    BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/dashboard-service"
 fi
 case "$BIN" in
     /*) ;;
