@@ -276,6 +276,16 @@ pub struct Config {
         global = true
     )]
     pub metrics_addr: SocketAddr,
+
+    /// Origins (comma-separated, e.g. `https://app.example.com`) whose browser pages may call
+    /// the API with gRPC-Web across origins (CORS); `*` allows any. Empty: same origin only.
+    #[arg(
+        long,
+        env = "GRPC_WEB_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub grpc_web_allowed_origins: Vec<String>,
 }
 
 /// A pool sized for the machine: queries are short, so a few connections per core keep the
@@ -379,6 +389,7 @@ mod tests {
         assert_eq!(c.shutdown_delay, Duration::from_secs(5));
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
+        assert!(c.grpc_web_allowed_origins.is_empty());
         assert_eq!(c.sqlite_path(), Some(PathBuf::from("dashboards.db")));
         let widgets = c.limits().widgets;
         assert_eq!(widgets.max_widgets_per_dashboard, 200);
