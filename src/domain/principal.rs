@@ -70,7 +70,8 @@ impl FromStr for PlatformRole {
             "AUTHOR" => Ok(Self::Author),
             "ADMIN" => Ok(Self::Admin),
             _ => Err(format!(
-                "unknown role {s:?}: expected VIEWER, POWER_USER, AUTHOR or ADMIN"
+                "unknown role {}: expected VIEWER, POWER_USER, AUTHOR or ADMIN",
+                super::error::echo(s)
             )),
         }
     }
