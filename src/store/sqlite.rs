@@ -129,22 +129,27 @@ mod tests {
     use super::*;
     use crate::store::{DbOptions, Store};
 
-    /// Every pooled connection has the planner stability guarantee on (asked back from
-    /// SQLite with -1, which reads the setting without changing it).
-    #[tokio::test]
-    async fn pooled_connections_keep_their_plans() {
-        let dir = tempfile::tempdir().expect("temp dir");
+    /// A store on a fresh database file in `dir`, with `connections` pooled connections.
+    async fn store_in(dir: &tempfile::TempDir, connections: u32) -> Store {
         let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&DbOptions {
+        Store::connect(&DbOptions {
             url,
-            max_connections: 2,
+            max_connections: connections,
             acquire_timeout: Duration::from_secs(5),
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: crate::store::SqliteSynchronous::Full,
             statement_timeout: None,
         })
         .await
-        .expect("connect");
+        .expect("connect")
+    }
+
+    /// Every pooled connection has the planner stability guarantee on (asked back from
+    /// SQLite with -1, which reads the setting without changing it).
+    #[tokio::test]
+    async fn pooled_connections_keep_their_plans() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_in(&dir, 2).await;
         let pool = store.db().get_sqlite_connection_pool();
         // Both connections at once, so that neither is the other one handed back.
         let mut connections = vec![
@@ -206,17 +211,7 @@ mod tests {
     async fn lower_folds_unicode() {
         use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
         let dir = tempfile::tempdir().expect("temp dir");
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-        let store = Store::connect(&DbOptions {
-            url,
-            max_connections: 1,
-            acquire_timeout: Duration::from_secs(5),
-            sqlite_busy_timeout: Duration::from_secs(5),
-            sqlite_synchronous: crate::store::SqliteSynchronous::Full,
-            statement_timeout: None,
-        })
-        .await
-        .expect("connect");
+        let store = store_in(&dir, 1).await;
         let row = store
             .db()
             .query_one_raw(Statement::from_string(
