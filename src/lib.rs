@@ -1,15 +1,15 @@
 //! dashboard-service: a gRPC service that stores dashboards and who may see and change them.
 //!
-//! Layers, outermost first: `server` (assembly, health, reflection, shutdown) -> `auth`
-//! (JWT tower layer) -> `api` (thin handlers) -> `authz` (the policy) -> `store` (sea-orm).
-//! `domain` holds the plain types and the error enum every layer shares.
+//! Layers, each importing only those below it (DESIGN §3; `tests/layering.rs` enforces it):
+//! `server` (binary assembly: config, auth and other tower layers, health, metrics, drain)
+//! -> `api` (thin tonic handlers, proto conversion, the one error -> status mapping)
+//! -> `app` (use cases; every write through one transaction that appends the change log)
+//! -> `store` (sea-orm entities, migrations, repositories)
+//! -> `core` (plain types, validation, filters, and the access policy).
 
 pub mod api;
-pub mod auth;
-pub mod authz;
-pub mod config;
-pub mod domain;
-pub mod layers;
+pub mod app;
+pub mod core;
 pub mod server;
 pub mod store;
 

@@ -3,9 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use dashboard_service::auth::{KeyMaterial, Minter, TokenRequest};
-use dashboard_service::config::{Cli, Command, Config, HealthArgs, LogFormat, TokenArgs};
 use dashboard_service::server;
+use dashboard_service::server::auth::{KeyMaterial, Minter, TokenRequest};
+use dashboard_service::server::config::{Cli, Command, Config, HealthArgs, LogFormat, TokenArgs};
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]

@@ -11,7 +11,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Caller, assert_error, server, unique_org};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::grantee::Kind;
 use tonic::Code;

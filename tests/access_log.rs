@@ -10,9 +10,9 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use dashboard_service::config::LogFormat;
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
+use dashboard_service::server::config::LogFormat;
 use dashboard_service::server::logging;
 use tonic::Code;
 use tracing_subscriber::EnvFilter;

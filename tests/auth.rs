@@ -5,9 +5,9 @@ mod common;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::{assert_error, server, with_token};
-use dashboard_service::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
+use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
 use std::time::Duration;
 use tonic::{Code, Request};
 

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{Caller, assert_error, server, unique_org, violated_fields};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use tonic::Code;
 

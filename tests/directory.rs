@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Caller, assert_error, server, unique_org, violated_fields};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use pb::Permission as P;
 use tonic::{Code, Status};

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use tokio_stream::StreamExt;
 use tonic::Code;
@@ -156,7 +156,7 @@ async fn under_load_every_accepted_call_is_answered() {
     let log = Buffer::default();
     let writer = log.clone();
     tracing::subscriber::set_global_default(dashboard_service::server::logging::subscriber(
-        dashboard_service::config::LogFormat::Json,
+        dashboard_service::server::config::LogFormat::Json,
         tracing_subscriber::EnvFilter::new("access=info"),
         false,
         move || writer.clone(),

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{assert_error, unique_org};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use sea_orm::sqlx::{self, Connection};
 use tonic::Code;
 

@@ -3,7 +3,7 @@
 
 mod common;
 
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use hyper_util::rt::TokioExecutor;

@@ -8,10 +8,10 @@ mod common;
 use std::time::Duration;
 
 use common::{Caller, SECRET, assert_error, server, token, unique_org};
-use dashboard_service::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::grantee::Kind;
+use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
 use tonic::Code;
 
 /// Signs arbitrary claims (and an optional `crit` header) with the test secret, for

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{Caller, TestServer, assert_error, server, unique_org, violated_fields};
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use prost_types::value::Kind;

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -162,7 +162,7 @@ async fn a_draining_replica_behind_envoy_fails_no_call() {
 
     // Replica A drains; B keeps serving. The delay only has to outlast Envoy's 0.2s checks.
     let (stop_a, stopped_a) = tokio::sync::oneshot::channel::<()>();
-    let drain = |c: &mut dashboard_service::config::Config| {
+    let drain = |c: &mut dashboard_service::server::config::Config| {
         c.shutdown_delay = Duration::from_secs(3);
         c.shutdown_grace = Duration::from_secs(5);
     };

@@ -6,7 +6,7 @@ mod common;
 
 use std::net::SocketAddr;
 
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::Code;

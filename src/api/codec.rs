@@ -23,7 +23,7 @@ use tonic::Status;
 use tonic::codec::{BufferSettings, Codec, DecodeBuf, Decoder};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
 
-use crate::domain::Error;
+use crate::core::Error;
 
 static POOL: LazyLock<Option<DescriptorPool>> = LazyLock::new(|| {
     let set: &[u8] = tonic::include_file_descriptor_set!("dashboards_v1_descriptor");

@@ -2,9 +2,9 @@
 
 use prost::Message;
 
-use crate::domain::dashboard::Dashboard;
-use crate::domain::widget::{DataSource, Layout, LayoutPatch, Widget, WidgetType};
-use crate::domain::{Error, Micros, Result, Violation, names};
+use crate::core::dashboard::Dashboard;
+use crate::core::widget::{DataSource, Layout, LayoutPatch, Widget, WidgetType};
+use crate::core::{Error, Micros, Result, Violation, names};
 use crate::pb;
 
 pub fn timestamp(micros: Micros) -> prost_types::Timestamp {
@@ -77,8 +77,8 @@ pub fn micros_of(field: &str, t: &prost_types::Timestamp) -> Result<Micros> {
         .ok_or_else(|| Error::invalid(field, "timestamp out of range"))
 }
 
-pub fn permission(p: crate::authz::Permission) -> pb::Permission {
-    use crate::authz::Permission as P;
+pub fn permission(p: crate::core::authz::Permission) -> pb::Permission {
+    use crate::core::authz::Permission as P;
     match p {
         P::Read => pb::Permission::Read,
         P::Write => pb::Permission::Write,
@@ -89,8 +89,8 @@ pub fn permission(p: crate::authz::Permission) -> pb::Permission {
     }
 }
 
-pub fn permission_from(value: i32) -> Option<crate::authz::Permission> {
-    use crate::authz::Permission as P;
+pub fn permission_from(value: i32) -> Option<crate::core::authz::Permission> {
+    use crate::core::authz::Permission as P;
     match pb::Permission::try_from(value).ok()? {
         pb::Permission::Unspecified => None,
         pb::Permission::Read => Some(P::Read),
@@ -102,12 +102,12 @@ pub fn permission_from(value: i32) -> Option<crate::authz::Permission> {
     }
 }
 
-pub fn permissions(set: crate::authz::PermissionSet) -> Vec<i32> {
+pub fn permissions(set: crate::core::authz::PermissionSet) -> Vec<i32> {
     set.iter().map(|p| permission(p) as i32).collect()
 }
 
-pub fn platform_role(role: crate::domain::PlatformRole) -> pb::PlatformRole {
-    use crate::domain::PlatformRole as R;
+pub fn platform_role(role: crate::core::PlatformRole) -> pb::PlatformRole {
+    use crate::core::PlatformRole as R;
     match role {
         R::Viewer => pb::PlatformRole::Viewer,
         R::PowerUser => pb::PlatformRole::PowerUser,
@@ -116,8 +116,8 @@ pub fn platform_role(role: crate::domain::PlatformRole) -> pb::PlatformRole {
     }
 }
 
-pub fn platform_role_from(value: i32) -> Option<crate::domain::PlatformRole> {
-    use crate::domain::PlatformRole as R;
+pub fn platform_role_from(value: i32) -> Option<crate::core::PlatformRole> {
+    use crate::core::PlatformRole as R;
     match pb::PlatformRole::try_from(value).ok()? {
         pb::PlatformRole::Unspecified => None,
         pb::PlatformRole::Viewer => Some(R::Viewer),
@@ -127,7 +127,7 @@ pub fn platform_role_from(value: i32) -> Option<crate::domain::PlatformRole> {
     }
 }
 
-pub fn user(u: &crate::domain::directory::User) -> pb::User {
+pub fn user(u: &crate::core::directory::User) -> pb::User {
     pb::User {
         name: names::user_name(&u.id),
         email: u.email.clone().unwrap_or_default(),
@@ -141,8 +141,8 @@ pub fn user(u: &crate::domain::directory::User) -> pb::User {
     }
 }
 
-pub fn group(g: &crate::domain::directory::Group, members: Vec<String>) -> pb::Group {
-    use crate::domain::directory::GroupKind;
+pub fn group(g: &crate::core::directory::Group, members: Vec<String>) -> pb::Group {
+    use crate::core::directory::GroupKind;
     pb::Group {
         name: g.name(),
         display_name: g.display_name.clone(),
@@ -165,7 +165,7 @@ pub fn group(g: &crate::domain::directory::Group, members: Vec<String>) -> pb::G
     }
 }
 
-pub fn builtin_role(r: crate::authz::BuiltinRole) -> pb::Role {
+pub fn builtin_role(r: crate::core::authz::BuiltinRole) -> pb::Role {
     pb::Role {
         name: r.name().to_string(),
         display_name: r.display_name().to_string(),
@@ -178,7 +178,7 @@ pub fn builtin_role(r: crate::authz::BuiltinRole) -> pb::Role {
     }
 }
 
-pub fn custom_role(r: &crate::domain::directory::CustomRole) -> pb::Role {
+pub fn custom_role(r: &crate::core::directory::CustomRole) -> pb::Role {
     pb::Role {
         name: r.name.clone(),
         display_name: r.display_name.clone(),
@@ -187,12 +187,12 @@ pub fn custom_role(r: &crate::domain::directory::CustomRole) -> pb::Role {
         built_in: false,
         create_time: Some(timestamp(r.create_time)),
         update_time: Some(timestamp(r.update_time)),
-        etag: crate::domain::dashboard::etag_of(&r.id, r.revision),
+        etag: crate::core::dashboard::etag_of(&r.id, r.revision),
     }
 }
 
-pub fn grantee(kind: crate::authz::GranteeKind, id: &str) -> pb::Grantee {
-    use crate::authz::GranteeKind as K;
+pub fn grantee(kind: crate::core::authz::GranteeKind, id: &str) -> pb::Grantee {
+    use crate::core::authz::GranteeKind as K;
     use pb::grantee::Kind;
     let kind = match kind {
         K::User => Kind::User(names::user_name(id)),
@@ -205,7 +205,7 @@ pub fn grantee(kind: crate::authz::GranteeKind, id: &str) -> pb::Grantee {
     pb::Grantee { kind: Some(kind) }
 }
 
-pub fn share(g: &crate::authz::Grant) -> pb::Share {
+pub fn share(g: &crate::core::authz::Grant) -> pb::Share {
     pb::Share {
         name: names::share_name(&g.dashboard_id, &g.id),
         grantee: Some(grantee(g.kind, &g.grantee_id)),
@@ -217,7 +217,7 @@ pub fn share(g: &crate::authz::Grant) -> pb::Share {
     }
 }
 
-pub fn public_link(l: &crate::domain::directory::PublicLink, token: String) -> pb::PublicLink {
+pub fn public_link(l: &crate::core::directory::PublicLink, token: String) -> pb::PublicLink {
     pb::PublicLink {
         name: l.name(),
         token,

@@ -8,11 +8,12 @@ use tonic::{Request, Response, Status};
 use super::{
     check_etag, convert, page_fit, page_size, pagination, parse_dashboard_names, principal,
 };
-use crate::authz::{Authorizer, Permission, may_create_dashboards};
-use crate::domain::dashboard::{Dashboard, DashboardFields, Limits};
-use crate::domain::error::echo;
-use crate::domain::widget::{Widget, unique_data_sources};
-use crate::domain::{Error, Principal, Result, Violation, filter, names, now_micros};
+use crate::app::Authorizer;
+use crate::core::authz::{Permission, may_create_dashboards};
+use crate::core::dashboard::{Dashboard, DashboardFields, Limits};
+use crate::core::error::echo;
+use crate::core::widget::{Widget, unique_data_sources};
+use crate::core::{Error, Principal, Result, Violation, filter, names, now_micros};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
 use crate::store::Store;

@@ -5,13 +5,12 @@ use std::collections::{HashMap, HashSet};
 use tonic::{Request, Response, Status};
 
 use super::{check_etag, convert, page_size, pagination, principal};
-use crate::authz::{
-    Authorizer, BuiltinRole, PermissionSet, may_manage_directory, may_manage_groups,
-};
-use crate::domain::dashboard::Limits;
-use crate::domain::directory::{CustomRole, Group, GroupKind, User};
-use crate::domain::error::echo;
-use crate::domain::{Error, PlatformRole, Principal, Result, Violation, names, new_id, now_micros};
+use crate::app::Authorizer;
+use crate::core::authz::{BuiltinRole, PermissionSet, may_manage_directory, may_manage_groups};
+use crate::core::dashboard::Limits;
+use crate::core::directory::{CustomRole, Group, GroupKind, User};
+use crate::core::error::echo;
+use crate::core::{Error, PlatformRole, Principal, Result, Violation, names, new_id, now_micros};
 use crate::pb;
 use crate::pb::directory_service_server::DirectoryService;
 use crate::store::Store;

@@ -8,6 +8,7 @@ mod directory_service;
 mod page_fit;
 pub(crate) mod pagination;
 mod sharing_service;
+mod status;
 mod widget_service;
 
 pub use dashboard_service::DashboardApi;
@@ -17,8 +18,8 @@ pub use widget_service::WidgetApi;
 
 use tonic::Request;
 
-use crate::domain::dashboard::Limits;
-use crate::domain::{Error, Principal, Result};
+use crate::core::dashboard::Limits;
+use crate::core::{Error, Principal, Result};
 
 /// `page_size`: 0 means the default, above the maximum is coerced to it, negative is invalid.
 fn page_size(requested: i32, limits: &Limits) -> Result<usize> {
@@ -34,7 +35,7 @@ fn parse_dashboard_names(names_field: &[String]) -> Result<Vec<String>> {
     let mut ids = Vec::with_capacity(names_field.len());
     let mut violations = Vec::new();
     for (i, name) in names_field.iter().enumerate() {
-        match crate::domain::names::parse_dashboard_name(&format!("names[{i}]"), name) {
+        match crate::core::names::parse_dashboard_name(&format!("names[{i}]"), name) {
             Ok(id) => ids.push(id),
             Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
             Err(other) => return Err(other),

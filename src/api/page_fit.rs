@@ -4,7 +4,7 @@
 
 use prost::Message;
 
-use crate::domain::{Error, Result};
+use crate::core::{Error, Result};
 
 /// Bytes a repeated message field adds per item besides the item: tag and length prefix.
 const ITEM_FRAMING_BYTES: usize = 16;

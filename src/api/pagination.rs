@@ -24,7 +24,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Error, Result};
+use crate::core::{Error, Result};
 
 /// `V` is the sort value of the listing (e.g. `store::dashboards::CursorValue`).
 #[derive(Debug, Serialize, Deserialize)]
@@ -72,7 +72,7 @@ fn cipher() -> &'static XChaCha20Poly1305 {
 ///    gets INVALID_ARGUMENT and starts again), which is logged as a warning.
 pub fn key_from_config(
     page_token_secret: Option<&str>,
-    jwt: &crate::auth::KeyMaterial,
+    jwt_secret: Option<&[u8]>,
 ) -> std::result::Result<Option<[u8; 32]>, String> {
     if let Some(secret) = page_token_secret {
         let secret = secret.trim().as_bytes();
@@ -83,10 +83,7 @@ pub fn key_from_config(
         }
         return Ok(Some(derive(secret)));
     }
-    match jwt {
-        crate::auth::KeyMaterial::Secret(secret) => Ok(Some(derive(secret))),
-        _ => Ok(None),
-    }
+    Ok(jwt_secret.map(derive))
 }
 
 fn derive(secret: &[u8]) -> [u8; 32] {
@@ -207,6 +204,6 @@ mod tests {
         let secret = b"0123456789abcdef0123456789abcdef";
         assert_ne!(&derive(secret)[..], &secret[..]);
         assert_ne!(derive(secret), derive(b"0123456789abcdef0123456789abcdeX"));
-        assert!(key_from_config(Some("short"), &crate::auth::KeyMaterial::Secret(vec![])).is_err());
+        assert!(key_from_config(Some("short"), Some(&[])).is_err());
     }
 }

@@ -6,15 +6,16 @@ use base64::Engine;
 use tonic::{Request, Response, Status};
 
 use super::{convert, parse_dashboard_names, principal};
-use crate::authz::{
-    Access, Authorizer, BuiltinRole, Grant, GranteeKind, Permission, PermissionSet, RoleBook,
-    ceiling, check_grantee_scope, check_role_change, may_create_dashboards, may_manage_directory,
+use crate::app::Authorizer;
+use crate::core::authz::{
+    Access, BuiltinRole, Grant, GranteeKind, Permission, PermissionSet, RoleBook, ceiling,
+    check_grantee_scope, check_role_change, may_create_dashboards, may_manage_directory,
     may_manage_groups,
 };
-use crate::domain::dashboard::{Dashboard, Limits};
-use crate::domain::directory::{Group, PublicLink, User, tenant_visible_to};
-use crate::domain::error::echo;
-use crate::domain::{Error, Micros, Principal, Result, Violation, names, new_id, now_micros};
+use crate::core::dashboard::{Dashboard, Limits};
+use crate::core::directory::{Group, PublicLink, User, tenant_visible_to};
+use crate::core::error::echo;
+use crate::core::{Error, Micros, Principal, Result, Violation, names, new_id, now_micros};
 use crate::pb;
 use crate::pb::sharing_service_server::SharingService;
 use crate::store::Store;

@@ -5,11 +5,12 @@ use std::collections::HashSet;
 use tonic::{Request, Response, Status};
 
 use super::{convert, page_fit, pagination, principal};
-use crate::authz::{Authorizer, Permission};
-use crate::domain::dashboard::Limits;
-use crate::domain::error::echo;
-use crate::domain::widget::{LayoutPatch, WidgetFields};
-use crate::domain::{Error, Result, Violation, names, now_micros};
+use crate::app::Authorizer;
+use crate::core::authz::Permission;
+use crate::core::dashboard::Limits;
+use crate::core::error::echo;
+use crate::core::widget::{LayoutPatch, WidgetFields};
+use crate::core::{Error, Result, Violation, names, now_micros};
 use crate::pb;
 use crate::pb::widget_service_server::WidgetService;
 use crate::store::Store;

@@ -20,7 +20,7 @@ use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
 use super::metrics::{MessageCounter, MethodMetrics, Metrics, code_name};
-use crate::domain::Principal;
+use crate::core::Principal;
 
 pub const REQUEST_ID: &str = "x-request-id";
 pub const TRACEPARENT: &str = "traceparent";

@@ -20,7 +20,7 @@ use tonic::body::Body;
 use tonic::transport::server::TcpIncoming;
 use tower::{Layer, Service};
 
-use crate::domain::Error;
+use crate::core::Error;
 
 /// Streams that never end on their own: they would hold their connection open through the
 /// whole grace period, so the drain ends them.

@@ -10,11 +10,11 @@ use sea_orm::{
 
 use super::entities::{dashboard, grant, public_link, role, widget};
 use super::{Store, escape_like, is_unique_violation};
-use crate::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
-use crate::domain::dashboard::{Dashboard, DashboardFields};
-use crate::domain::filter::Flag;
-use crate::domain::filter::{Comparison, Filter, Ordering, TextField, TimeField};
-use crate::domain::{Error, Micros, Principal, Result, new_id, now_micros};
+use crate::core::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
+use crate::core::dashboard::{Dashboard, DashboardFields};
+use crate::core::filter::Flag;
+use crate::core::filter::{Comparison, Filter, Ordering, TextField, TimeField};
+use crate::core::{Error, Micros, Principal, Result, new_id, now_micros};
 
 /// What CreateDashboard stores.
 #[derive(Debug, Clone)]
@@ -702,7 +702,7 @@ enum ReadableRoles<'a> {
 fn readable_grant(custom: ReadableRoles, now: Micros) -> Condition {
     let role = || Expr::col((grant::Entity, grant::Column::Role));
     let expire = || Expr::col((grant::Entity, grant::Column::ExpireTime));
-    let builtin = crate::authz::readable_roles()
+    let builtin = crate::core::authz::readable_roles()
         .into_iter()
         .map(str::to_string);
     let readable = match custom {

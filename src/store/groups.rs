@@ -10,9 +10,9 @@ use sea_orm::{
 
 use super::entities::{grant, group, group_member};
 use super::{Store, escape_like};
-use crate::authz::{Grant, GranteeKind};
-use crate::domain::directory::{Group, GroupKind, User};
-use crate::domain::{Error, Micros, Principal, Result};
+use crate::core::authz::{Grant, GranteeKind};
+use crate::core::directory::{Group, GroupKind, User};
+use crate::core::{Error, Micros, Principal, Result};
 
 #[derive(Clone)]
 pub struct GroupRepo {

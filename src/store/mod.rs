@@ -7,6 +7,7 @@
 
 pub mod dashboards;
 pub mod entities;
+mod error;
 pub mod groups;
 pub mod migration;
 pub mod public_links;
@@ -30,7 +31,7 @@ use sea_orm::{
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-use crate::domain::{Error, Result};
+use crate::core::{Error, Result};
 
 pub use dashboards::DashboardRepo;
 pub use groups::GroupRepo;

@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 
 use super::Store;
 use super::entities::public_link;
-use crate::domain::directory::PublicLink;
-use crate::domain::{Micros, Result};
+use crate::core::directory::PublicLink;
+use crate::core::{Micros, Result};
 
 #[derive(Clone)]
 pub struct PublicLinkRepo {

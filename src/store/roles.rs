@@ -7,9 +7,9 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, Qu
 
 use super::Store;
 use super::entities::{grant, role};
-use crate::authz::{Permission, PermissionSet};
-use crate::domain::directory::CustomRole;
-use crate::domain::{Error, Micros, Result};
+use crate::core::authz::{Permission, PermissionSet};
+use crate::core::directory::CustomRole;
+use crate::core::{Error, Micros, Result};
 
 /// What UpdateRole changes; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]

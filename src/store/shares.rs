@@ -9,8 +9,8 @@ use sea_orm::{
 
 use super::Store;
 use super::entities::{dashboard, grant};
-use crate::authz::{BuiltinRole, Grant, GranteeKind};
-use crate::domain::{Error, Micros, Result, names, new_id};
+use crate::core::authz::{BuiltinRole, Grant, GranteeKind};
+use crate::core::{Error, Micros, Result, names, new_id};
 
 #[derive(Clone)]
 pub struct ShareRepo {

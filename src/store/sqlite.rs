@@ -127,7 +127,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::store::{DbOptions, Store};
+    use crate::store::{DbOptions, SqliteSynchronous, Store};
 
     /// A store on a fresh database file in `dir`, with `connections` pooled connections.
     async fn store_in(dir: &tempfile::TempDir, connections: u32) -> Store {
@@ -179,17 +179,19 @@ mod tests {
     async fn commits_are_durable_by_default() {
         use sea_orm::{ConnectionTrait, Statement};
         let dir = tempfile::tempdir().expect("temp dir");
-        for (setting, expected) in [(None, 2), (Some("normal"), 1)] {
-            let mut args = vec!["dashboard-service".to_string()];
-            if let Some(setting) = setting {
-                args.push(format!("--sqlite-synchronous={setting}"));
-            }
-            let mut config = <crate::config::Cli as clap::Parser>::parse_from(args).config;
-            config.database_url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join(format!("{expected}.db")).display()
-            );
-            let store = Store::connect(&config.db_options()).await.expect("connect");
+        for (setting, expected) in [(SqliteSynchronous::Full, 2), (SqliteSynchronous::Normal, 1)] {
+            let options = DbOptions {
+                url: format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join(format!("{expected}.db")).display()
+                ),
+                max_connections: 2,
+                acquire_timeout: std::time::Duration::from_secs(5),
+                sqlite_busy_timeout: std::time::Duration::from_secs(5),
+                sqlite_synchronous: setting,
+                statement_timeout: None,
+            };
+            let store = Store::connect(&options).await.expect("connect");
             for _ in 0..3 {
                 let row = store
                     .db()

@@ -8,8 +8,8 @@ use sea_orm::{
 
 use super::entities::user;
 use super::{Store, escape_like};
-use crate::domain::directory::User;
-use crate::domain::{Error, Micros, PlatformRole, Principal, Result};
+use crate::core::directory::User;
+use crate::core::{Error, Micros, PlatformRole, Principal, Result};
 
 #[derive(Clone)]
 pub struct UserRepo {
@@ -81,7 +81,7 @@ impl UserRepo {
                         reason: "EMAIL_TAKEN",
                         message: format!(
                             "another user of the org has the email {}",
-                            crate::domain::error::echo(&email)
+                            crate::core::error::echo(&email)
                         ),
                         resource: format!("users/{}", user.id),
                     });

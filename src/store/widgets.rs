@@ -16,12 +16,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Store;
 use super::entities::{dashboard, widget};
-use crate::domain::dashboard::etag_of;
-use crate::domain::widget::{
+use crate::core::dashboard::etag_of;
+use crate::core::widget::{
     Arrangement, DataSource, Layout, LayoutPatch, WIDGET_OVERHEAD_BYTES, Widget, WidgetFields,
     WidgetLimits, WidgetType, content_bytes,
 };
-use crate::domain::{Error, Micros, Result, names, new_id};
+use crate::core::{Error, Micros, Result, names, new_id};
 
 /// What CreateWidget stores; the layout is resolved against the arrangement.
 #[derive(Debug, Clone)]
@@ -480,7 +480,7 @@ async fn check_content(
                  widget smaller or move content to another dashboard",
                 limits.max_content_bytes
             ),
-            violations: vec![crate::domain::Violation::new(
+            violations: vec![crate::core::Violation::new(
                 format!("{field_prefix}.config"),
                 format!(
                     "the dashboard's widget content may total at most {} bytes (would be {total})",

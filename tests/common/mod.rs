@@ -8,13 +8,13 @@ use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use dashboard_service::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
-use dashboard_service::config::Config;
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
+use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
+use dashboard_service::server::config::Config;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::{ErrorDetails, StatusExt};

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use dashboard_service::auth::{KeyMaterial, Minter, TokenRequest};
-use dashboard_service::config::Config;
-use dashboard_service::domain::PlatformRole;
+use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
 use dashboard_service::server::BoxError;
+use dashboard_service::server::auth::{KeyMaterial, Minter, TokenRequest};
+use dashboard_service::server::config::Config;
 use hdrhistogram::Histogram;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

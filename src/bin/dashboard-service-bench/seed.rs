@@ -4,8 +4,8 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use clap::Args;
-use dashboard_service::authz::{BuiltinRole, GranteeKind};
-use dashboard_service::domain::widget::{DataSource, WidgetType};
+use dashboard_service::core::authz::{BuiltinRole, GranteeKind};
+use dashboard_service::core::widget::{DataSource, WidgetType};
 use dashboard_service::server::BoxError;
 use dashboard_service::store::entities::{dashboard, grant, group, group_member, user, widget};
 use dashboard_service::store::{DbOptions, Store};

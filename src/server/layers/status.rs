@@ -14,7 +14,7 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 use tower::util::MapResponseLayer;
 
-use crate::domain::Error;
+use crate::core::Error;
 
 const DETAILS_HEADER: &str = "grpc-status-details-bin";
 

@@ -133,7 +133,7 @@ impl Group {
     pub fn managed_by(&self, caller: &super::Principal) -> bool {
         self.org_id == caller.org_id
             && (caller.is_admin()
-                || (crate::authz::may_manage_groups(caller)
+                || (crate::core::authz::may_manage_groups(caller)
                     && self.creator_id.as_deref() == Some(caller.user_id.as_str())))
     }
 
@@ -155,7 +155,7 @@ pub struct CustomRole {
     pub name: String,
     pub display_name: String,
     pub description: String,
-    pub permissions: crate::authz::PermissionSet,
+    pub permissions: crate::core::authz::PermissionSet,
     pub revision: i64,
     pub create_time: Micros,
     pub update_time: Micros,
@@ -180,7 +180,7 @@ impl PublicLink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::Principal;
+    use crate::core::Principal;
 
     fn claims(role: PlatformRole, tenant: Option<&str>) -> Principal {
         Principal {

@@ -1,7 +1,7 @@
 //! Dashboard roles (named permission sets) and platform-role ceilings.
 
 use super::{Permission, PermissionSet};
-use crate::domain::{PlatformRole, Principal};
+use crate::core::{PlatformRole, Principal};
 
 use Permission::*;
 

@@ -14,18 +14,21 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{DashboardApi, DirectoryApi, SharingApi, WidgetApi};
-use crate::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
-use crate::config::Config;
-use crate::domain::now_micros;
-use crate::layers::{DeadlineLayer, status_layer};
+use crate::core::now_micros;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
+use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
+use crate::server::config::Config;
+use crate::server::layers::{DeadlineLayer, status_layer};
 use crate::store::Store;
 
+pub mod auth;
 mod calls;
+pub mod config;
 mod drain;
+pub mod layers;
 pub mod logging;
 pub mod metrics;
 pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
@@ -145,13 +148,13 @@ pub async fn open_store(config: &Config) -> Result<Store, BoxError> {
     let store = Store::connect(&config.db_options())
         .await
         .map_err(|e| match e {
-            crate::domain::Error::Unavailable(source) => {
+            crate::core::Error::Unavailable(source) => {
                 format!("cannot connect to the database: {source}").into()
             }
             other => BoxError::from(other.to_string()),
         })?;
     store.migrate().await.map_err(|e| match e {
-        crate::domain::Error::Internal(source) | crate::domain::Error::Unavailable(source) => {
+        crate::core::Error::Internal(source) | crate::core::Error::Unavailable(source) => {
             BoxError::from(format!("migration failed: {source}"))
         }
         other => BoxError::from(other.to_string()),
@@ -333,7 +336,13 @@ async fn run_until_drained(
 /// Page tokens are sealed with a per-deployment key (api/pagination.rs says where it comes
 /// from).
 fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), BoxError> {
-    match crate::api::pagination::key_from_config(config.page_token_secret.as_deref(), keys)? {
+    match crate::api::pagination::key_from_config(
+        config.page_token_secret.as_deref(),
+        match keys {
+            KeyMaterial::Secret(secret) => Some(secret.as_slice()),
+            _ => None,
+        },
+    )? {
         Some(key) => {
             crate::api::pagination::install_key(key);
         }
@@ -434,7 +443,7 @@ fn panic_to_status(
         .or_else(|| panic.downcast_ref::<&str>().copied())
         .unwrap_or("(no message)");
     tracing::error!(panic = %message, "a call panicked");
-    tonic::Status::from(crate::domain::Error::internal(message.to_string())).into_http()
+    tonic::Status::from(crate::core::Error::internal(message.to_string())).into_http()
 }
 
 /// Waits for SIGTERM or SIGINT.

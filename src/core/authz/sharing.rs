@@ -1,7 +1,7 @@
 //! The rules for changing access, apart from the handlers that apply them.
 
 use super::{GranteeKind, PermissionSet};
-use crate::domain::{Error, Principal, Result};
+use crate::core::{Error, Principal, Result};
 
 /// A caller may give, change or take away a role only when it holds every permission of
 /// that role (and of the role being replaced). So only holders of every permission may
@@ -61,8 +61,8 @@ pub fn check_grantee_scope(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authz::{BuiltinRole, Permission};
-    use crate::domain::PlatformRole;
+    use crate::core::PlatformRole;
+    use crate::core::authz::{BuiltinRole, Permission};
 
     #[test]
     fn contributors_cannot_make_or_unmake_owners() {

@@ -1,4 +1,4 @@
-//! The authorization policy, in one place, apart from the handlers.
+//! THE access rules, in one place, apart from the handlers and the store.
 //!
 //! Effective permissions of principal P on dashboard D =
 //! (union of the role permissions of every unexpired grant matching P on D) ∩ ceiling(P.role);
@@ -6,13 +6,11 @@
 //! Cannot READ -> NOT_FOUND (D does not exist for P); can READ but lacks the permission ->
 //! PERMISSION_DENIED.
 
-mod authorizer;
 mod permission;
 mod policy;
 mod role;
 mod sharing;
 
-pub use authorizer::Authorizer;
 pub use permission::{Permission, PermissionSet};
 pub use policy::{
     Access, Grant, GranteeKind, RoleBook, Subject, authorize, effective_access, readable_roles,

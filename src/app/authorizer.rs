@@ -1,12 +1,12 @@
 //! Grant resolution against the store: loads what a decision needs (the dashboard, the
 //! caller's groups, the matching grants, the custom roles they name) and applies the policy.
 
-use super::{
+use crate::core::authz::{
     Access, BuiltinRole, Grant, Permission, RoleBook, Subject, authorize, effective_access,
     subjects_of,
 };
-use crate::domain::dashboard::Dashboard;
-use crate::domain::{Error, Principal, Result, names, now_micros};
+use crate::core::dashboard::Dashboard;
+use crate::core::{Error, Principal, Result, names, now_micros};
 use crate::store::Store;
 
 #[derive(Clone)]

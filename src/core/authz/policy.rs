@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use super::{BuiltinRole, Permission, PermissionSet, ceiling};
-use crate::domain::{Error, Micros, Principal, Result};
+use crate::core::{Error, Micros, Principal, Result};
 
 /// Who a grant is for. Every kind is matched the same way: a grant applies to principal P when
 /// its `(kind, grantee_id)` is one of P's subjects (see [`subjects_of`]).
@@ -210,7 +210,7 @@ pub fn readable_roles() -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::PlatformRole;
+    use crate::core::PlatformRole;
 
     fn principal(role: PlatformRole, tenant: Option<&str>) -> Principal {
         Principal {

@@ -8,7 +8,7 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use super::Verifier;
-use crate::domain::{Error, Principal, now_micros};
+use crate::core::{Error, Principal, now_micros};
 use crate::store::UserRepo;
 
 /// Paths served without a token: health checks, reflection, and public-link reads (the
@@ -26,7 +26,7 @@ const PUBLIC_PREFIXES: [&str; 4] = [
 /// the row is current, so a demotion counts from the very next call; there is no cache to
 /// go stale. A failure fails the call (nothing proceeds on unchecked facts).
 ///
-/// [`User::effective`]: crate::domain::directory::User::effective
+/// [`User::effective`]: crate::core::directory::User::effective
 pub struct JitUsers {
     users: UserRepo,
 }

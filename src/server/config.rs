@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::auth::JwtOptions;
-use crate::domain::PlatformRole;
-use crate::domain::dashboard::Limits;
-use crate::domain::widget::WidgetLimits;
+use crate::core::PlatformRole;
+use crate::core::dashboard::Limits;
+use crate::core::widget::WidgetLimits;
+use crate::server::auth::JwtOptions;
 use crate::store::{DbOptions, SqliteSynchronous};
 
 /// Room a response keeps below `MAX_MESSAGE_BYTES` for its page token and framing.
@@ -390,6 +390,15 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
         assert!(c.grpc_web_allowed_origins.is_empty());
+        // Durable commits unless SQLITE_SYNCHRONOUS=normal opts out (store/sqlite.rs tests
+        // that the setting reaches every pooled connection).
+        assert_eq!(c.db_options().sqlite_synchronous, SqliteSynchronous::Full);
+        let cli =
+            <Cli as clap::Parser>::parse_from(["dashboard-service", "--sqlite-synchronous=normal"]);
+        assert_eq!(
+            cli.config.db_options().sqlite_synchronous,
+            SqliteSynchronous::Normal
+        );
         assert_eq!(c.sqlite_path(), Some(PathBuf::from("dashboards.db")));
         let widgets = c.limits().widgets;
         assert_eq!(widgets.max_widgets_per_dashboard, 200);

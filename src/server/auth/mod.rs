@@ -4,7 +4,7 @@
 //! reflection open, verifies `authorization: Bearer <JWT>`, and puts the [`Principal`] into
 //! the request extensions for the handlers.
 //!
-//! [`Principal`]: crate::domain::Principal
+//! [`Principal`]: crate::core::Principal
 
 mod jwt;
 mod layer;

@@ -7,7 +7,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Error, PlatformRole, Principal, Result, names};
+use crate::core::{Error, PlatformRole, Principal, Result, names};
 
 /// Where the keys come from; at most one source may be set.
 #[derive(Debug, Clone, Default)]

@@ -11,7 +11,7 @@ use futures_util::future::BoxFuture;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
-use crate::domain::Error;
+use crate::core::Error;
 
 #[derive(Clone)]
 pub struct DeadlineLayer {

@@ -1,7 +1,8 @@
-//! Plain types shared by every layer: the caller, the dashboard and its widgets, resource
-//! names, limits,
-//! the list filter language and the error type.
+//! The bottom layer: plain types shared by every layer (the caller, the dashboard and its
+//! widgets, resource names, limits, the list filter language, the error type) and
+//! [`authz`], the access rules. Imports no other module of the crate.
 
+pub mod authz;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
