@@ -7,6 +7,7 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protos = [
+        "proto/dashboards/v1/audit_service.proto",
         "proto/dashboards/v1/dashboard_service.proto",
         "proto/dashboards/v1/directory_service.proto",
         "proto/dashboards/v1/sharing_service.proto",

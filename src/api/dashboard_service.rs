@@ -6,10 +6,11 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::{
-    check_etag, convert, page_fit, page_size, pagination, parse_dashboard_names, principal,
+    check_etag, convert, page_fit, page_size, pagination, parse_dashboard_names, principal, written,
 };
-use crate::app::Authorizer;
-use crate::core::authz::{Permission, may_create_dashboards};
+use crate::app::dashboards::{self, NewDashboardFields};
+use crate::app::{App, Authorizer};
+use crate::core::authz::Permission;
 use crate::core::dashboard::{Dashboard, DashboardFields, Limits};
 use crate::core::error::echo;
 use crate::core::widget::{Widget, unique_data_sources};
@@ -17,7 +18,7 @@ use crate::core::{Error, Principal, Result, Violation, filter, names, now_micros
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
 use crate::store::Store;
-use crate::store::dashboards::{ListQuery, NewDashboard, SortKey};
+use crate::store::dashboards::{ListQuery, SortKey};
 
 /// Fields an update mask may name.
 const UPDATABLE: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
@@ -35,6 +36,7 @@ const OUTPUT_ONLY: [&str; 7] = [
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
 pub struct DashboardApi {
+    app: App,
     store: Store,
     authorizer: Authorizer,
     limits: Limits,
@@ -42,11 +44,11 @@ pub struct DashboardApi {
 }
 
 impl DashboardApi {
-    pub fn new(store: Store, limits: Limits, trash_retention: Duration) -> Self {
-        let authorizer = Authorizer::new(store.clone());
+    pub fn new(app: App, limits: Limits, trash_retention: Duration) -> Self {
         Self {
-            store,
-            authorizer,
+            store: app.store.clone(),
+            authorizer: app.authorizer.clone(),
+            app,
             limits,
             trash_retention,
         }
@@ -75,25 +77,20 @@ impl DashboardService for DashboardApi {
             )
             .into());
         }
-        if !may_create_dashboards(caller.role) {
-            return Err(Error::permission_denied(
-                "ROLE_CANNOT_CREATE",
-                format!("role {} cannot create dashboards", caller.role),
-            )
-            .into());
-        }
-        let new = NewDashboard {
-            org_id: caller.org_id.clone(),
-            tenant_id: caller.tenant_id.clone(),
-            creator_id: caller.user_id.clone(),
-            request_id: Some(request.request_id).filter(|r| !r.is_empty()),
-            title: dashboard.title,
-            description: dashboard.description,
-            metadata: fields.metadata.unwrap_or_default(),
-            refresh_period_nanos: fields.refresh_period_nanos.flatten(),
-        };
-        let (created, _) = self.store.dashboards().create(new, now_micros()).await?;
-        Ok(Response::new(self.render_one(&created).await?))
+        let created = dashboards::create(
+            &self.app,
+            &caller,
+            NewDashboardFields {
+                request_id: Some(request.request_id).filter(|r| !r.is_empty()),
+                title: dashboard.title,
+                description: dashboard.description,
+                metadata: fields.metadata.unwrap_or_default(),
+                refresh_period_nanos: fields.refresh_period_nanos.flatten(),
+            },
+        )
+        .await?;
+        let rendered = self.render_one(&created.value).await?;
+        Ok(written(created.map(|_| rendered)))
     }
 
     async fn get_dashboard(

@@ -10,11 +10,11 @@ use crate::core::authz::{BuiltinRole, PermissionSet, may_manage_directory, may_m
 use crate::core::dashboard::Limits;
 use crate::core::directory::{CustomRole, Group, GroupKind, User};
 use crate::core::error::echo;
+use crate::core::page_token::CursorValue;
 use crate::core::{Error, PlatformRole, Principal, Result, Violation, names, new_id, now_micros};
 use crate::pb;
 use crate::pb::directory_service_server::DirectoryService;
 use crate::store::Store;
-use crate::store::dashboards::CursorValue;
 use crate::store::groups::GroupQuery;
 use crate::store::roles::RoleChanges;
 use crate::store::users::UserQuery;

@@ -1,16 +1,17 @@
 //! Thin tonic handlers: validate -> authorize -> repository -> map. One `*_service.rs` per
 //! proto service.
 
+mod audit_service;
 pub(crate) mod codec;
 mod convert;
 mod dashboard_service;
 mod directory_service;
 mod page_fit;
-pub(crate) mod pagination;
 mod sharing_service;
 mod status;
 mod widget_service;
 
+pub use audit_service::AuditApi;
 pub use dashboard_service::DashboardApi;
 pub use directory_service::DirectoryApi;
 pub use sharing_service::SharingApi;
@@ -18,6 +19,9 @@ pub use widget_service::WidgetApi;
 
 use tonic::Request;
 
+pub(crate) use crate::core::page_token as pagination;
+
+use crate::app::Written;
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Principal, Result};
 
@@ -70,4 +74,19 @@ fn principal<T>(request: &Request<T>) -> Result<Principal> {
                 "missing `authorization: Bearer <token>`",
             )
         })
+}
+
+/// The response metadata that carries the org revision a write committed at (DESIGN §7).
+pub const REVISION_HEADER: &str = "x-dashboards-revision";
+
+/// A write's response: its message, and `x-dashboards-revision` when it committed a change.
+fn written<T>(written: Written<T>) -> tonic::Response<T> {
+    let mut response = tonic::Response::new(written.value);
+    if let Some(revision) = written.revision {
+        response.metadata_mut().insert(
+            REVISION_HEADER,
+            tonic::metadata::MetadataValue::from(revision),
+        );
+    }
+    response
 }

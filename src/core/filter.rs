@@ -29,12 +29,14 @@ const MAX_DEPTH: usize = 32;
 /// can hold a few hundred comparisons, so without a bound one call could cost seconds.
 pub const MAX_FILTER_COST: usize = 2_000;
 
+/// A parsed filter over comparisons `C`: ListDashboards' by default; the same language
+/// serves other listings with their own fields (see [`parse_with`]).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
-    And(Box<Filter>, Box<Filter>),
-    Or(Box<Filter>, Box<Filter>),
-    Not(Box<Filter>),
-    Compare(Comparison),
+pub enum Filter<C = Comparison> {
+    And(Box<Filter<C>>, Box<Filter<C>>),
+    Or(Box<Filter<C>>, Box<Filter<C>>),
+    Not(Box<Filter<C>>),
+    Compare(C),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -81,7 +83,7 @@ pub enum Ordering {
     Ge,
 }
 
-impl Filter {
+impl<C> Filter<C> {
     /// The number of comparisons (leaves) in the tree.
     pub fn comparisons(&self) -> usize {
         match self {
@@ -94,7 +96,7 @@ impl Filter {
 
 /// INVALID_ARGUMENT on `filter` when its comparisons times the caller's `subjects` exceed
 /// [`MAX_FILTER_COST`].
-pub fn check_cost(filter: &Filter, subjects: usize) -> Result<()> {
+pub fn check_cost<C>(filter: &Filter<C>, subjects: usize) -> Result<()> {
     let comparisons = filter.comparisons();
     let subjects = subjects.max(1);
     let cost = comparisons.saturating_mul(subjects);
@@ -109,8 +111,16 @@ pub fn check_cost(filter: &Filter, subjects: usize) -> Result<()> {
     Ok(())
 }
 
-/// Parses a filter; an empty or blank string is no filter.
+/// Parses a ListDashboards filter; an empty or blank string is no filter.
 pub fn parse(input: &str) -> Result<Option<Filter>> {
+    parse_with(input, comparison)
+}
+
+/// Builds one comparison from `field`, the comparator and the value.
+pub type CompareFn<C> = fn(&str, &str, String) -> Result<C>;
+
+/// Parses a filter whose comparisons `compare` builds; an empty or blank string is no filter.
+pub fn parse_with<C>(input: &str, compare: CompareFn<C>) -> Result<Option<Filter<C>>> {
     if input.chars().count() > MAX_FILTER_CHARS {
         return Err(bad(format!(
             "must be at most {MAX_FILTER_CHARS} characters"
@@ -124,6 +134,7 @@ pub fn parse(input: &str) -> Result<Option<Filter>> {
         tokens,
         pos: 0,
         depth: 0,
+        compare,
     };
     let filter = parser.expression()?;
     if let Some(token) = parser.peek() {
@@ -132,7 +143,7 @@ pub fn parse(input: &str) -> Result<Option<Filter>> {
     Ok(Some(filter))
 }
 
-fn bad(description: impl Into<String>) -> Error {
+pub fn bad(description: impl Into<String>) -> Error {
     Error::invalid("filter", description)
 }
 
@@ -240,13 +251,14 @@ fn lex(input: &str) -> Result<Vec<Token>> {
     Ok(tokens)
 }
 
-struct Parser {
+struct Parser<C> {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    compare: CompareFn<C>,
 }
 
-impl Parser {
+impl<C> Parser<C> {
     fn peek(&self) -> Option<&Token> {
         self.tokens.get(self.pos)
     }
@@ -257,7 +269,7 @@ impl Parser {
         token
     }
 
-    fn expression(&mut self) -> Result<Filter> {
+    fn expression(&mut self) -> Result<Filter<C>> {
         let mut left = self.sequence()?;
         while self.peek().is_some_and(|t| t.is_keyword("AND")) {
             self.next();
@@ -267,7 +279,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn sequence(&mut self) -> Result<Filter> {
+    fn sequence(&mut self) -> Result<Filter<C>> {
         let mut left = self.factor()?;
         while self
             .peek()
@@ -279,7 +291,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn factor(&mut self) -> Result<Filter> {
+    fn factor(&mut self) -> Result<Filter<C>> {
         let mut left = self.term()?;
         while self.peek().is_some_and(|t| t.is_keyword("OR")) {
             self.next();
@@ -289,7 +301,7 @@ impl Parser {
         Ok(left)
     }
 
-    fn term(&mut self) -> Result<Filter> {
+    fn term(&mut self) -> Result<Filter<C>> {
         if self
             .peek()
             .is_some_and(|t| t.is_keyword("NOT") || *t == Token::Minus)
@@ -300,7 +312,7 @@ impl Parser {
         self.simple()
     }
 
-    fn simple(&mut self) -> Result<Filter> {
+    fn simple(&mut self) -> Result<Filter<C>> {
         match self.next() {
             Some(Token::LParen) => {
                 // The depth is the number of open parentheses (the recursion it bounds).
@@ -336,12 +348,47 @@ impl Parser {
                         )));
                     }
                 };
-                comparison(&field, comparator, value).map(Filter::Compare)
+                (self.compare)(&field, comparator, value).map(Filter::Compare)
             }
             Some(other) => Err(bad(format!("unexpected {}", other.describe()))),
             None => Err(bad("unexpected end of filter")),
         }
     }
+}
+
+/// `=` (or `:`) is true, `!=` false; other comparators are refused for `field`.
+pub fn equality(field: &str, comparator: &str) -> Result<bool> {
+    match comparator {
+        "=" | ":" => Ok(true),
+        "!=" => Ok(false),
+        _ => Err(bad(format!(
+            "{field} supports '=' and '!=', not '{comparator}'"
+        ))),
+    }
+}
+
+/// A time comparison: the ordering and an RFC 3339 time in microseconds.
+pub fn time_comparison(field: &str, comparator: &str, value: &str) -> Result<(Ordering, Micros)> {
+    let ordering = match comparator {
+        "=" => Ordering::Eq,
+        "!=" => Ordering::Ne,
+        "<" => Ordering::Lt,
+        "<=" => Ordering::Le,
+        ">" => Ordering::Gt,
+        ">=" => Ordering::Ge,
+        _ => {
+            return Err(bad(format!(
+                "{field} supports = != < <= > >=, not '{comparator}'"
+            )));
+        }
+    };
+    let time = chrono::DateTime::parse_from_rfc3339(value).map_err(|_| {
+        bad(format!(
+            "{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {}",
+            echo(value)
+        ))
+    })?;
+    Ok((ordering, time.timestamp_micros()))
 }
 
 fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison> {
@@ -366,38 +413,10 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
         _ => None,
     };
     if let Some(time_field) = time_field {
-        let ordering = match comparator {
-            "=" => Ordering::Eq,
-            "!=" => Ordering::Ne,
-            "<" => Ordering::Lt,
-            "<=" => Ordering::Le,
-            ">" => Ordering::Gt,
-            ">=" => Ordering::Ge,
-            _ => {
-                return Err(bad(format!(
-                    "{field} supports = != < <= > >=, not '{comparator}'"
-                )));
-            }
-        };
-        let time = chrono::DateTime::parse_from_rfc3339(&value).map_err(|_| {
-            bad(format!(
-                "{field} needs an RFC 3339 time like \"2026-01-31T00:00:00Z\", got {}",
-                echo(&value)
-            ))
-        })?;
-        return Ok(Comparison::Time(
-            time_field,
-            ordering,
-            time.timestamp_micros(),
-        ));
+        let (ordering, time) = time_comparison(field, comparator, &value)?;
+        return Ok(Comparison::Time(time_field, ordering, time));
     }
-    let equal = || match comparator {
-        "=" | ":" => Ok(true),
-        "!=" => Ok(false),
-        _ => Err(bad(format!(
-            "{field} supports '=' and '!=', not '{comparator}'"
-        ))),
-    };
+    let equal = || equality(field, comparator);
     match field {
         "creator" => {
             let id = names::parse_user_name("filter", &value)?;

@@ -6,8 +6,11 @@ pub mod authz;
 pub mod dashboard;
 pub mod directory;
 pub mod error;
+pub mod event;
+pub mod event_filter;
 pub mod filter;
 pub mod names;
+pub mod page_token;
 pub mod principal;
 pub mod widget;
 

@@ -160,7 +160,7 @@ pub struct Config {
     pub jwt_private_key_file: Option<PathBuf>,
 
     /// Key material for page tokens (at least 32 bytes); by default derived from the HS256
-    /// JWT secret (see `api::pagination::key_from_config`).
+    /// JWT secret (see `core::page_token::key_from_config`).
     #[arg(long, env = "PAGE_TOKEN_SECRET", hide_env_values = true, global = true)]
     pub page_token_secret: Option<String>,
 

@@ -13,8 +13,10 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{DashboardApi, DirectoryApi, SharingApi, WidgetApi};
+use crate::api::{AuditApi, DashboardApi, DirectoryApi, SharingApi, WidgetApi};
+use crate::app::App;
 use crate::core::now_micros;
+use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
@@ -190,8 +192,9 @@ pub async fn serve_with_metrics(
     let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(store.users()))));
 
     let max = config.max_message_bytes;
+    let app = App::new(store.clone());
     let dashboards = DashboardServiceServer::new(DashboardApi::new(
-        store.clone(),
+        app.clone(),
         config.limits(),
         config.trash_retention,
     ))
@@ -206,11 +209,15 @@ pub async fn serve_with_metrics(
     let directory = DirectoryServiceServer::new(DirectoryApi::new(store.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let audit = AuditServiceServer::new(AuditApi::new(app.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
         .register(compressed!(sharing))
         .register(compressed!(directory))
+        .register(compressed!(audit))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health
@@ -336,7 +343,7 @@ async fn run_until_drained(
 /// Page tokens are sealed with a per-deployment key (api/pagination.rs says where it comes
 /// from).
 fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), BoxError> {
-    match crate::api::pagination::key_from_config(
+    match crate::core::page_token::key_from_config(
         config.page_token_secret.as_deref(),
         match keys {
             KeyMaterial::Secret(secret) => Some(secret.as_slice()),
@@ -344,7 +351,7 @@ fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), Box
         },
     )? {
         Some(key) => {
-            crate::api::pagination::install_key(key);
+            crate::core::page_token::install_key(key);
         }
         None => tracing::warn!(
             "no PAGE_TOKEN_SECRET and no HS256 JWT secret: page tokens use a random key of \

@@ -4,8 +4,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, EntityTrait,
-    FromQueryResult, IdenStatic, Order, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, FromQueryResult, IdenStatic, Order, QueryFilter,
 };
 
 use super::entities::{dashboard, grant, public_link, role, widget};
@@ -36,12 +36,7 @@ pub enum SortKey {
     Title,
 }
 
-/// The position after the last row of a page: its sort value and id.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub enum CursorValue {
-    Int(i64),
-    Text(String),
-}
+pub use crate::core::page_token::CursorValue;
 
 #[derive(Debug, Clone)]
 pub struct ListQuery {
@@ -97,18 +92,17 @@ impl DashboardRepo {
         Self { store }
     }
 
-    /// Creates the dashboard and the creator's owner grant in one transaction. With a
-    /// `request_id` a retry returns the first result: `(dashboard, created)`.
-    pub async fn create(&self, new: NewDashboard, now: Micros) -> Result<(Dashboard, bool)> {
-        if let Some(existing) = self.find_by_request_id(&new).await? {
-            return Ok((existing, false));
-        }
+    /// Creates the dashboard and the creator's owner grant in the write's transaction.
+    /// `Ok(None)`: a concurrent create with the same `request_id` won (PostgreSQL; the
+    /// transaction is then unusable and the caller reads the winner with
+    /// [`Self::find_by_request_id`] outside it).
+    pub async fn create(
+        &self,
+        txn: &DatabaseTransaction,
+        new: &NewDashboard,
+        now: Micros,
+    ) -> Result<Option<Dashboard>> {
         let id = new_id();
-        let txn = self.store.begin_write().await?;
-        // Check again under the writer lock: on SQLite a concurrent retry may have won.
-        if let Some(existing) = self.find_by_request_id_in(&*txn, &new).await? {
-            return Ok((existing, false));
-        }
         let row = dashboard::ActiveModel {
             id: Set(id.clone()),
             org_id: Set(new.org_id.clone()),
@@ -143,41 +137,27 @@ impl DashboardRepo {
         };
         let inserted = async {
             dashboard::Entity::insert(row)
-                .exec_without_returning(&*txn)
+                .exec_without_returning(txn)
                 .await?;
             grant::Entity::insert(owner)
-                .exec_without_returning(&*txn)
+                .exec_without_returning(txn)
                 .await?;
             Ok::<_, sea_orm::DbErr>(())
         }
         .await;
         match inserted {
             Ok(()) => {
-                txn.commit().await?;
-                let created = self
-                    .get(&new.org_id, &id)
-                    .await?
-                    .ok_or_else(|| Error::internal("created dashboard vanished"))?;
-                Ok((created, true))
+                Ok(Some(self.get_in(txn, &new.org_id, &id).await?.ok_or_else(
+                    || Error::internal("created dashboard vanished"),
+                )?))
             }
-            // A concurrent create with the same request_id (PostgreSQL) won the race.
-            Err(err) if new.request_id.is_some() && is_unique_violation(&err) => {
-                drop(txn);
-                let existing = self
-                    .find_by_request_id(&new)
-                    .await?
-                    .ok_or_else(|| Error::internal("idempotent create lost its winner"))?;
-                Ok((existing, false))
-            }
+            Err(err) if new.request_id.is_some() && is_unique_violation(&err) => Ok(None),
             Err(err) => Err(err.into()),
         }
     }
 
-    async fn find_by_request_id(&self, new: &NewDashboard) -> Result<Option<Dashboard>> {
-        self.find_by_request_id_in(self.store.db(), new).await
-    }
-
-    async fn find_by_request_id_in(
+    /// The dashboard an earlier create of the same creator and `request_id` made.
+    pub async fn find_by_request_id(
         &self,
         conn: &impl ConnectionTrait,
         new: &NewDashboard,
@@ -191,7 +171,10 @@ impl DashboardRepo {
             .filter(dashboard::Column::RequestId.eq(request_id))
             .one(conn)
             .await?;
-        Ok(row.map(into_domain))
+        match row {
+            Some(row) => self.get_in(conn, &new.org_id, &row.id).await,
+            None => Ok(None),
+        }
     }
 
     /// The dashboard `id` of `org`, deleted or not, with its public-link state.
@@ -199,10 +182,20 @@ impl DashboardRepo {
     // `org_id = ?` in the statement, SQLite (without statistics) prefers the org index and
     // scans the whole org.
     pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<Dashboard>> {
+        self.get_in(self.store.db(), org_id, id).await
+    }
+
+    /// [`Self::get`] on a given connection (a write's transaction).
+    pub async fn get_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Dashboard>> {
         let statement = with_visibility(now_micros())
             .and_where(Expr::col((dashboard::Entity, dashboard::Column::Id)).eq(id))
             .take();
-        let row = self.store.db().query_one(&statement).await?;
+        let row = conn.query_one(&statement).await?;
         let dashboard = row.as_ref().map(from_row).transpose()?;
         Ok(dashboard.filter(|d| d.org_id == org_id))
     }

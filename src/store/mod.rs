@@ -8,6 +8,7 @@
 pub mod dashboards;
 pub mod entities;
 mod error;
+pub mod events;
 pub mod groups;
 pub mod migration;
 pub mod public_links;

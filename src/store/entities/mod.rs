@@ -1,9 +1,11 @@
 //! One sea-orm entity per table.
 
 pub mod dashboard;
+pub mod event;
 pub mod grant;
 pub mod group;
 pub mod group_member;
+pub mod org_revision;
 pub mod public_link;
 pub mod role;
 pub mod user;

@@ -8,6 +8,7 @@ mod m20261122_000003_sharing;
 mod m20261122_000004_listing_index;
 mod m20261122_000005_grant_listing_keys;
 mod m20261201_220000_identity_sources;
+mod m20261202_120000_change_log;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_listing_index::Migration),
             Box::new(m20261122_000005_grant_listing_keys::Migration),
             Box::new(m20261201_220000_identity_sources::Migration),
+            Box::new(m20261202_120000_change_log::Migration),
         ]
     }
 }

@@ -24,9 +24,16 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::core::{Error, Result};
+use super::{Error, Result};
 
-/// `V` is the sort value of the listing (e.g. `store::dashboards::CursorValue`).
+/// The position after the last row of a page: its sort value (the id follows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CursorValue {
+    Int(i64),
+    Text(String),
+}
+
+/// `V` is the sort value of the listing (e.g. [`CursorValue`]).
 #[derive(Debug, Serialize, Deserialize)]
 struct Token<V> {
     /// Query fingerprint.
@@ -170,7 +177,6 @@ pub fn decode<V: DeserializeOwned>(token: &str, fingerprint: &str) -> Result<Opt
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::dashboards::CursorValue;
 
     #[test]
     fn round_trip_and_mismatch() {

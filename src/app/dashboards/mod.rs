@@ -1,0 +1,5 @@
+//! Dashboard commands and queries.
+
+mod create;
+
+pub use create::{NewDashboardFields, create};

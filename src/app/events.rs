@@ -1,0 +1,168 @@
+//! ListEvents: the change log read as an audit trail (DESIGN §7).
+//!
+//! ADMINs see every event of their org. Other callers see the events of dashboards they can
+//! READ now, and share or public-link events only where they hold SHARE; events that belong
+//! to no dashboard (groups, roles, users) are for ADMINs only.
+
+use std::collections::HashMap;
+
+use super::App;
+use crate::core::authz::{Access, Permission};
+use crate::core::event::Event;
+use crate::core::event_filter::{self, EventComparison, EventFilter};
+use crate::core::filter::Filter;
+use crate::core::page_token::{self, CursorValue};
+use crate::core::{Error, Principal, Result, names};
+use crate::store::{Store, events};
+
+/// The most events one call reads while looking for ones the caller may see: a caller who
+/// may see few events gets a short page and a token to go on, never an unbounded scan.
+const MAX_SCANNED_PER_CALL: usize = 5_000;
+
+pub struct EventPage {
+    pub events: Vec<Event>,
+    pub next_page_token: String,
+    /// The org's latest revision when the page was read.
+    pub revision: i64,
+}
+
+pub async fn list_events(
+    app: &App,
+    caller: &Principal,
+    filter: &str,
+    page_size: usize,
+    page_token: &str,
+) -> Result<EventPage> {
+    let parsed = event_filter::parse(filter)?;
+    let parsed = parsed.map(|f| resolve_me(f, &names::user_name(&caller.user_id)));
+    let fingerprint = page_token::fingerprint(&["events", filter.trim()]);
+    let mut before = match page_token::decode::<CursorValue>(page_token, &fingerprint)? {
+        None => None,
+        Some((CursorValue::Int(revision), index)) => Some((
+            revision,
+            index
+                .parse::<i32>()
+                .map_err(|_| Error::invalid("page_token", "is not a token of this listing"))?,
+        )),
+        Some(_) => {
+            return Err(Error::invalid(
+                "page_token",
+                "is not a token of this listing",
+            ));
+        }
+    };
+    let (store, authorizer) = (&app.store, &app.authorizer);
+    // Read before the page: the page holds nothing newer than this.
+    let revision = events::latest_revision(store.db(), &caller.org_id).await?;
+    let condition = events::condition(parsed.as_ref());
+    let batch = if caller.is_admin() {
+        page_size + 1
+    } else {
+        (page_size * 2).clamp(100, 1_000)
+    };
+    let mut page = Vec::with_capacity(page_size);
+    let mut scanned = 0usize;
+    let mut access: HashMap<String, Access> = HashMap::new();
+    let mut more = false;
+    loop {
+        let rows = events::page(
+            store.db(),
+            &caller.org_id,
+            condition.clone(),
+            before,
+            batch as u64,
+        )
+        .await?;
+        let exhausted = rows.len() < batch;
+        if !caller.is_admin() {
+            learn_access(store, authorizer, caller, &rows, &mut access).await?;
+        }
+        for event in rows {
+            if page.len() == page_size {
+                more = true;
+                break;
+            }
+            scanned += 1;
+            before = Some((event.revision, event.index));
+            if caller.is_admin() || visible(&event, &access) {
+                page.push(event);
+            }
+        }
+        if more || exhausted {
+            break;
+        }
+        if scanned >= MAX_SCANNED_PER_CALL {
+            more = true;
+            break;
+        }
+    }
+    let next_page_token = match before {
+        Some((revision, index)) if more => {
+            page_token::encode(&fingerprint, CursorValue::Int(revision), &index.to_string())
+        }
+        _ => String::new(),
+    };
+    Ok(EventPage {
+        events: page,
+        next_page_token,
+        revision,
+    })
+}
+
+/// The caller's access now on the dashboards of `rows` it has not been asked about yet.
+async fn learn_access(
+    store: &Store,
+    authorizer: &super::Authorizer,
+    caller: &Principal,
+    rows: &[Event],
+    access: &mut HashMap<String, Access>,
+) -> Result<()> {
+    let mut ids: Vec<String> = rows
+        .iter()
+        .filter_map(|e| e.change.dashboard_id.clone())
+        .filter(|id| !access.contains_key(id))
+        .collect();
+    ids.sort();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let dashboards = store.dashboards().get_many(&caller.org_id, &ids).await?;
+    let found = authorizer.access_many(caller, &dashboards).await?;
+    for (dashboard, a) in dashboards.iter().zip(found) {
+        access.insert(dashboard.id.clone(), a);
+    }
+    Ok(())
+}
+
+/// The visibility rule for a non-ADMIN caller.
+fn visible(event: &Event, access: &HashMap<String, Access>) -> bool {
+    let Some(a) = event
+        .change
+        .dashboard_id
+        .as_ref()
+        .and_then(|id| access.get(id))
+    else {
+        return false;
+    };
+    let needed = if event.change.r#type.is_sharing() {
+        Permission::Share
+    } else {
+        Permission::Read
+    };
+    a.permissions.contains(Permission::Read) && a.permissions.contains(needed)
+}
+
+fn resolve_me(filter: EventFilter, me: &str) -> EventFilter {
+    match filter {
+        Filter::And(a, b) => {
+            Filter::And(Box::new(resolve_me(*a, me)), Box::new(resolve_me(*b, me)))
+        }
+        Filter::Or(a, b) => Filter::Or(Box::new(resolve_me(*a, me)), Box::new(resolve_me(*b, me))),
+        Filter::Not(a) => Filter::Not(Box::new(resolve_me(*a, me))),
+        Filter::Compare(EventComparison::Actor(actor, eq)) if actor == "users/me" => {
+            Filter::Compare(EventComparison::Actor(me.to_string(), eq))
+        }
+        other => other,
+    }
+}
