@@ -487,8 +487,8 @@ async fn rest_json_and_grpc_web_through_envoy() {
     );
 
     let org = common::unique_org();
-    let token = common::token(&org, "rest-admin", None, PlatformRole::Admin);
-    let token = Some(token.as_str());
+    let bearer = common::token(&org, "rest-admin", None, PlatformRole::Admin);
+    let token = Some(bearer.as_str());
 
     // Create: POST /v1/dashboards, body = the dashboard.
     let created = rest(
@@ -631,14 +631,13 @@ async fn rest_json_and_grpc_web_through_envoy() {
         dashboard_service::pb::dashboard_service_client::DashboardServiceClient::with_origin(
             web, origin,
         );
-    let bearer = token.unwrap_or_default();
     let got = client
         .get_dashboard(common::with_token(
             pb::GetDashboardRequest {
                 name: name.clone(),
                 view: 0,
             },
-            bearer,
+            &bearer,
         ))
         .await
         .expect("GetDashboard over gRPC-Web through Envoy")
@@ -650,7 +649,7 @@ async fn rest_json_and_grpc_web_through_envoy() {
                 name: "dashboards/0190a0a0-0000-7000-8000-000000000000".into(),
                 view: 0,
             },
-            bearer,
+            &bearer,
         ))
         .await
         .unwrap_err();
