@@ -17,3 +17,10 @@ pub mod store;
 pub mod pb {
     tonic::include_proto!("dashboards.v1");
 }
+
+/// The descriptor set for Envoy's grpc_json_transcoder (`proto_descriptor`, REST+JSON from the
+/// `google.api.http` annotations): the `dashboards.v1` files with their imports, plus
+/// `google.rpc.Status` and the error details, so that errors arrive as JSON with their
+/// ErrorInfo. `buf build -o dashboards.binpb` at the repository root writes an equivalent one.
+pub const TRANSCODER_DESCRIPTOR_SET: &[u8] =
+    tonic::include_file_descriptor_set!("dashboards_v1_transcoder_descriptor");
