@@ -99,6 +99,7 @@ fn rest_filters(descriptor: &std::path::Path) -> String {
               - dashboards.v1.WidgetService
               - dashboards.v1.SharingService
               - dashboards.v1.DirectoryService
+              - dashboards.v1.AuditService
               convert_grpc_status: true
               print_options: {{ always_print_primitive_fields: true }}
 "#,
