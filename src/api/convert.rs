@@ -62,7 +62,7 @@ pub fn dashboard(d: &Dashboard) -> pb::Dashboard {
         delete_time: d.delete_time.map(timestamp),
         expire_time: d.expire_time.map(timestamp),
         etag: d.etag(),
-        is_public: false,
+        is_public: d.is_public.unwrap_or(false),
         widgets: Vec::new(),
     }
 }

@@ -1,24 +1,18 @@
-//! DashboardService.
+//! DashboardService: parse -> one `app::dashboards` call -> convert.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::{
-    check_etag, convert, page_fit, page_size, pagination, parse_dashboard_names, principal, written,
-};
-use crate::app::dashboards::{self, NewDashboardFields};
-use crate::app::{App, Authorizer};
-use crate::core::authz::Permission;
-use crate::core::dashboard::{Dashboard, DashboardFields, Limits};
+use super::{convert, page_fit, page_size, pagination, parse_dashboard_names, principal, written};
+use crate::app::dashboards::{self, ListRequest, NewDashboardFields};
+use crate::app::{App, Written};
+use crate::core::dashboard::{Dashboard, DashboardFields, Limits, SortKey};
 use crate::core::error::echo;
-use crate::core::widget::{Widget, unique_data_sources};
-use crate::core::{Error, Principal, Result, Violation, filter, names, now_micros};
+use crate::core::widget::Widget;
+use crate::core::{Error, Result, Violation, filter, names};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
-use crate::store::Store;
-use crate::store::dashboards::{ListQuery, SortKey};
 
 /// Fields an update mask may name.
 const UPDATABLE: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
@@ -32,13 +26,10 @@ const OUTPUT_ONLY: [&str; 7] = [
     "expire_time",
     "etag",
 ];
-/// Server-side retries of an update that carries no etag and lost a race.
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
 pub struct DashboardApi {
     app: App,
-    store: Store,
-    authorizer: Authorizer,
     limits: Limits,
     trash_retention: Duration,
 }
@@ -46,8 +37,6 @@ pub struct DashboardApi {
 impl DashboardApi {
     pub fn new(app: App, limits: Limits, trash_retention: Duration) -> Self {
         Self {
-            store: app.store.clone(),
-            authorizer: app.authorizer.clone(),
             app,
             limits,
             trash_retention,
@@ -77,20 +66,15 @@ impl DashboardService for DashboardApi {
             )
             .into());
         }
-        let created = dashboards::create(
-            &self.app,
-            &caller,
-            NewDashboardFields {
-                request_id: Some(request.request_id).filter(|r| !r.is_empty()),
-                title: dashboard.title,
-                description: dashboard.description,
-                metadata: fields.metadata.unwrap_or_default(),
-                refresh_period_nanos: fields.refresh_period_nanos.flatten(),
-            },
-        )
-        .await?;
-        let rendered = self.render_one(&created.value).await?;
-        Ok(written(created.map(|_| rendered)))
+        let new = NewDashboardFields {
+            request_id: Some(request.request_id).filter(|r| !r.is_empty()),
+            title: dashboard.title,
+            description: dashboard.description,
+            metadata: fields.metadata.unwrap_or_default(),
+            refresh_period_nanos: fields.refresh_period_nanos.flatten(),
+        };
+        let created = dashboards::create(&self.app, &caller, new).await?;
+        self.respond(created).await
     }
 
     async fn get_dashboard(
@@ -101,23 +85,8 @@ impl DashboardService for DashboardApi {
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
         let full = is_full_view(request.view)?;
-        let (dashboard, _) = self
-            .authorizer
-            .dashboard(&caller, &id, Permission::Read)
-            .await?;
-        let rendered = self.render_one(&dashboard).await?;
-        if !full {
-            return Ok(Response::new(rendered));
-        }
-        let widgets = self
-            .store
-            .widgets()
-            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
-            .await?;
-        Ok(Response::new(pb::Dashboard {
-            widgets: widgets.iter().map(convert::widget).collect(),
-            ..rendered
-        }))
+        let (dashboard, widgets) = dashboards::get(&self.app, &caller, &id, full).await?;
+        Ok(Response::new(self.render_full(dashboard, &widgets).await?))
     }
 
     async fn list_dashboards(
@@ -127,7 +96,6 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let page_size = page_size(request.page_size, &self.limits)?;
-        let filter = filter::parse(&request.filter)?;
         let (sort, descending) = parse_order_by(&request.order_by)?;
         let fingerprint = pagination::fingerprint(&[
             request.filter.trim(),
@@ -138,42 +106,26 @@ impl DashboardService for DashboardApi {
                 "live"
             },
         ]);
-        let after = pagination::decode(&request.page_token, &fingerprint)?;
-        // An ADMIN reads every dashboard: its subjects matter only to a filter
-        // (`shared_with_me`).
-        let subjects = if caller.is_admin() && filter.is_none() {
-            Vec::new()
-        } else {
-            self.authorizer.subjects(&caller).await?
-        };
-        if let Some(filter) = &filter {
-            filter::check_cost(filter, subjects.len())?;
-        }
-        let query = ListQuery {
-            org_id: caller.org_id.clone(),
-            caller_id: caller.user_id.clone(),
-            subjects,
-            only_readable: !caller.is_admin(),
-            now: now_micros(),
-            filter,
+        let list = ListRequest {
+            filter: filter::parse(&request.filter)?,
             sort,
             descending,
-            after,
+            after: pagination::decode(&request.page_token, &fingerprint)?,
             show_deleted: request.show_deleted,
             limit: page_size as u64 + 1,
         };
-        let mut rows = self.store.dashboards().list(&query).await?;
+        let mut rows = dashboards::list(&self.app, &caller, list).await?;
         let mut more = rows.len() > page_size;
         rows.truncate(page_size);
-        let mut dashboards = self.render(&rows).await?;
-        more |= page_fit::fit(&mut dashboards, self.limits.max_response_bytes);
-        rows.truncate(dashboards.len());
+        let mut rendered = self.render(rows.clone()).await?;
+        more |= page_fit::fit(&mut rendered, self.limits.max_response_bytes);
+        rows.truncate(rendered.len());
         let next_page_token = match rows.last() {
             Some(last) if more => pagination::encode(&fingerprint, sort.cursor_of(last), &last.id),
             _ => String::new(),
         };
         Ok(Response::new(pb::ListDashboardsResponse {
-            dashboards,
+            dashboards: rendered,
             next_page_token,
         }))
     }
@@ -194,30 +146,8 @@ impl DashboardService for DashboardApi {
         if fields == DashboardFields::default() {
             return Err(Error::invalid("update_mask", "names no field to update").into());
         }
-        let (current, _) = self
-            .authorizer
-            .dashboard(&caller, &id, Permission::Write)
-            .await?;
-        if current.is_deleted() {
-            return Err(deleted(&current.name()).into());
-        }
-        check_etag(&dashboard.etag, &current.etag(), &current.name())?;
-        // With an etag the caller asked for that exact version; without one the mask applies
-        // to whatever version is current when the statement runs.
-        let expected = (!dashboard.etag.is_empty()).then_some(current.revision);
-        let now = now_micros().max(current.update_time);
-        match self
-            .store
-            .dashboards()
-            .update(&caller.org_id, &id, expected, &fields, now)
-            .await?
-        {
-            Some(updated) => Ok(Response::new(self.render_one(&updated).await?)),
-            None => Err(self
-                .lost_race(&caller, &id, expected.is_some(), |d| deleted(&d.name()))
-                .await
-                .into()),
-        }
+        let updated = dashboards::update(&self.app, &caller, &id, &dashboard.etag, &fields).await?;
+        self.respond(updated).await
     }
 
     async fn delete_dashboard(
@@ -227,30 +157,10 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
-        let (current, _) = self
-            .authorizer
-            .dashboard(&caller, &id, Permission::Delete)
-            .await?;
-        if current.is_deleted() {
-            return Err(already_deleted(&current).into());
-        }
-        check_etag(&request.etag, &current.etag(), &current.name())?;
-        let now = now_micros().max(current.update_time);
-        let expire =
-            now.saturating_add(self.trash_retention.as_micros().min(i64::MAX as u128) as i64);
-        let expected = (!request.etag.is_empty()).then_some(current.revision);
-        let Some(deleted) = self
-            .store
-            .dashboards()
-            .set_deleted(&caller.org_id, &id, expected, Some((now, expire)), now)
-            .await?
-        else {
-            return Err(self
-                .lost_race(&caller, &id, expected.is_some(), already_deleted)
-                .await
-                .into());
-        };
-        Ok(Response::new(self.render_one(&deleted).await?))
+        let deleted =
+            dashboards::delete(&self.app, &caller, &id, &request.etag, self.trash_retention)
+                .await?;
+        self.respond(deleted).await
     }
 
     async fn undelete_dashboard(
@@ -260,26 +170,8 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
-        let (current, _) = self
-            .authorizer
-            .dashboard(&caller, &id, Permission::Delete)
-            .await?;
-        if !current.is_deleted() {
-            return Err(not_deleted(&current).into());
-        }
-        let now = now_micros().max(current.update_time);
-        let Some(restored) = self
-            .store
-            .dashboards()
-            .set_deleted(&caller.org_id, &id, None, None, now)
-            .await?
-        else {
-            return Err(self
-                .lost_race(&caller, &id, false, not_deleted)
-                .await
-                .into());
-        };
-        Ok(Response::new(self.render_one(&restored).await?))
+        let restored = dashboards::undelete(&self.app, &caller, &id).await?;
+        self.respond(restored).await
     }
 
     async fn batch_get_dashboards(
@@ -304,50 +196,10 @@ impl DashboardService for DashboardApi {
             .into());
         }
         let ids = parse_dashboard_names(&request.names)?;
-        let mut unique = ids.clone();
-        unique.sort();
-        unique.dedup();
-        let found = self
-            .store
-            .dashboards()
-            .get_many(&caller.org_id, &unique)
-            .await?;
-        let access = self.authorizer.access_many(&caller, &found).await?;
-        let readable: HashMap<&str, _> = found
-            .iter()
-            .zip(access)
-            .filter(|(_, a)| a.permissions.contains(Permission::Read))
-            .map(|(d, _)| (d.id.as_str(), d))
-            .collect();
-        let mut widgets: HashMap<String, Vec<Widget>> = HashMap::new();
-        if full && !readable.is_empty() {
-            let readable_ids: Vec<String> = readable.keys().map(|id| id.to_string()).collect();
-            for widget in self
-                .store
-                .widgets()
-                .of_dashboards(&caller.org_id, &readable_ids)
-                .await?
-            {
-                widgets
-                    .entry(widget.dashboard_id.clone())
-                    .or_default()
-                    .push(widget);
-            }
-        }
-        let dashboards = ids
-            .iter()
-            .map(|id| {
-                readable
-                    .get(id.as_str())
-                    .map(|d| (*d).clone())
-                    .ok_or_else(|| Error::not_found(names::dashboard_name(id)))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut rendered = self.render(&dashboards).await?;
-        for dashboard in &mut rendered {
-            if let Some(ws) = widgets.get(dashboard.name.trim_start_matches("dashboards/")) {
-                dashboard.widgets = ws.iter().map(convert::widget).collect();
-            }
+        let found = dashboards::batch_get(&self.app, &caller, &ids, full).await?;
+        let mut rendered = Vec::with_capacity(found.len());
+        for (dashboard, widgets) in found {
+            rendered.push(self.render_full(dashboard, &widgets).await?);
         }
         page_fit::check_fits(&rendered, self.limits.max_response_bytes)?;
         Ok(Response::new(pb::BatchGetDashboardsResponse {
@@ -362,78 +214,40 @@ impl DashboardService for DashboardApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let id = names::parse_dashboard_name("name", &request.name)?;
-        let (dashboard, _) = self
-            .authorizer
-            .dashboard(&caller, &id, Permission::Read)
-            .await?;
-        let widgets = self
-            .store
-            .widgets()
-            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
-            .await?;
+        let sources = dashboards::data_sources(&self.app, &caller, &id).await?;
         Ok(Response::new(pb::ListDashboardDataSourcesResponse {
-            data_sources: unique_data_sources(&widgets)
-                .iter()
-                .map(convert::data_source)
-                .collect(),
+            data_sources: sources.iter().map(convert::data_source).collect(),
         }))
     }
 }
 
 impl DashboardApi {
-    /// Why a conditional write changed nothing. With an etag: the caller's version is gone.
-    /// Without one: the dashboard left the state the call needs since it was read (`state`
-    /// says how), or the caller can no longer see it.
-    async fn lost_race(
-        &self,
-        caller: &Principal,
-        id: &str,
-        had_etag: bool,
-        state: fn(&Dashboard) -> Error,
-    ) -> Error {
-        if had_etag {
-            return Error::EtagMismatch {
-                resource: names::dashboard_name(id),
-            };
-        }
-        match self
-            .authorizer
-            .dashboard(caller, id, Permission::Read)
-            .await
-        {
-            Ok((current, _)) => state(&current),
-            Err(err) => err,
-        }
-    }
-
     /// The wire form of dashboards, with their public-link state.
-    async fn render(&self, dashboards: &[Dashboard]) -> Result<Vec<pb::Dashboard>> {
-        // Reads carry their public-link state; only dashboards fresh from a write need it
-        // looked up.
-        let unknown: Vec<String> = dashboards
-            .iter()
-            .filter(|d| d.is_public.is_none())
-            .map(|d| d.id.clone())
-            .collect();
-        let public = self
-            .store
-            .public_links()
-            .public_among(&unknown, now_micros())
-            .await?;
-        Ok(dashboards
-            .iter()
-            .map(|d| pb::Dashboard {
-                is_public: d.is_public.unwrap_or_else(|| public.contains(&d.id)),
-                ..convert::dashboard(d)
-            })
-            .collect())
+    async fn render(&self, dashboards: Vec<Dashboard>) -> Result<Vec<pb::Dashboard>> {
+        let dashboards = dashboards::with_public_state(&self.app, dashboards).await?;
+        Ok(dashboards.iter().map(convert::dashboard).collect())
     }
 
-    async fn render_one(&self, dashboard: &Dashboard) -> Result<pb::Dashboard> {
-        let mut rendered = self.render(std::slice::from_ref(dashboard)).await?;
-        rendered
+    async fn render_full(&self, dashboard: Dashboard, widgets: &[Widget]) -> Result<pb::Dashboard> {
+        let mut rendered = self.render(vec![dashboard]).await?;
+        let mut one = rendered
             .pop()
-            .ok_or_else(|| Error::internal("render lost a dashboard"))
+            .ok_or_else(|| Error::internal("render lost a dashboard"))?;
+        one.widgets = widgets.iter().map(convert::widget).collect();
+        Ok(one)
+    }
+
+    /// A write's response: the dashboard and `x-dashboards-revision`.
+    async fn respond(
+        &self,
+        written_: Written<Dashboard>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let Written { value, revision } = written_;
+        let rendered = self.render_full(value, &[]).await?;
+        Ok(written(Written {
+            value: rendered,
+            revision,
+        }))
     }
 }
 
@@ -527,30 +341,6 @@ fn is_full_view(view: i32) -> Result<bool> {
         Ok(_) => Ok(false),
         Err(_) => Err(Error::invalid("view", format!("unknown view {view}"))),
     }
-}
-
-fn already_deleted(dashboard: &Dashboard) -> Error {
-    Error::failed_precondition(
-        "ALREADY_DELETED",
-        dashboard.name(),
-        "the dashboard is already in the trash",
-    )
-}
-
-fn not_deleted(dashboard: &Dashboard) -> Error {
-    Error::failed_precondition(
-        "NOT_DELETED",
-        dashboard.name(),
-        "the dashboard is not in the trash",
-    )
-}
-
-fn deleted(resource: &str) -> Error {
-    Error::failed_precondition(
-        "DASHBOARD_DELETED",
-        resource,
-        "the dashboard is in the trash; undelete it first",
-    )
 }
 
 /// `create_time`, `update_time` or `title`, with optional `asc`/`desc`. Default

@@ -94,6 +94,24 @@ pub struct DashboardFields {
 }
 
 impl DashboardFields {
+    /// The names of the fields set, as a mask names them.
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names = Vec::new();
+        if self.title.is_some() {
+            names.push("title");
+        }
+        if self.description.is_some() {
+            names.push("description");
+        }
+        if self.metadata.is_some() {
+            names.push("metadata");
+        }
+        if self.refresh_period_nanos.is_some() {
+            names.push("refresh_period");
+        }
+        names
+    }
+
     /// Checks every set field against the limits; `prefix` is the request path of the
     /// dashboard message (e.g. `dashboard`).
     pub fn validate(&self, prefix: &str, limits: &Limits) -> Vec<Violation> {
@@ -186,4 +204,12 @@ mod tests {
         assert_ne!(etag_of("a", 1), etag_of("b", 1));
         assert_eq!(etag_of("a", 1), etag_of("a", 1));
     }
+}
+
+/// What ListDashboards orders by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    CreateTime,
+    UpdateTime,
+    Title,
 }

@@ -225,11 +225,7 @@ pub async fn serve_with_metrics(
         .set_service_status(LIVENESS, ServingStatus::Serving)
         .await;
 
-    let background = tokio::spawn(background_jobs(
-        config.clone(),
-        store.clone(),
-        health.clone(),
-    ));
+    let background = tokio::spawn(background_jobs(config.clone(), app.clone(), health.clone()));
 
     let metrics = Arc::new(metrics::Metrics::new(
         &[
@@ -411,7 +407,8 @@ fn grpc_web_cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLaye
 }
 
 /// Keeps health in step with the database and purges the trash.
-async fn background_jobs(config: Config, store: Store, health: Health) {
+async fn background_jobs(config: Config, app: App, health: Health) {
+    let store = app.store.clone();
     let mut health_tick = tokio::time::interval(config.health_check_interval);
     let mut purge_tick = tokio::time::interval(config.purge_interval);
     let mut serving = true;
@@ -431,7 +428,7 @@ async fn background_jobs(config: Config, store: Store, health: Health) {
                 }
             }
             _ = purge_tick.tick() => {
-                match store.dashboards().purge_expired(now_micros()).await {
+                match crate::app::dashboards::purge_expired(&app, now_micros()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
                     Err(err) => tracing::warn!(error = %err, "trash purge failed"),

@@ -5,7 +5,8 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    DatabaseTransaction, EntityTrait, FromQueryResult, IdenStatic, Order, QueryFilter,
+    DatabaseTransaction, EntityTrait, FromQueryResult, IdenStatic, Order, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use super::entities::{dashboard, grant, public_link, role, widget};
@@ -29,12 +30,7 @@ pub struct NewDashboard {
     pub refresh_period_nanos: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SortKey {
-    CreateTime,
-    UpdateTime,
-    Title,
-}
+pub use crate::core::dashboard::SortKey;
 
 pub use crate::core::page_token::CursorValue;
 
@@ -301,6 +297,7 @@ impl DashboardRepo {
     /// to the trash or vanished since it was read.
     pub async fn update(
         &self,
+        txn: &DatabaseTransaction,
         org_id: &str,
         id: &str,
         expected_revision: Option<i64>,
@@ -329,7 +326,7 @@ impl DashboardRepo {
         if let Some(refresh) = fields.refresh_period_nanos {
             update = update.col_expr(dashboard::Column::RefreshPeriodNanos, Expr::val(refresh));
         }
-        self.conditional_update(org_id, id, expected_revision, update)
+        self.conditional_update(txn, org_id, id, expected_revision, update)
             .await
     }
 
@@ -338,6 +335,7 @@ impl DashboardRepo {
     /// changed state, changed revision or vanished since it was read.
     pub async fn set_deleted(
         &self,
+        txn: &DatabaseTransaction,
         org_id: &str,
         id: &str,
         expected_revision: Option<i64>,
@@ -357,7 +355,7 @@ impl DashboardRepo {
             .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
             .col_expr(dashboard::Column::DeleteTime, Expr::val(trash.map(|t| t.0)))
             .col_expr(dashboard::Column::ExpireTime, Expr::val(trash.map(|t| t.1)));
-        self.conditional_update(org_id, id, expected_revision, update)
+        self.conditional_update(txn, org_id, id, expected_revision, update)
             .await
     }
 
@@ -365,6 +363,7 @@ impl DashboardRepo {
     /// updates, on either database, without holding a transaction across the caller's read.
     async fn conditional_update(
         &self,
+        txn: &DatabaseTransaction,
         org_id: &str,
         id: &str,
         expected_revision: Option<i64>,
@@ -373,23 +372,40 @@ impl DashboardRepo {
         if let Some(revision) = expected_revision {
             update = update.filter(dashboard::Column::Revision.eq(revision));
         }
-        let txn = self.store.begin_write().await?;
         let result = update
             .filter(dashboard::Column::Id.eq(id))
             .filter(dashboard::Column::OrgId.eq(org_id))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
         if result.rows_affected == 0 {
             return Ok(None);
         }
         let row = dashboard::Entity::find_by_id(id.to_string())
-            .one(&*txn)
+            .one(txn)
             .await?;
         if let Some(row) = &row {
-            copy_listing_keys(&*txn, row).await?;
+            copy_listing_keys(txn, row).await?;
         }
-        txn.commit().await?;
         Ok(row.map(into_domain))
+    }
+
+    /// Locks the dashboard row for the rest of the write (SELECT ... FOR UPDATE on
+    /// PostgreSQL; SQLite's writers are already serialized) and reads it: the root row every
+    /// decision about the dashboard is made under.
+    pub async fn lock(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Dashboard>> {
+        let row = dashboard::Entity::find_by_id(id.to_string())
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+        if row.is_none_or(|r| r.org_id != org_id) {
+            return Ok(None);
+        }
+        self.get_in(txn, org_id, id).await
     }
 
     /// One page of the dashboards the query's subjects may READ, in sort order.
@@ -405,35 +421,57 @@ impl DashboardRepo {
         rows.iter().map(from_row).collect()
     }
 
-    /// Deletes trashed dashboards whose `expire_time` has passed; their grants and widgets
-    /// go with them (explicitly, not only by the foreign keys' cascade).
-    pub async fn purge_expired(&self, now: Micros) -> Result<u64> {
-        let txn = self.store.begin_write().await?;
-        let expired = Query::select()
-            .column(dashboard::Column::Id)
-            .from(dashboard::Entity)
-            .and_where(dashboard::Column::DeleteTime.is_not_null())
-            .and_where(dashboard::Column::ExpireTime.lte(now))
-            .take();
-        widget::Entity::delete_many()
-            .filter(widget::Column::DashboardId.in_subquery(expired.clone()))
-            .exec(&*txn)
-            .await?;
-        grant::Entity::delete_many()
-            .filter(grant::Column::DashboardId.in_subquery(expired.clone()))
-            .exec(&*txn)
-            .await?;
-        public_link::Entity::delete_many()
-            .filter(public_link::Column::DashboardId.in_subquery(expired))
-            .exec(&*txn)
-            .await?;
-        let result = dashboard::Entity::delete_many()
+    /// Trashed dashboards whose `expire_time` has passed: `(org, id)`, at most `limit`.
+    pub async fn expired(&self, now: Micros, limit: u64) -> Result<Vec<(String, String)>> {
+        let rows = dashboard::Entity::find()
             .filter(dashboard::Column::DeleteTime.is_not_null())
             .filter(dashboard::Column::ExpireTime.lte(now))
-            .exec(&*txn)
+            .order_by(dashboard::Column::OrgId, Order::Asc)
+            .limit(limit)
+            .all(self.store.db())
             .await?;
-        txn.commit().await?;
-        Ok(result.rows_affected)
+        Ok(rows.into_iter().map(|r| (r.org_id, r.id)).collect())
+    }
+
+    /// Deletes the trashed, expired dashboards among `ids` of `org`, with their grants,
+    /// widgets and public links (explicitly, not only by the foreign keys' cascade); returns
+    /// the ids it deleted.
+    pub async fn purge(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        ids: &[String],
+        now: Micros,
+    ) -> Result<Vec<String>> {
+        let rows = dashboard::Entity::find()
+            .filter(dashboard::Column::OrgId.eq(org_id))
+            .filter(dashboard::Column::Id.is_in(ids.iter().cloned()))
+            .filter(dashboard::Column::DeleteTime.is_not_null())
+            .filter(dashboard::Column::ExpireTime.lte(now))
+            .lock_exclusive()
+            .all(txn)
+            .await?;
+        let purged: Vec<String> = rows.into_iter().map(|r| r.id).collect();
+        if purged.is_empty() {
+            return Ok(purged);
+        }
+        widget::Entity::delete_many()
+            .filter(widget::Column::DashboardId.is_in(purged.iter().cloned()))
+            .exec(txn)
+            .await?;
+        grant::Entity::delete_many()
+            .filter(grant::Column::DashboardId.is_in(purged.iter().cloned()))
+            .exec(txn)
+            .await?;
+        public_link::Entity::delete_many()
+            .filter(public_link::Column::DashboardId.is_in(purged.iter().cloned()))
+            .exec(txn)
+            .await?;
+        dashboard::Entity::delete_many()
+            .filter(dashboard::Column::Id.is_in(purged.iter().cloned()))
+            .exec(txn)
+            .await?;
+        Ok(purged)
     }
 }
 

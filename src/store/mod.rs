@@ -27,7 +27,8 @@ use sea_orm::sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions};
 use sea_orm::{
     ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    SqlxPostgresConnector, SqlxSqliteConnector, Statement, TransactionTrait,
+    SqliteTransactionMode, SqlxPostgresConnector, SqlxSqliteConnector, Statement,
+    TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -236,9 +237,24 @@ impl Store {
         self.db.ping().await.is_ok()
     }
 
+    /// A write transaction. On SQLite it takes the in-process writer lock and begins with
+    /// `BEGIN IMMEDIATE`: a write reads its root row before it writes, and a deferred
+    /// transaction that has read cannot upgrade to a writer while another process writes
+    /// (SQLITE_BUSY at once, with no busy wait); immediate takes the write lock up front and
+    /// waits for it (busy_timeout, bounded by the call's deadline).
     pub async fn begin_write(&self) -> Result<WriteTxn> {
         let writer = self.lock_writer().await;
-        let txn = self.db.begin().await?;
+        let txn = match self.backend() {
+            DatabaseBackend::Sqlite => {
+                self.db
+                    .begin_with_options(TransactionOptions {
+                        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                        ..Default::default()
+                    })
+                    .await?
+            }
+            _ => self.db.begin().await?,
+        };
         Ok(WriteTxn {
             txn,
             _writer: writer,

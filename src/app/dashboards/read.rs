@@ -1,0 +1,157 @@
+//! The dashboard queries: Get, List, BatchGet, ListDashboardDataSources.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::app::App;
+use crate::core::authz::Permission;
+use crate::core::dashboard::{Dashboard, SortKey};
+use crate::core::filter::{self, Filter};
+use crate::core::page_token::CursorValue;
+use crate::core::widget::{DataSource, Widget, unique_data_sources};
+use crate::core::{Error, Principal, Result, names, now_micros};
+use crate::store::dashboards::ListQuery;
+
+/// The dashboard (with its public-link state), and its widgets when `full`.
+pub async fn get(
+    app: &App,
+    caller: &Principal,
+    id: &str,
+    full: bool,
+) -> Result<(Dashboard, Vec<Widget>)> {
+    let (dashboard, _) = app
+        .authorizer
+        .dashboard(caller, id, Permission::Read)
+        .await?;
+    let widgets = if full {
+        app.store
+            .widgets()
+            .of_dashboards(&caller.org_id, std::slice::from_ref(&dashboard.id))
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok((dashboard, widgets))
+}
+
+/// A ListDashboards call, parsed.
+pub struct ListRequest {
+    pub filter: Option<Filter>,
+    pub sort: SortKey,
+    pub descending: bool,
+    pub after: Option<(CursorValue, String)>,
+    pub show_deleted: bool,
+    /// Rows to read: the page size plus one, to know whether more follow.
+    pub limit: u64,
+}
+
+/// One page of the dashboards the caller may READ, in the order asked.
+pub async fn list(app: &App, caller: &Principal, request: ListRequest) -> Result<Vec<Dashboard>> {
+    // An ADMIN reads every dashboard: its subjects matter only to a filter
+    // (`shared_with_me`).
+    let subjects = if caller.is_admin() && request.filter.is_none() {
+        Vec::new()
+    } else {
+        app.authorizer.subjects(caller).await?
+    };
+    if let Some(filter) = &request.filter {
+        filter::check_cost(filter, subjects.len())?;
+    }
+    let query = ListQuery {
+        org_id: caller.org_id.clone(),
+        caller_id: caller.user_id.clone(),
+        subjects,
+        only_readable: !caller.is_admin(),
+        now: now_micros(),
+        filter: request.filter,
+        sort: request.sort,
+        descending: request.descending,
+        after: request.after,
+        show_deleted: request.show_deleted,
+        limit: request.limit,
+    };
+    app.store.dashboards().list(&query).await
+}
+
+/// The dashboards of `ids` (in that order, repeats allowed), each with its widgets when
+/// `full`; NOT_FOUND for the first one the caller cannot READ, as if it did not exist.
+pub async fn batch_get(
+    app: &App,
+    caller: &Principal,
+    ids: &[String],
+    full: bool,
+) -> Result<Vec<(Dashboard, Vec<Widget>)>> {
+    let mut unique = ids.to_vec();
+    unique.sort();
+    unique.dedup();
+    let found = app
+        .store
+        .dashboards()
+        .get_many(&caller.org_id, &unique)
+        .await?;
+    let access = app.authorizer.access_many(caller, &found).await?;
+    let readable: HashMap<&str, &Dashboard> = found
+        .iter()
+        .zip(access)
+        .filter(|(_, a)| a.permissions.contains(Permission::Read))
+        .map(|(d, _)| (d.id.as_str(), d))
+        .collect();
+    let mut widgets: HashMap<String, Vec<Widget>> = HashMap::new();
+    if full && !readable.is_empty() {
+        let readable_ids: Vec<String> = readable.keys().map(|id| id.to_string()).collect();
+        for widget in app
+            .store
+            .widgets()
+            .of_dashboards(&caller.org_id, &readable_ids)
+            .await?
+        {
+            widgets
+                .entry(widget.dashboard_id.clone())
+                .or_default()
+                .push(widget);
+        }
+    }
+    ids.iter()
+        .map(|id| {
+            let dashboard = readable
+                .get(id.as_str())
+                .map(|d| (*d).clone())
+                .ok_or_else(|| Error::not_found(names::dashboard_name(id)))?;
+            let ws = widgets.get(id).cloned().unwrap_or_default();
+            Ok((dashboard, ws))
+        })
+        .collect()
+}
+
+/// The distinct data sources the dashboard's widgets query.
+pub async fn data_sources(app: &App, caller: &Principal, id: &str) -> Result<Vec<DataSource>> {
+    let (_, widgets) = get(app, caller, id, true).await?;
+    Ok(unique_data_sources(&widgets))
+}
+
+/// Fills in the public-link state of dashboards fresh from a write (reads carry it).
+pub async fn with_public_state(
+    app: &App,
+    mut dashboards: Vec<Dashboard>,
+) -> Result<Vec<Dashboard>> {
+    let unknown: Vec<String> = dashboards
+        .iter()
+        .filter(|d| d.is_public.is_none())
+        .map(|d| d.id.clone())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(dashboards);
+    }
+    let public: HashSet<String> = app
+        .store
+        .public_links()
+        .public_among(&unknown, now_micros())
+        .await?
+        .into_iter()
+        .collect();
+    for d in &mut dashboards {
+        if d.is_public.is_none() {
+            d.is_public = Some(public.contains(&d.id));
+        }
+    }
+    Ok(dashboards)
+}

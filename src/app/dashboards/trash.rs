@@ -1,0 +1,116 @@
+//! DeleteDashboard and UndeleteDashboard (the trash), and the purge of expired trash.
+
+use std::time::Duration;
+
+use crate::app::{App, Written};
+use crate::core::authz::Permission;
+use crate::core::dashboard::Dashboard;
+use crate::core::event::{Change, EventType, SYSTEM_ACTOR};
+use crate::core::{Error, Micros, Principal, Result, names};
+
+use super::{check_etag, locked};
+
+/// Moves a live dashboard to the trash, where it stays for `retention`.
+pub async fn delete(
+    app: &App,
+    caller: &Principal,
+    id: &str,
+    etag: &str,
+    retention: Duration,
+) -> Result<Written<Dashboard>> {
+    app.authorizer
+        .dashboard(caller, id, Permission::Delete)
+        .await?;
+    let mut write = app
+        .write(&caller.org_id, names::user_name(&caller.user_id))
+        .await?;
+    let current = locked(app, &write, id).await?;
+    if current.is_deleted() {
+        return Err(already_deleted(&current));
+    }
+    check_etag(etag, &current)?;
+    write.not_before(current.update_time);
+    let now = write.now();
+    let expire = now.saturating_add(retention.as_micros().min(i64::MAX as u128) as i64);
+    let deleted = app
+        .store
+        .dashboards()
+        .set_deleted(
+            write.txn(),
+            &caller.org_id,
+            id,
+            None,
+            Some((now, expire)),
+            now,
+        )
+        .await?
+        .ok_or_else(|| Error::internal("a locked dashboard changed under its lock"))?;
+    write.record(Change::new(EventType::DashboardDeleted, deleted.name()).on_dashboard(id));
+    write.commit(deleted).await
+}
+
+/// Takes a dashboard out of the trash.
+pub async fn undelete(app: &App, caller: &Principal, id: &str) -> Result<Written<Dashboard>> {
+    app.authorizer
+        .dashboard(caller, id, Permission::Delete)
+        .await?;
+    let mut write = app
+        .write(&caller.org_id, names::user_name(&caller.user_id))
+        .await?;
+    let current = locked(app, &write, id).await?;
+    if !current.is_deleted() {
+        return Err(Error::failed_precondition(
+            "NOT_DELETED",
+            current.name(),
+            "the dashboard is not in the trash",
+        ));
+    }
+    write.not_before(current.update_time);
+    let restored = app
+        .store
+        .dashboards()
+        .set_deleted(write.txn(), &caller.org_id, id, None, None, write.now())
+        .await?
+        .ok_or_else(|| Error::internal("a locked dashboard changed under its lock"))?;
+    write.record(Change::new(EventType::DashboardUndeleted, restored.name()).on_dashboard(id));
+    write.commit(restored).await
+}
+
+/// Purges trashed dashboards whose retention has passed, one write per org (actor
+/// `system`), a bounded batch per run. Returns how many it purged.
+pub async fn purge_expired(app: &App, now: Micros) -> Result<usize> {
+    const BATCH: u64 = 500;
+    let expired = app.store.dashboards().expired(now, BATCH).await?;
+    let mut by_org: Vec<(String, Vec<String>)> = Vec::new();
+    for (org, id) in expired {
+        match by_org.last_mut() {
+            Some((last, ids)) if *last == org => ids.push(id),
+            _ => by_org.push((org, vec![id])),
+        }
+    }
+    let mut purged = 0;
+    for (org, ids) in by_org {
+        let mut write = app.write(&org, SYSTEM_ACTOR).await?;
+        let gone = app
+            .store
+            .dashboards()
+            .purge(write.txn(), &org, &ids, now)
+            .await?;
+        for id in &gone {
+            write.record(
+                Change::new(EventType::DashboardPurged, names::dashboard_name(id)).on_dashboard(id),
+            );
+        }
+        purged += gone.len();
+        write.commit(()).await?;
+    }
+    Ok(purged)
+}
+
+fn already_deleted(dashboard: &Dashboard) -> Error {
+    Error::failed_precondition(
+        "ALREADY_DELETED",
+        dashboard.name(),
+        "the dashboard is already in the trash",
+    )
+}
