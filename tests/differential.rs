@@ -226,6 +226,8 @@ struct Org {
     dashboards: Vec<Dash>,
     /// Group name -> display name.
     groups: BTreeMap<String, String>,
+    /// Custom role name -> what it is.
+    roles: BTreeMap<String, String>,
     shares: usize,
 }
 
@@ -374,20 +376,35 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
 
     // Groups: org groups with anyone recorded, one tenant group per tenant, one empty.
     let mut groups = BTreeMap::new();
-    let recorded: Vec<usize> = (0..members.len()).filter(|&i| members[i].recorded).collect();
+    let mut org_groups = Vec::new();
+    let recorded: Vec<usize> = (0..members.len())
+        .filter(|&i| members[i].recorded)
+        .collect();
     for g in 0..4 {
-        let chosen: Vec<usize> = recorded.iter().copied().filter(|_| rng.chance(25)).collect();
+        let chosen: Vec<usize> = recorded
+            .iter()
+            .copied()
+            .filter(|_| rng.chance(25))
+            .collect();
         let creator = if rng.chance(50) {
             admin.clone()
         } else {
             members[rng.below(7)].clone() // an author
         };
-        let group = create_group(&channel, &creator, &format!("group{g}"), None, &members, &chosen)
-            .await;
+        let group = create_group(
+            &channel,
+            &creator,
+            &format!("group{g}"),
+            None,
+            &members,
+            &chosen,
+        )
+        .await;
         for &i in &chosen {
             members[i].groups.push(group.clone());
         }
-        groups.insert(group, format!("group{g}"));
+        groups.insert(group.clone(), format!("group{g}"));
+        org_groups.push(group);
     }
     for tenant in TENANTS {
         let chosen: Vec<usize> = recorded
@@ -413,6 +430,7 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
     let no_read = create_role(&mut admin_caller, "No read", &[P::UpdateLabels, P::Write]).await;
     let flip = create_role(&mut admin_caller, "Flip", &[P::Read]).await;
     let flop = create_role(&mut admin_caller, "Flop", &[P::UpdateLabels]).await;
+    let doomed = create_role(&mut admin_caller, "Doomed", &[P::Read, P::Write]).await;
     let roles: Vec<String> = [
         "roles/viewer",
         "roles/editor",
@@ -423,7 +441,14 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
     ]
     .into_iter()
     .map(str::to_string)
-    .chain([reader, labeler, no_read, flip.clone(), flop.clone()])
+    .chain([
+        reader,
+        labeler,
+        no_read,
+        flip.clone(),
+        flop.clone(),
+        doomed.clone(),
+    ])
     .collect();
 
     // Dashboards by whoever may create them.
@@ -512,9 +537,80 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
             }
         }
     }
-    // The changed roles: Flip loses READ, Flop gains it.
+    // The changed roles: Flip loses READ, Flop gains it, Doomed goes.
     set_role_permissions(&mut admin_caller, &flip, &[P::UpdateLabels]).await;
     set_role_permissions(&mut admin_caller, &flop, &[P::Read, P::Write]).await;
+    let request = admin_caller.req(pb::DeleteRoleRequest {
+        name: doomed.clone(),
+        etag: String::new(),
+    });
+    // Refused while shares (even expired ones) hold it: then it stays.
+    let doomed_display = match admin_caller.directory.delete_role(request).await {
+        Ok(_) => "Doomed, deleted",
+        Err(e) if e.code() == Code::FailedPrecondition => "Doomed, in use so kept",
+        Err(e) => panic!("delete role {doomed}: {e:?}"),
+    };
+    let mut role_names: BTreeMap<String, String> = BTreeMap::new();
+    for (role, display) in [
+        (&flip, "Flip, READ removed"),
+        (&flop, "Flop, READ added"),
+        (&doomed, doomed_display),
+    ] {
+        role_names.insert(role.clone(), display.into());
+    }
+    for (role, display) in roles[6..9].iter().zip(["Reader", "Labeler", "No read"]) {
+        role_names.insert(role.clone(), display.into());
+    }
+
+    // Membership changes after the shares: a group deleted, a member removed, one added.
+    let gone = org_groups[3].clone();
+    let request = admin_caller.req(pb::DeleteGroupRequest {
+        name: gone.clone(),
+        etag: String::new(),
+    });
+    admin_caller
+        .directory
+        .delete_group(request)
+        .await
+        .unwrap_or_else(|e| panic!("delete group {gone}: {e:?}"));
+    groups.insert(gone.clone(), "group3, deleted".into());
+    for member in members.iter_mut() {
+        member.groups.retain(|g| g != &gone);
+    }
+    let leaving: Vec<usize> = (0..members.len())
+        .filter(|&i| members[i].groups.contains(&org_groups[0]))
+        .collect();
+    if !leaving.is_empty() {
+        let i = *rng.pick(&leaving);
+        let request = admin_caller.req(pb::RemoveGroupMemberRequest {
+            group: org_groups[0].clone(),
+            user: members[i].name(),
+        });
+        admin_caller
+            .directory
+            .remove_group_member(request)
+            .await
+            .unwrap_or_else(|e| panic!("remove member: {e:?}"));
+        members[i].groups.retain(|g| g != &org_groups[0]);
+    }
+    let joining: Vec<usize> = recorded
+        .iter()
+        .copied()
+        .filter(|&i| !members[i].groups.contains(&org_groups[1]))
+        .collect();
+    if !joining.is_empty() {
+        let i = *rng.pick(&joining);
+        let request = admin_caller.req(pb::AddGroupMemberRequest {
+            group: org_groups[1].clone(),
+            user: members[i].name(),
+        });
+        admin_caller
+            .directory
+            .add_group_member(request)
+            .await
+            .unwrap_or_else(|e| panic!("add member: {e:?}"));
+        members[i].groups.push(org_groups[1].clone());
+    }
 
     // Public links (some expiring), renamed dashboards, trash (some restored).
     for dash in dashboards.iter_mut() {
@@ -586,6 +682,7 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
         members,
         dashboards,
         groups,
+        roles: role_names,
         shares: share_count,
     };
     (org, latest_expiry)
@@ -734,7 +831,11 @@ struct Ctx {
 }
 
 impl Ctx {
-    fn fail(&self, message: String) {
+    /// Records a disagreement, with custom roles and groups named for a reader.
+    fn fail(&self, mut message: String) {
+        for (name, display) in self.org.roles.iter().chain(&self.org.groups) {
+            message = message.replace(name, &format!("{name}({display})"));
+        }
         self.failures.lock().expect("failures").push(message);
     }
 
@@ -775,6 +876,9 @@ impl Ctx {
         let extra: Vec<&String> = got.difference(expected).collect();
         let missing: Vec<&String> = expected.difference(&got).collect();
         let why = |names: &[&String]| -> String {
+            if names.is_empty() {
+                return " (none)".into();
+            }
             names
                 .iter()
                 .map(|n| {
@@ -964,7 +1068,10 @@ impl Ctx {
             order_by: order_by.clone(),
             ..Default::default()
         };
-        let what = format!("ListDashboards(page_size {}, order_by {order_by:?})", request.page_size);
+        let what = format!(
+            "ListDashboards(page_size {}, order_by {order_by:?})",
+            request.page_size
+        );
         match walk(&mut caller, request, &self.stats).await {
             Ok(listed) => {
                 self.compare(&who, &what, &listed, &readable_live, &decisions);
@@ -982,7 +1089,10 @@ impl Ctx {
                 show_deleted: true,
                 ..Default::default()
             };
-            let what = format!("ListDashboards(show_deleted, page_size {})", request.page_size);
+            let what = format!(
+                "ListDashboards(show_deleted, page_size {})",
+                request.page_size
+            );
             match walk(&mut caller, request, &self.stats).await {
                 Ok(listed) => self.compare(&who, &what, &listed, &readable, &decisions),
                 Err(e) => self.fail(format!("{}: {what}: {e}", who.describe())),
@@ -1008,7 +1118,10 @@ impl Ctx {
                 "owner = \"users/me\"".into(),
                 readable_live
                     .iter()
-                    .filter(|n| self.dash(n).is_some_and(|d| d.owners().contains(&who.name())))
+                    .filter(|n| {
+                        self.dash(n)
+                            .is_some_and(|d| d.owners().contains(&who.name()))
+                    })
                     .cloned()
                     .collect(),
             ),
@@ -1053,7 +1166,10 @@ impl Ctx {
                 filter: filter.clone(),
                 ..Default::default()
             };
-            let what = format!("ListDashboards(filter {filter:?}, page_size {})", request.page_size);
+            let what = format!(
+                "ListDashboards(filter {filter:?}, page_size {})",
+                request.page_size
+            );
             match walk(&mut caller, request, &self.stats).await {
                 Ok(listed) => self.compare(&who, &what, &listed, &expected, &decisions),
                 Err(e) => self.fail(format!("{}: {what}: {e}", who.describe())),
@@ -1247,11 +1363,20 @@ async fn listing_agrees_with_check_access_and_get() {
         built,
         started.elapsed(),
     );
-    assert!(total.callers >= 200, "only {} callers checked", total.callers);
+    assert!(
+        total.callers >= 200,
+        "only {} callers checked",
+        total.callers
+    );
     assert!(
         failures.is_empty(),
         "seed {seed} (DIFFERENTIAL_SEED={seed}): {} disagreements; the first ones:\n{}",
         failures.len(),
-        failures.iter().take(15).cloned().collect::<Vec<_>>().join("\n\n")
+        failures
+            .iter()
+            .take(15)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
     );
 }
