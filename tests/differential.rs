@@ -642,7 +642,6 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
                 update_mask: Some(prost_types::FieldMask {
                     paths: vec!["title".into()],
                 }),
-                ..Default::default()
             });
             admin_caller
                 .dashboards
