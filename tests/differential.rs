@@ -30,7 +30,7 @@ const ORGS: usize = 5;
 const DASHBOARDS_PER_ORG: usize = 30;
 const TENANTS: [&str; 3] = ["t1", "t2", "t3"];
 /// How long a "near" expiry lasts: the checks start after every one of them has passed.
-const NEAR_EXPIRY: Duration = Duration::from_millis(1200);
+const NEAR_EXPIRY: Duration = Duration::from_millis(2000);
 /// Callers checked at once.
 const PARALLEL_CALLERS: usize = 6;
 
@@ -229,6 +229,8 @@ struct Org {
     /// Custom role name -> what it is.
     roles: BTreeMap<String, String>,
     shares: usize,
+    /// Shares made while their dashboard was in the trash.
+    trashed_shares: usize,
 }
 
 #[derive(Default)]
@@ -479,6 +481,7 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
 
     // Shares of every grantee kind and many roles, by the ADMIN or an org-user creator.
     let mut share_count = 0;
+    let mut trashed_shares = 0;
     let mut made: Vec<(usize, String)> = Vec::new();
     for (d, dash) in dashboards.iter().enumerate() {
         let sharer = match creators.iter().find(|c| c.name() == dash.creator) {
@@ -673,6 +676,43 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
                 dash.trashed = false;
             }
         }
+        if dash.trashed && rng.chance(50) {
+            // A share on a trashed dashboard (if allowed) must not list it.
+            let request = admin_caller.req(pb::ShareDashboardRequest {
+                name: dash.name.clone(),
+                grantee: Some(pb::Grantee {
+                    kind: Some(Kind::Everyone(true)),
+                }),
+                role: "roles/viewer".into(),
+                expire_time: None,
+            });
+            match admin_caller.sharing.share_dashboard(request).await {
+                Ok(_) => {
+                    share_count += 1;
+                    trashed_shares += 1;
+                }
+                Err(e) if matches!(e.code(), Code::FailedPrecondition | Code::NotFound) => {}
+                Err(e) => panic!("share trashed {}: {e:?}", dash.name),
+            }
+        }
+        if rng.chance(15) {
+            // A widget moves the dashboard's update_time (and the grants' copy of it).
+            let mut widgets = pb::widget_service_client::WidgetServiceClient::new(channel.clone());
+            let request = admin_caller.req(pb::CreateWidgetRequest {
+                parent: dash.name.clone(),
+                widget: Some(pb::Widget {
+                    r#type: pb::WidgetType::Chart as i32,
+                    title: "chart".into(),
+                    ..Default::default()
+                }),
+                source_widget: String::new(),
+            });
+            match widgets.create_widget(request).await {
+                Ok(_) => {}
+                Err(e) if dash.trashed && e.code() == Code::FailedPrecondition => {}
+                Err(e) => panic!("widget on {}: {e:?}", dash.name),
+            }
+        }
     }
 
     let org = Org {
@@ -683,6 +723,7 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
         groups,
         roles: role_names,
         shares: share_count,
+        trashed_shares,
     };
     (org, latest_expiry)
 }
@@ -1004,6 +1045,35 @@ impl Ctx {
             }
             decisions.insert(name, decision);
         }
+        // The ADMIN asking about this caller (DESIGN 4.3: CheckAccess about a user counts
+        // what the user's own calls count) agrees too.
+        if who.org == self.org.id && !who.is_admin() {
+            let mut admin = self.org.admin.caller(&self.channel);
+            let request = admin.req(pb::BatchCheckAccessRequest {
+                names: names.clone(),
+                permission: 0,
+                principal: who.name(),
+            });
+            match admin.sharing.batch_check_access(request).await {
+                Ok(response) => {
+                    for result in response.into_inner().results {
+                        let own = decisions.get(&result.name).map(|d| d.readable);
+                        if own != Some(result.allowed) {
+                            self.fail(format!(
+                                "{}: the ADMIN's BatchCheckAccess about it says {} on {} where its own CheckAccess says {own:?}",
+                                who.describe(),
+                                result.allowed,
+                                self.describe_names([&result.name]),
+                            ));
+                        }
+                    }
+                }
+                Err(e) => self.fail(format!(
+                    "{}: the ADMIN's BatchCheckAccess about it: {e:?}",
+                    who.describe()
+                )),
+            }
+        }
         // BatchCheckAccess agrees too.
         let mut caller = who.caller(&self.channel);
         let request = caller.req(pb::BatchCheckAccessRequest {
@@ -1239,7 +1309,7 @@ async fn listing_agrees_with_check_access_and_get() {
     let built = started.elapsed();
     for org in &orgs {
         println!(
-            "differential: org {}: {} callers, {} groups, {} dashboards ({} trashed, {} public), {} shares made, {} stored ({} expired)",
+            "differential: org {}: {} callers, {} groups, {} dashboards ({} trashed, {} public), {} shares made ({} in the trash), {} stored ({} expired)",
             org.id,
             org.members.len() + 1,
             org.groups.len(),
@@ -1247,6 +1317,7 @@ async fn listing_agrees_with_check_access_and_get() {
             org.dashboards.iter().filter(|d| d.trashed).count(),
             org.dashboards.iter().filter(|d| d.public).count(),
             org.shares,
+            org.trashed_shares,
             org.dashboards.iter().map(|d| d.shares.len()).sum::<usize>(),
             org.dashboards
                 .iter()
