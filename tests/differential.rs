@@ -27,7 +27,7 @@ use tonic::Code;
 use tonic::transport::Channel;
 
 const ORGS: usize = 5;
-const DASHBOARDS_PER_ORG: usize = 30;
+const DASHBOARDS_PER_ORG: usize = 24;
 const TENANTS: [&str; 3] = ["t1", "t2", "t3"];
 /// How long a "near" expiry lasts: the checks start after every one of them has passed.
 const NEAR_EXPIRY: Duration = Duration::from_millis(2000);
