@@ -980,7 +980,18 @@ impl Ctx {
                     let grants: Vec<String> = response
                         .grants
                         .iter()
-                        .map(|g| format!("{} {} {:?}", g.share, g.role, g.role_permissions))
+                        .map(|g| {
+                            let permissions: Vec<&str> = g
+                                .role_permissions
+                                .iter()
+                                .map(|p| {
+                                    pb::Permission::try_from(*p)
+                                        .map(|p| p.as_str_name())
+                                        .unwrap_or("?")
+                                })
+                                .collect();
+                            format!("{} {} {permissions:?}", g.share, g.role)
+                        })
                         .collect();
                     Decision {
                         readable: read,
