@@ -5,9 +5,9 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::{convert, page_fit, page_size, pagination, parse_dashboard_names, principal, written};
-use crate::app::dashboards::{self, ListRequest, NewDashboardFields};
+use crate::app::dashboards::{self, NewDashboardFields};
 use crate::app::{App, Written};
-use crate::core::dashboard::{Dashboard, DashboardFields, Limits, SortKey};
+use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortKey};
 use crate::core::error::echo;
 use crate::core::widget::Widget;
 use crate::core::{Error, Result, Violation, filter, names};
@@ -106,7 +106,7 @@ impl DashboardService for DashboardApi {
                 "live"
             },
         ]);
-        let list = ListRequest {
+        let list = ListPage {
             filter: filter::parse(&request.filter)?,
             sort,
             descending,

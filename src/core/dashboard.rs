@@ -213,3 +213,16 @@ pub enum SortKey {
     UpdateTime,
     Title,
 }
+
+/// A ListDashboards call, parsed: what it filters on, its order, where the page starts.
+#[derive(Debug, Clone)]
+pub struct ListPage {
+    pub filter: Option<super::filter::Filter>,
+    pub sort: SortKey,
+    pub descending: bool,
+    /// The last row of the previous page: its sort value and id.
+    pub after: Option<(super::page_token::CursorValue, String)>,
+    pub show_deleted: bool,
+    /// Rows to read: the page size plus one, to know whether more follow.
+    pub limit: u64,
+}

@@ -6,22 +6,42 @@ mod trash;
 mod update;
 
 pub use create::{NewDashboardFields, create};
-pub use read::{ListRequest, batch_get, data_sources, get, list, with_public_state};
+pub use read::{batch_get, data_sources, get, list, with_public_state};
 pub use trash::{delete, purge_expired, undelete};
 pub use update::update;
 
 use super::{App, Write};
+use crate::core::authz::Permission;
 use crate::core::dashboard::Dashboard;
-use crate::core::{Error, Result, names};
+use crate::core::{Error, Principal, Result, names};
 
-/// The dashboard, locked for the rest of `write` (the root row its decisions are made
-/// under). NOT_FOUND if it vanished since the caller was authorized.
-async fn locked(app: &App, write: &Write, id: &str) -> Result<Dashboard> {
-    app.store
+/// Authorizes `caller` for `needed` on the dashboard, begins the write and locks the
+/// dashboard's row for it: the root row every decision of the command is made under.
+/// NOT_FOUND if it vanished since the caller was authorized.
+async fn begin_on_dashboard(
+    app: &App,
+    caller: &Principal,
+    id: &str,
+    needed: Permission,
+) -> Result<(Write, Dashboard)> {
+    app.authorizer.dashboard(caller, id, needed).await?;
+    let mut write = app
+        .write(&caller.org_id, names::user_name(&caller.user_id))
+        .await?;
+    let current = app
+        .store
         .dashboards()
-        .lock(write.txn(), write.org_id(), id)
+        .lock(write.txn(), &caller.org_id, id)
         .await?
-        .ok_or_else(|| Error::not_found(names::dashboard_name(id)))
+        .ok_or_else(|| Error::not_found(names::dashboard_name(id)))?;
+    // A write never moves the dashboard's time backwards.
+    write.not_before(current.update_time);
+    Ok((write, current))
+}
+
+/// A conditional statement found nothing to change although the row is locked.
+fn changed_under_lock() -> Error {
+    Error::internal("a locked dashboard changed under its lock")
 }
 
 /// An etag sent by the caller must be the current one (none sent: the write applies to

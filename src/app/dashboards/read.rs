@@ -4,9 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use crate::app::App;
 use crate::core::authz::Permission;
-use crate::core::dashboard::{Dashboard, SortKey};
-use crate::core::filter::{self, Filter};
-use crate::core::page_token::CursorValue;
+use crate::core::dashboard::{Dashboard, ListPage};
+use crate::core::filter;
 use crate::core::widget::{DataSource, Widget, unique_data_sources};
 use crate::core::{Error, Principal, Result, names, now_micros};
 use crate::store::dashboards::ListQuery;
@@ -33,27 +32,16 @@ pub async fn get(
     Ok((dashboard, widgets))
 }
 
-/// A ListDashboards call, parsed.
-pub struct ListRequest {
-    pub filter: Option<Filter>,
-    pub sort: SortKey,
-    pub descending: bool,
-    pub after: Option<(CursorValue, String)>,
-    pub show_deleted: bool,
-    /// Rows to read: the page size plus one, to know whether more follow.
-    pub limit: u64,
-}
-
 /// One page of the dashboards the caller may READ, in the order asked.
-pub async fn list(app: &App, caller: &Principal, request: ListRequest) -> Result<Vec<Dashboard>> {
+pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<Vec<Dashboard>> {
     // An ADMIN reads every dashboard: its subjects matter only to a filter
     // (`shared_with_me`).
-    let subjects = if caller.is_admin() && request.filter.is_none() {
+    let subjects = if caller.is_admin() && page.filter.is_none() {
         Vec::new()
     } else {
         app.authorizer.subjects(caller).await?
     };
-    if let Some(filter) = &request.filter {
+    if let Some(filter) = &page.filter {
         filter::check_cost(filter, subjects.len())?;
     }
     let query = ListQuery {
@@ -62,12 +50,7 @@ pub async fn list(app: &App, caller: &Principal, request: ListRequest) -> Result
         subjects,
         only_readable: !caller.is_admin(),
         now: now_micros(),
-        filter: request.filter,
-        sort: request.sort,
-        descending: request.descending,
-        after: request.after,
-        show_deleted: request.show_deleted,
-        limit: request.limit,
+        page,
     };
     app.store.dashboards().list(&query).await
 }

@@ -8,7 +8,7 @@ use crate::core::dashboard::Dashboard;
 use crate::core::event::{Change, EventType, SYSTEM_ACTOR};
 use crate::core::{Error, Micros, Principal, Result, names};
 
-use super::{check_etag, locked};
+use super::{begin_on_dashboard, changed_under_lock, check_etag};
 
 /// Moves a live dashboard to the trash, where it stays for `retention`.
 pub async fn delete(
@@ -18,18 +18,11 @@ pub async fn delete(
     etag: &str,
     retention: Duration,
 ) -> Result<Written<Dashboard>> {
-    app.authorizer
-        .dashboard(caller, id, Permission::Delete)
-        .await?;
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let current = locked(app, &write, id).await?;
+    let (mut write, current) = begin_on_dashboard(app, caller, id, Permission::Delete).await?;
     if current.is_deleted() {
         return Err(already_deleted(&current));
     }
     check_etag(etag, &current)?;
-    write.not_before(current.update_time);
     let now = write.now();
     let expire = now.saturating_add(retention.as_micros().min(i64::MAX as u128) as i64);
     let deleted = app
@@ -44,20 +37,14 @@ pub async fn delete(
             now,
         )
         .await?
-        .ok_or_else(|| Error::internal("a locked dashboard changed under its lock"))?;
+        .ok_or_else(changed_under_lock)?;
     write.record(Change::new(EventType::DashboardDeleted, deleted.name()).on_dashboard(id));
     write.commit(deleted).await
 }
 
 /// Takes a dashboard out of the trash.
 pub async fn undelete(app: &App, caller: &Principal, id: &str) -> Result<Written<Dashboard>> {
-    app.authorizer
-        .dashboard(caller, id, Permission::Delete)
-        .await?;
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let current = locked(app, &write, id).await?;
+    let (mut write, current) = begin_on_dashboard(app, caller, id, Permission::Delete).await?;
     if !current.is_deleted() {
         return Err(Error::failed_precondition(
             "NOT_DELETED",
@@ -65,13 +52,12 @@ pub async fn undelete(app: &App, caller: &Principal, id: &str) -> Result<Written
             "the dashboard is not in the trash",
         ));
     }
-    write.not_before(current.update_time);
     let restored = app
         .store
         .dashboards()
         .set_deleted(write.txn(), &caller.org_id, id, None, None, write.now())
         .await?
-        .ok_or_else(|| Error::internal("a locked dashboard changed under its lock"))?;
+        .ok_or_else(changed_under_lock)?;
     write.record(Change::new(EventType::DashboardUndeleted, restored.name()).on_dashboard(id));
     write.commit(restored).await
 }

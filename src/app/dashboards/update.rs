@@ -4,9 +4,9 @@ use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::{Dashboard, DashboardFields};
 use crate::core::event::{Change, EventType};
-use crate::core::{Error, Principal, Result, names};
+use crate::core::{Principal, Result};
 
-use super::{check_etag, dashboard_deleted, locked};
+use super::{begin_on_dashboard, changed_under_lock, check_etag, dashboard_deleted};
 
 pub async fn update(
     app: &App,
@@ -15,24 +15,17 @@ pub async fn update(
     etag: &str,
     fields: &DashboardFields,
 ) -> Result<Written<Dashboard>> {
-    app.authorizer
-        .dashboard(caller, id, Permission::Write)
-        .await?;
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let current = locked(app, &write, id).await?;
+    let (mut write, current) = begin_on_dashboard(app, caller, id, Permission::Write).await?;
     if current.is_deleted() {
         return Err(dashboard_deleted(&current.name()));
     }
     check_etag(etag, &current)?;
-    write.not_before(current.update_time);
     let updated = app
         .store
         .dashboards()
         .update(write.txn(), &caller.org_id, id, None, fields, write.now())
         .await?
-        .ok_or_else(|| Error::internal("a locked dashboard changed under its lock"))?;
+        .ok_or_else(changed_under_lock)?;
     write.record(
         Change::new(EventType::DashboardUpdated, updated.name())
             .on_dashboard(id)

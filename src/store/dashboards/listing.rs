@@ -8,13 +8,13 @@ use super::*;
 /// A page of every dashboard of the org (an ADMIN's view): one walk of the sort-key index.
 pub(super) fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
     let mut condition = Condition::all().add(dashboard::Column::OrgId.eq(&query.org_id));
-    if !query.show_deleted {
+    if !query.page.show_deleted {
         condition = condition.add(dashboard::Column::DeleteTime.is_null());
     }
-    if let Some(filter) = &query.filter {
+    if let Some(filter) = &query.page.filter {
         condition = condition.add(filter_condition(filter, query));
     }
-    let sort_col = query.sort.column();
+    let sort_col = query.page.sort.column();
     if let Some(after) = after_cursor(
         query,
         (dashboard::Entity, sort_col),
@@ -27,7 +27,7 @@ pub(super) fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement
         .cond_where(condition)
         .order_by((dashboard::Entity, sort_col), order.clone())
         .order_by((dashboard::Entity, dashboard::Column::Id), order)
-        .limit(query.limit)
+        .limit(query.page.limit)
         .take()
 }
 
@@ -61,7 +61,7 @@ pub(super) fn readable_page(
     custom_readable: &[String],
     backend: DatabaseBackend,
 ) -> sea_orm::sea_query::SelectStatement {
-    let key = query.sort.grant_column();
+    let key = query.page.sort.grant_column();
     let order = sort_order(query);
     let arm = |subject: &Subject| {
         let mut arm = Query::select();
@@ -77,7 +77,7 @@ pub(super) fn readable_page(
                 ReadableRoles::Listed(custom_readable),
                 query.now,
             ));
-        if !query.show_deleted {
+        if !query.page.show_deleted {
             arm.and_where(Expr::col((grant::Entity, grant::Column::DashboardDeleteTime)).is_null());
         }
         if let Some(after) = after_cursor(
@@ -90,7 +90,7 @@ pub(super) fn readable_page(
         arm
     };
     // Without a filter every arm (and the merge) stops at the page size.
-    let arm_limit = query.filter.is_none().then_some(query.limit);
+    let arm_limit = query.page.filter.is_none().then_some(query.page.limit);
     let limited_arm = |subject: &Subject| {
         let mut arm = arm(subject);
         arm.order_by((grant::Entity, key), order.clone())
@@ -154,9 +154,9 @@ pub(super) fn readable_page(
         Expr::col((dashboard::Entity, dashboard::Column::Id))
             .equals((Alias::new("page"), grant::Column::DashboardId)),
     );
-    if let Some(filter) = &query.filter {
+    if let Some(filter) = &query.page.filter {
         page.cond_where(filter_condition(filter, query))
-            .limit(query.limit);
+            .limit(query.page.limit);
     }
     page.order_by((Alias::new("page"), SORT_KEY), order.clone())
         .order_by((Alias::new("page"), grant::Column::DashboardId), order)
@@ -197,7 +197,7 @@ where
 const SORT_KEY: &str = "sort_key";
 
 fn sort_order(query: &ListQuery) -> Order {
-    if query.descending {
+    if query.page.descending {
         Order::Desc
     } else {
         Order::Asc
@@ -211,14 +211,14 @@ where
     K: IntoColumnRef,
     I: IntoColumnRef,
 {
-    let (value, last_id) = query.after.as_ref()?;
+    let (value, last_id) = query.page.after.as_ref()?;
     let value = match value {
         CursorValue::Int(v) => Expr::val(*v),
         CursorValue::Text(s) => Expr::val(s.clone()),
     };
     let row = Expr::tuple([Expr::col(key), Expr::col(id)]);
     let cursor = Expr::tuple([value, Expr::val(last_id.clone())]);
-    Some(if query.descending {
+    Some(if query.page.descending {
         row.lt(cursor)
     } else {
         row.gt(cursor)

@@ -30,7 +30,7 @@ pub struct NewDashboard {
     pub refresh_period_nanos: Option<i64>,
 }
 
-pub use crate::core::dashboard::SortKey;
+pub use crate::core::dashboard::{ListPage, SortKey};
 
 pub use crate::core::page_token::CursorValue;
 
@@ -43,12 +43,8 @@ pub struct ListQuery {
     /// False for an ADMIN: every dashboard of the org is readable.
     pub only_readable: bool,
     pub now: Micros,
-    pub filter: Option<Filter>,
-    pub sort: SortKey,
-    pub descending: bool,
-    pub after: Option<(CursorValue, String)>,
-    pub show_deleted: bool,
-    pub limit: u64,
+    /// What the caller asked for.
+    pub page: ListPage,
 }
 
 mod listing;
