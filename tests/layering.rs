@@ -16,7 +16,6 @@ const KNOWN_EXCEPTIONS: &[(&str, &str)] = &[
     ("api/dashboard_service.rs", "store"),
     ("api/directory_service.rs", "store"),
     ("api/sharing_service.rs", "store"),
-    ("api/widget_service.rs", "store"),
 ];
 
 /// What each layer may name: itself and what is below it, except that `api` goes through

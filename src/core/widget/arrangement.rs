@@ -336,5 +336,4 @@ mod tests {
         );
         assert!(v[0].1.contains("dashboards/d/widgets/b"), "{v:?}");
     }
-
 }

@@ -8,8 +8,8 @@ mod validation;
 pub use arrangement::Arrangement;
 pub use layout::{DEFAULT_HEIGHT, DEFAULT_WIDTH, GRID_COLUMNS, Layout, LayoutPatch};
 pub use validation::{
-    ContentTotals, MAX_DATA_SOURCE_FIELD_CHARS, WIDGET_OVERHEAD_BYTES, WidgetLimits,
-    check_content, check_widget_count, content_bytes,
+    ContentTotals, MAX_DATA_SOURCE_FIELD_CHARS, WIDGET_OVERHEAD_BYTES, WidgetLimits, check_content,
+    check_widget_count, content_bytes, type_required,
 };
 
 use serde::{Deserialize, Serialize};
@@ -218,5 +218,4 @@ mod tests {
             ]
         );
     }
-
 }

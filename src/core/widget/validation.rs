@@ -53,6 +53,14 @@ pub fn content_bytes(
         + WIDGET_OVERHEAD_BYTES
 }
 
+/// The violation for a missing widget type.
+pub fn type_required(field: &str) -> Violation {
+    Violation::new(
+        field,
+        "required: WIDGET_TYPE_UNSPECIFIED is not a widget type (use e.g. WIDGET_TYPE_CHART)",
+    )
+}
+
 /// What a dashboard's stored widgets hold, as [`content_bytes`] counts it (without their
 /// overhead), and how many they are.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
