@@ -176,6 +176,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fields_apply_only_what_they_set() {
+        let mut widget = Widget {
+            id: "w".into(),
+            org_id: "o".into(),
+            dashboard_id: "d".into(),
+            widget_type: WidgetType::Chart,
+            title: "T".into(),
+            subtitle: "S".into(),
+            description: "D".into(),
+            layout: Layout::new(0, 0, 12, 8),
+            config: vec![1],
+            data_sources: Vec::new(),
+            revision: 1,
+            create_time: 0,
+            update_time: 0,
+        };
+        let fields = WidgetFields {
+            title: Some("T2".into()),
+            layout: Some(LayoutPatch {
+                x: Some(12),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(fields.changes_content());
+        fields.apply_to(&mut widget);
+        assert_eq!(widget.title, "T2");
+        assert_eq!(widget.subtitle, "S");
+        assert_eq!(widget.config, [1]);
+        assert_eq!(widget.layout, Layout::new(12, 0, 12, 8));
+        let layout_only = WidgetFields {
+            layout: Some(LayoutPatch::default()),
+            ..Default::default()
+        };
+        assert!(!layout_only.changes_content());
+    }
+
+    #[test]
     fn data_sources_dedupe_by_device() {
         let source = |device: &str, name: &str, query: &str| DataSource {
             device_id: device.into(),

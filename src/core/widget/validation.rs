@@ -230,6 +230,43 @@ mod tests {
     use super::*;
 
     #[test]
+    fn widget_count_and_content_limits() {
+        let limits = WidgetLimits {
+            max_widgets_per_dashboard: 2,
+            max_content_bytes: 1000,
+            ..Default::default()
+        };
+        assert!(check_widget_count(1, &limits, "dashboards/d").is_ok());
+        match check_widget_count(2, &limits, "dashboards/d") {
+            Err(Error::FailedPrecondition { reason, .. }) => {
+                assert_eq!(reason, "WIDGET_LIMIT_REACHED")
+            }
+            other => panic!("not WIDGET_LIMIT_REACHED: {other:?}"),
+        }
+        // Two stored widgets of 100 bytes: 2 * (100 + overhead) + what is added.
+        let others = ContentTotals {
+            bytes: 200,
+            widgets: 2,
+        };
+        let room = 1000 - 200 - 2 * WIDGET_OVERHEAD_BYTES;
+        assert!(check_content(others, room, &limits, "widget").is_ok());
+        match check_content(others, room + 1, &limits, "widget") {
+            Err(Error::InvalidArgument {
+                reason, violations, ..
+            }) => {
+                assert_eq!(reason, "DASHBOARD_TOO_LARGE");
+                assert_eq!(violations[0].field, "widget.config");
+            }
+            other => panic!("not DASHBOARD_TOO_LARGE: {other:?}"),
+        }
+        let huge = ContentTotals {
+            bytes: i64::MAX,
+            widgets: i64::MAX,
+        };
+        assert!(check_content(huge, usize::MAX, &limits, "widget").is_err());
+    }
+
+    #[test]
     fn field_limits() {
         let limits = Limits::default();
         let ok = WidgetFields {
