@@ -314,14 +314,6 @@ pub fn widget_type_in(
     }
 }
 
-/// The violation for a missing type.
-pub fn type_required(field: &str) -> Violation {
-    Violation::new(
-        field,
-        "required: WIDGET_TYPE_UNSPECIFIED is not a widget type (use e.g. WIDGET_TYPE_CHART)",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

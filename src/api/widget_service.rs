@@ -1,22 +1,16 @@
-//! WidgetService.
-
-use std::collections::HashSet;
+//! WidgetService: parse -> one `app::widgets` call -> convert.
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_fit, pagination, principal};
-use crate::app::Authorizer;
-use crate::core::authz::Permission;
+use super::{convert, page_fit, page_size, principal, written};
+use crate::app::App;
+use crate::app::widgets::{self, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate};
 use crate::core::dashboard::Limits;
 use crate::core::error::echo;
-use crate::core::widget::{LayoutPatch, WidgetFields};
-use crate::core::{Error, Result, Violation, names, now_micros};
+use crate::core::widget::{LayoutPatch, WidgetFields, type_required};
+use crate::core::{Error, Result, Violation, names};
 use crate::pb;
 use crate::pb::widget_service_server::WidgetService;
-use crate::store::Store;
-use crate::store::widgets::{
-    LayoutMove, NewWidget, WidgetCursor, WidgetKey, WidgetListQuery, WidgetOrder,
-};
 
 /// Fields an update mask may name (`layout.x` & co. select one coordinate).
 const UPDATABLE: [&str; 11] = [
@@ -37,28 +31,13 @@ const OUTPUT_ONLY: [&str; 4] = ["name", "create_time", "update_time", "etag"];
 const LAYOUT_FIELD: &str = "widget.layout";
 
 pub struct WidgetApi {
-    store: Store,
-    authorizer: Authorizer,
+    app: App,
     limits: Limits,
 }
 
 impl WidgetApi {
-    pub fn new(store: Store, limits: Limits) -> Self {
-        let authorizer = Authorizer::new(store.clone());
-        Self {
-            store,
-            authorizer,
-            limits,
-        }
-    }
-
-    fn check(&self, fields: &WidgetFields) -> Result<()> {
-        let violations = fields.validate("widget", &self.limits);
-        if violations.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::invalid_fields(violations))
-        }
+    pub fn new(app: App, limits: Limits) -> Self {
+        Self { app, limits }
     }
 }
 
@@ -79,61 +58,14 @@ impl WidgetService for WidgetApi {
             None if source.is_some() => pb::Widget::default(),
             None => return Err(Error::invalid("widget", "required").into()),
         };
-        let mut fields = fields_of(&widget, None)?;
-        self.check(&fields)?;
-        if fields.widget_type.is_none() && source.is_none() {
-            return Err(Error::invalid_fields(vec![convert::type_required("widget.type")]).into());
-        }
-        self.authorizer
-            .dashboard(&caller, &dashboard_id, Permission::ManageWidgets)
-            .await?;
-        if let Some((source_dashboard, source_id)) = source {
-            // The source must be readable: NOT_FOUND otherwise, like any unreadable widget.
-            self.authorizer
-                .dashboard(&caller, &source_dashboard, Permission::Read)
-                .await?;
-            let key = WidgetKey {
-                org_id: caller.org_id.clone(),
-                dashboard_id: source_dashboard,
-                id: source_id,
-            };
-            let source = self
-                .store
-                .widgets()
-                .get(&key)
-                .await?
-                .ok_or_else(|| Error::not_found(key.name()))?;
-            // Explicit fields win over copied ones.
-            fields.widget_type = fields.widget_type.or(Some(source.widget_type));
-            if fields.config.is_none() {
-                fields.config = Some(source.config);
-            }
-            if fields.data_sources.as_ref().is_none_or(Vec::is_empty) {
-                fields.data_sources = Some(source.data_sources);
-            }
-            // The copy obeys today's limits too.
-            self.check(&fields)?;
-        }
-        let widget_type = fields
-            .widget_type
-            .ok_or_else(|| Error::invalid_fields(vec![convert::type_required("widget.type")]))?;
-        let new = NewWidget {
-            org_id: caller.org_id.clone(),
+        let (fields, _) = fields_of(&widget, None)?;
+        let new = NewWidgetRequest {
             dashboard_id,
-            widget_type,
-            title: fields.title.unwrap_or_default(),
-            subtitle: fields.subtitle.unwrap_or_default(),
-            description: fields.description.unwrap_or_default(),
-            layout: fields.layout,
-            config: fields.config.unwrap_or_default(),
-            data_sources: fields.data_sources.unwrap_or_default(),
+            source,
+            fields,
         };
-        let created = self
-            .store
-            .widgets()
-            .create(new, &self.limits.widgets, LAYOUT_FIELD, now_micros())
-            .await?;
-        Ok(Response::new(convert::widget(&created)))
+        let created = widgets::create(&self.app, &caller, &self.limits, new).await?;
+        Ok(written(created.map(|w| convert::widget(&w))))
     }
 
     async fn get_widget(
@@ -143,20 +75,7 @@ impl WidgetService for WidgetApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let (dashboard_id, id) = names::parse_widget_name("name", &request.name)?;
-        self.authorizer
-            .dashboard(&caller, &dashboard_id, Permission::Read)
-            .await?;
-        let key = WidgetKey {
-            org_id: caller.org_id.clone(),
-            dashboard_id,
-            id,
-        };
-        let widget = self
-            .store
-            .widgets()
-            .get(&key)
-            .await?
-            .ok_or_else(|| Error::not_found(key.name()))?;
+        let widget = widgets::get(&self.app, &caller, &dashboard_id, &id).await?;
         Ok(Response::new(convert::widget(&widget)))
     }
 
@@ -167,56 +86,19 @@ impl WidgetService for WidgetApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let dashboard_id = names::parse_dashboard_name("parent", &request.parent)?;
-        let page_size = match request.page_size {
-            n if n < 0 => return Err(Error::invalid("page_size", "must not be negative").into()),
-            0 => self.limits.default_page_size,
-            n => (n as usize).min(self.limits.max_page_size),
-        };
-        let order = parse_order_by(&request.order_by)?;
-        let fingerprint =
-            pagination::fingerprint(&[request.parent.as_str(), &format!("{order:?}")]);
-        let after: Option<(WidgetCursor, String)> =
-            pagination::decode(&request.page_token, &fingerprint)?;
-        let matches_order = matches!(
-            (&after, order),
-            (None, _)
-                | (
-                    Some((WidgetCursor::Position { .. }, _)),
-                    WidgetOrder::Layout
-                )
-                | (
-                    Some((WidgetCursor::CreateTime(_), _)),
-                    WidgetOrder::CreateTime { .. }
-                )
-        );
-        if !matches_order {
-            return Err(
-                Error::invalid("page_token", "not a page token returned by this method").into(),
-            );
-        }
-        self.authorizer
-            .dashboard(&caller, &dashboard_id, Permission::Read)
-            .await?;
-        let query = WidgetListQuery {
-            org_id: caller.org_id.clone(),
+        let page_request = WidgetPageRequest {
+            parent: &request.parent,
             dashboard_id,
-            order,
-            after,
-            limit: page_size as u64 + 1,
+            page_size: page_size(request.page_size, &self.limits)?,
+            page_token: &request.page_token,
+            order_by: &request.order_by,
         };
-        let mut rows = self.store.widgets().list(&query).await?;
-        let mut more = rows.len() > page_size;
-        rows.truncate(page_size);
-        let mut widgets: Vec<pb::Widget> = rows.iter().map(convert::widget).collect();
-        more |= page_fit::fit(&mut widgets, self.limits.max_response_bytes);
-        rows.truncate(widgets.len());
-        let next_page_token = match rows.last() {
-            Some(last) if more => pagination::encode(&fingerprint, order.cursor_of(last), &last.id),
-            _ => String::new(),
-        };
+        let page = widgets::list(&self.app, &caller, page_request).await?;
+        let mut widgets: Vec<pb::Widget> = page.widgets.iter().map(convert::widget).collect();
+        page_fit::fit(&mut widgets, self.limits.max_response_bytes);
         Ok(Response::new(pb::ListWidgetsResponse {
+            next_page_token: page.next_page_token(widgets.len()),
             widgets,
-            next_page_token,
         }))
     }
 
@@ -231,32 +113,16 @@ impl WidgetService for WidgetApi {
             .ok_or_else(|| Error::invalid("widget", "required"))?;
         let (dashboard_id, id) = names::parse_widget_name("widget.name", &widget.name)?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
-        let fields = fields_of(&widget, Some(&paths))?;
-        self.check(&fields)?;
-        if fields == WidgetFields::default() {
-            return Err(Error::invalid("update_mask", "names no field to update").into());
-        }
-        self.authorizer
-            .dashboard(&caller, &dashboard_id, Permission::ManageWidgets)
-            .await?;
-        let key = WidgetKey {
-            org_id: caller.org_id.clone(),
+        let (fields, changed_fields) = fields_of(&widget, Some(&paths))?;
+        let update = WidgetUpdate {
             dashboard_id,
             id,
+            etag: widget.etag,
+            fields,
+            changed_fields,
         };
-        let updated = self
-            .store
-            .widgets()
-            .update(
-                &key,
-                &widget.etag,
-                &fields,
-                &self.limits.widgets,
-                LAYOUT_FIELD,
-                now_micros(),
-            )
-            .await?;
-        Ok(Response::new(convert::widget(&updated)))
+        let updated = widgets::update(&self.app, &caller, &self.limits, update).await?;
+        Ok(written(updated.map(|w| convert::widget(&w))))
     }
 
     async fn delete_widget(
@@ -266,19 +132,9 @@ impl WidgetService for WidgetApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let (dashboard_id, id) = names::parse_widget_name("name", &request.name)?;
-        self.authorizer
-            .dashboard(&caller, &dashboard_id, Permission::ManageWidgets)
-            .await?;
-        let key = WidgetKey {
-            org_id: caller.org_id.clone(),
-            dashboard_id,
-            id,
-        };
-        self.store
-            .widgets()
-            .delete(&key, &request.etag, now_micros())
-            .await?;
-        Ok(Response::new(()))
+        let deleted =
+            widgets::delete(&self.app, &caller, &dashboard_id, &id, &request.etag).await?;
+        Ok(written(deleted))
     }
 
     async fn batch_update_widget_layouts(
@@ -288,34 +144,35 @@ impl WidgetService for WidgetApi {
         let caller = principal(&request)?;
         let request = request.into_inner();
         let dashboard_id = names::parse_dashboard_name("parent", &request.parent)?;
-        let moves = layout_moves(
+        let entries: Vec<LayoutEntry> = request
+            .layouts
+            .iter()
+            .map(|entry| LayoutEntry {
+                widget: entry.widget.clone(),
+                layout: entry.layout.as_ref().map(convert::layout_patch),
+            })
+            .collect();
+        let moved = widgets::batch_update_layouts(
+            &self.app,
+            &caller,
+            &self.limits,
             &dashboard_id,
-            &request.layouts,
-            self.limits.widgets.max_widgets_per_dashboard,
-        )?;
-        self.authorizer
-            .dashboard(&caller, &dashboard_id, Permission::ManageWidgets)
-            .await?;
-        let moved = self
-            .store
-            .widgets()
-            .relayout(
-                &caller.org_id,
-                &dashboard_id,
-                &request.etag,
-                &moves,
-                now_micros(),
-            )
-            .await?;
-        Ok(Response::new(pb::BatchUpdateWidgetLayoutsResponse {
-            widgets: moved.iter().map(convert::widget).collect(),
-        }))
+            &request.etag,
+            &entries,
+        )
+        .await?;
+        Ok(written(moved.map(|moved| {
+            pb::BatchUpdateWidgetLayoutsResponse {
+                widgets: moved.iter().map(convert::widget).collect(),
+            }
+        })))
     }
 }
 
 /// The writable fields of `widget` selected by `mask` (`None`: create, every field given;
-/// empty mask: every populated field; `*`: every updatable field).
-fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<WidgetFields> {
+/// empty mask: every populated field; `*`: every updatable field), and the mask's fields
+/// in the order of [`UPDATABLE`] (empty on create).
+fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<(WidgetFields, Vec<String>)> {
     let mut violations = Vec::new();
     let widget_type = match convert::widget_type_in("widget.type", widget.r#type) {
         Ok(t) => t,
@@ -337,7 +194,7 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<WidgetField
         if !violations.is_empty() {
             return Err(Error::invalid_fields(violations));
         }
-        return Ok(WidgetFields {
+        let fields = WidgetFields {
             widget_type,
             title: Some(widget.title.clone()),
             subtitle: Some(widget.subtitle.clone()),
@@ -345,7 +202,8 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<WidgetField
             layout: given_layout,
             config: config(),
             data_sources: (!widget.data_sources.is_empty()).then(sources),
-        });
+        };
+        return Ok((fields, Vec::new()));
     };
     let mut selected: Vec<&str> = Vec::new();
     if paths.is_empty() {
@@ -397,13 +255,18 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<WidgetField
             }
         }
     }
+    let changed: Vec<String> = UPDATABLE
+        .into_iter()
+        .filter(|p| selected.contains(p))
+        .map(str::to_string)
+        .collect();
     let mut fields = WidgetFields::default();
     for path in selected {
         match path {
             "type" => match widget_type {
                 Some(t) => fields.widget_type = Some(t),
                 None if widget.r#type == 0 => {
-                    violations.push(convert::type_required("widget.type"));
+                    violations.push(type_required("widget.type"));
                 }
                 None => {} // Unknown number: already reported.
             },
@@ -454,127 +317,12 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<WidgetField
     if !violations.is_empty() {
         return Err(Error::invalid_fields(violations));
     }
-    Ok(fields)
-}
-
-/// The entries of a BatchUpdateWidgetLayouts request, checked on their own: names of
-/// widgets of `dashboard_id`, each once, with a layout that sets something valid.
-fn layout_moves(
-    dashboard_id: &str,
-    layouts: &[pb::WidgetLayoutUpdate],
-    max: usize,
-) -> Result<Vec<LayoutMove>> {
-    if layouts.is_empty() {
-        return Err(Error::invalid("layouts", "required: at least one entry"));
-    }
-    if layouts.len() > max {
-        return Err(Error::invalid(
-            "layouts",
-            format!(
-                "at most {max} entries, the most widgets a dashboard holds (got {})",
-                layouts.len()
-            ),
-        ));
-    }
-    let mut violations = Vec::new();
-    let mut seen = HashSet::new();
-    let mut moves = Vec::with_capacity(layouts.len());
-    for (i, entry) in layouts.iter().enumerate() {
-        let widget_field = format!("layouts[{i}].widget");
-        let layout_field = format!("layouts[{i}].layout");
-        let widget_id = match names::parse_widget_name(&widget_field, &entry.widget) {
-            Ok((d, _)) if d != dashboard_id => {
-                violations.push(Violation::new(
-                    &widget_field,
-                    format!(
-                        "{} is not a widget of {}",
-                        echo(&entry.widget),
-                        names::dashboard_name(dashboard_id)
-                    ),
-                ));
-                None
-            }
-            Ok((_, id)) => {
-                if !seen.insert(id.clone()) {
-                    violations.push(Violation::new(
-                        &widget_field,
-                        format!("{} is named more than once", entry.widget),
-                    ));
-                }
-                Some(id)
-            }
-            Err(Error::InvalidArgument { violations: v, .. }) => {
-                violations.extend(v);
-                None
-            }
-            Err(other) => return Err(other),
-        };
-        let patch = entry
-            .layout
-            .as_ref()
-            .map(convert::layout_patch)
-            .unwrap_or_default();
-        if patch.is_empty() {
-            violations.push(Violation::new(
-                &layout_field,
-                "required: give at least one of x, y, w, h",
-            ));
-        }
-        violations.extend(patch.violations(&layout_field));
-        if let Some(widget_id) = widget_id {
-            moves.push(LayoutMove {
-                field: layout_field,
-                widget_id,
-                patch,
-            });
-        }
-    }
-    if !violations.is_empty() {
-        return Err(Error::invalid_fields(violations));
-    }
-    Ok(moves)
-}
-
-/// `layout` (the default) or `create_time [asc|desc]`.
-fn parse_order_by(order_by: &str) -> Result<WidgetOrder> {
-    let words: Vec<&str> = order_by.split_whitespace().collect();
-    match words.as_slice() {
-        [] | ["layout"] | ["layout", "asc"] => Ok(WidgetOrder::Layout),
-        ["create_time"] | ["create_time", "asc"] => {
-            Ok(WidgetOrder::CreateTime { descending: false })
-        }
-        ["create_time", "desc"] => Ok(WidgetOrder::CreateTime { descending: true }),
-        _ => Err(Error::invalid(
-            "order_by",
-            format!(
-                "cannot order by {}: use `layout` or `create_time` (optionally \
-                 followed by asc or desc)",
-                echo(order_by)
-            ),
-        )),
-    }
+    Ok((fields, changed))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn order_by() {
-        assert_eq!(parse_order_by("").unwrap(), WidgetOrder::Layout);
-        assert_eq!(
-            parse_order_by(" create_time desc ").unwrap(),
-            WidgetOrder::CreateTime { descending: true }
-        );
-        for bad in [
-            "layout desc",
-            "title",
-            "create_time up",
-            "create_time asc x",
-        ] {
-            assert!(parse_order_by(bad).is_err(), "{bad}");
-        }
-    }
 
     #[test]
     fn masks_select_fields_and_coordinates() {
@@ -586,7 +334,9 @@ mod tests {
             }),
             ..Default::default()
         };
-        let fields = fields_of(&widget, Some(&["layout.x".into(), "subtitle".into()])).unwrap();
+        let (fields, changed) =
+            fields_of(&widget, Some(&["layout.x".into(), "subtitle".into()])).unwrap();
+        assert_eq!(changed, ["subtitle", "layout.x"]);
         assert_eq!(
             fields.layout,
             Some(LayoutPatch {
@@ -596,7 +346,8 @@ mod tests {
         );
         assert_eq!(fields.subtitle.as_deref(), Some(""));
         assert_eq!(fields.title, None);
-        let populated = fields_of(&widget, Some(&[])).unwrap();
+        let (populated, changed) = fields_of(&widget, Some(&[])).unwrap();
+        assert_eq!(changed, ["title", "layout"]);
         assert_eq!(populated.title.as_deref(), Some("T"));
         assert!(populated.layout.is_some());
         assert!(populated.subtitle.is_none());

@@ -200,7 +200,7 @@ pub async fn serve_with_metrics(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
-    let widgets = WidgetServiceServer::new(WidgetApi::new(store.clone(), config.limits()))
+    let widgets = WidgetServiceServer::new(WidgetApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let sharing = SharingServiceServer::new(SharingApi::new(store.clone(), config.limits()))

@@ -1,0 +1,165 @@
+//! BatchUpdateWidgetLayouts: many widgets of one dashboard move at once, all or nothing,
+//! checked against the final arrangement (so swaps work). One `LAYOUT_CHANGED` event per
+//! widget moved, in the order of the request, all at the call's revision.
+
+use std::collections::HashSet;
+
+use super::actor;
+use crate::app::{App, Written};
+use crate::core::authz::Permission;
+use crate::core::dashboard::Limits;
+use crate::core::error::echo;
+use crate::core::event::{Change, EventType};
+use crate::core::widget::{Arrangement, LayoutPatch, Widget};
+use crate::core::{Error, Principal, Result, Violation, names};
+use crate::store::widgets::LayoutMove;
+
+/// One entry of the request: a widget name as given, and its new layout (fields optional).
+pub struct LayoutEntry {
+    pub widget: String,
+    pub layout: Option<LayoutPatch>,
+}
+
+/// Moves the widgets of `dashboard_id` named by `entries`; `etag`, when not empty, must be
+/// the dashboard's current etag. Returns the moved widgets in the order of `entries`.
+pub async fn batch_update_layouts(
+    app: &App,
+    caller: &Principal,
+    limits: &Limits,
+    dashboard_id: &str,
+    etag: &str,
+    entries: &[LayoutEntry],
+) -> Result<Written<Vec<Widget>>> {
+    let moves = layout_moves(
+        dashboard_id,
+        entries,
+        limits.widgets.max_widgets_per_dashboard,
+    )?;
+    app.authorizer
+        .dashboard(caller, dashboard_id, Permission::ManageWidgets)
+        .await?;
+    let repo = app.store.widgets();
+    let mut write = app.write(&caller.org_id, actor(caller)).await?;
+    let board = repo
+        .lock_dashboard(write.txn(), &caller.org_id, dashboard_id)
+        .await?;
+    if !etag.is_empty() && etag != board.etag() {
+        return Err(Error::EtagMismatch {
+            resource: names::dashboard_name(dashboard_id),
+        });
+    }
+    let mut widgets = repo.all_of(write.txn(), dashboard_id).await?;
+    if let Some(missing) = moves
+        .iter()
+        .find(|m| !widgets.iter().any(|w| w.id == m.widget_id))
+    {
+        return Err(Error::not_found(names::widget_name(
+            dashboard_id,
+            &missing.widget_id,
+        )));
+    }
+    let current = Arrangement {
+        dashboard_id: dashboard_id.to_string(),
+        widgets: widgets.iter().map(|w| (w.id.clone(), w.layout)).collect(),
+    };
+    let layouts = current.relayout(
+        &moves
+            .iter()
+            .map(|m| (m.field.clone(), m.widget_id.clone(), m.patch))
+            .collect::<Vec<_>>(),
+    )?;
+    write.not_before(board.update_time());
+    let now = write.now();
+    let mut moved = Vec::with_capacity(moves.len());
+    for (m, layout) in moves.iter().zip(layouts) {
+        let Some(w) = widgets.iter_mut().find(|w| w.id == m.widget_id) else {
+            return Err(Error::internal("moved widget vanished"));
+        };
+        w.layout = layout;
+        w.revision += 1;
+        w.update_time = now;
+        repo.set_layout(write.txn(), w).await?;
+        write.record(
+            Change::new(EventType::LayoutChanged, w.name())
+                .on_dashboard(dashboard_id)
+                .fields(["layout"]),
+        );
+        moved.push(w.clone());
+    }
+    repo.touch_dashboard(write.txn(), &board, now).await?;
+    write.commit(moved).await
+}
+
+/// The entries of a request, checked on their own: names of widgets of `dashboard_id`,
+/// each once, with a layout that sets something valid.
+fn layout_moves(
+    dashboard_id: &str,
+    entries: &[LayoutEntry],
+    max: usize,
+) -> Result<Vec<LayoutMove>> {
+    if entries.is_empty() {
+        return Err(Error::invalid("layouts", "required: at least one entry"));
+    }
+    if entries.len() > max {
+        return Err(Error::invalid(
+            "layouts",
+            format!(
+                "at most {max} entries, the most widgets a dashboard holds (got {})",
+                entries.len()
+            ),
+        ));
+    }
+    let mut violations = Vec::new();
+    let mut seen = HashSet::new();
+    let mut moves = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let widget_field = format!("layouts[{i}].widget");
+        let layout_field = format!("layouts[{i}].layout");
+        let widget_id = match names::parse_widget_name(&widget_field, &entry.widget) {
+            Ok((d, _)) if d != dashboard_id => {
+                violations.push(Violation::new(
+                    &widget_field,
+                    format!(
+                        "{} is not a widget of {}",
+                        echo(&entry.widget),
+                        names::dashboard_name(dashboard_id)
+                    ),
+                ));
+                None
+            }
+            Ok((_, id)) => {
+                if !seen.insert(id.clone()) {
+                    violations.push(Violation::new(
+                        &widget_field,
+                        format!("{} is named more than once", entry.widget),
+                    ));
+                }
+                Some(id)
+            }
+            Err(Error::InvalidArgument { violations: v, .. }) => {
+                violations.extend(v);
+                None
+            }
+            Err(other) => return Err(other),
+        };
+        let patch = entry.layout.unwrap_or_default();
+        if patch.is_empty() {
+            violations.push(Violation::new(
+                &layout_field,
+                "required: give at least one of x, y, w, h",
+            ));
+        }
+        violations.extend(patch.violations(&layout_field));
+        if let Some(widget_id) = widget_id {
+            moves.push(LayoutMove {
+                field: layout_field,
+                widget_id,
+                patch,
+            });
+        }
+    }
+    if !violations.is_empty() {
+        return Err(Error::invalid_fields(violations));
+    }
+    Ok(moves)
+}

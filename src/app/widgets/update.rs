@@ -1,0 +1,81 @@
+//! UpdateWidget: the fields an update mask selects, under the widget's etag.
+
+use super::{LAYOUT_FIELD, WIDGET_FIELD, actor, check_fields, current_widget, key};
+use crate::app::{App, Written};
+use crate::core::authz::Permission;
+use crate::core::dashboard::Limits;
+use crate::core::event::{Change, EventType};
+use crate::core::widget::{Widget, WidgetFields, check_content};
+use crate::core::{Error, Principal, Result};
+use crate::store::widgets::stored_content_bytes;
+
+/// What a caller asks for; the fields are checked here.
+pub struct WidgetUpdate {
+    pub dashboard_id: String,
+    pub id: String,
+    /// The widget's etag (any, when empty).
+    pub etag: String,
+    pub fields: WidgetFields,
+    /// The update mask's fields (`title`, `layout.x`, ...): the event's `changed_fields`.
+    pub changed_fields: Vec<String>,
+}
+
+pub async fn update(
+    app: &App,
+    caller: &Principal,
+    limits: &Limits,
+    request: WidgetUpdate,
+) -> Result<Written<Widget>> {
+    let WidgetUpdate {
+        dashboard_id,
+        id,
+        etag,
+        fields,
+        changed_fields,
+    } = request;
+    check_fields(&fields, limits)?;
+    if fields == WidgetFields::default() {
+        return Err(Error::invalid("update_mask", "names no field to update"));
+    }
+    app.authorizer
+        .dashboard(caller, &dashboard_id, Permission::ManageWidgets)
+        .await?;
+    let key = key(caller, &dashboard_id, &id);
+    let repo = app.store.widgets();
+    let mut write = app.write(&caller.org_id, actor(caller)).await?;
+    let board = repo
+        .lock_dashboard(write.txn(), &caller.org_id, &dashboard_id)
+        .await?;
+    let mut widget = current_widget(app, write.txn(), &key, &etag).await?;
+    fields.apply_to(&mut widget);
+    if fields.layout.is_some() {
+        repo.arrangement(write.txn(), &dashboard_id).await?.check(
+            &widget.layout,
+            Some(&key.id),
+            LAYOUT_FIELD,
+        )?;
+    }
+    if fields.changes_content() {
+        let others = repo
+            .content_totals(write.txn(), &dashboard_id, Some(&key.id))
+            .await?;
+        check_content(
+            others,
+            stored_content_bytes(&widget)?,
+            &limits.widgets,
+            WIDGET_FIELD,
+        )?;
+    }
+    write.not_before(board.update_time());
+    widget.revision += 1;
+    widget.update_time = write.now();
+    repo.save(write.txn(), &widget).await?;
+    repo.touch_dashboard(write.txn(), &board, write.now())
+        .await?;
+    write.record(
+        Change::new(EventType::WidgetUpdated, key.name())
+            .on_dashboard(&dashboard_id)
+            .fields(changed_fields),
+    );
+    write.commit(widget).await
+}
