@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Order, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{grant, group, group_member};
@@ -174,18 +174,17 @@ impl GroupRepo {
             .collect())
     }
 
-    /// Renames/re-describes if still at `expected_revision`; `Ok(None)` when it changed.
-    #[allow(clippy::too_many_arguments)]
+    /// Renames/re-describes `current` if it is still at its revision; `Ok(None)` when it
+    /// changed in between.
     pub async fn update(
         &self,
         txn: &DatabaseTransaction,
-        org_id: &str,
-        id: &str,
-        expected_revision: i64,
+        current: &Group,
         display_name: Option<String>,
         description: Option<String>,
         now: Micros,
     ) -> Result<Option<Group>> {
+        let (org_id, id, expected_revision) = (&current.org_id, &current.id, current.revision);
         let mut update = group::Entity::update_many()
             .col_expr(group::Column::Revision, Expr::val(expected_revision + 1))
             .col_expr(group::Column::UpdateTime, Expr::val(now));
@@ -339,14 +338,6 @@ impl GroupRepo {
             .into_iter()
             .filter_map(super::shares::into_domain)
             .collect())
-    }
-
-    /// How many members a group has (for limits).
-    pub async fn member_count(&self, group_id: &str) -> Result<u64> {
-        Ok(group_member::Entity::find()
-            .filter(group_member::Column::GroupId.eq(group_id))
-            .count(self.store.db())
-            .await?)
     }
 }
 

@@ -297,15 +297,7 @@ pub async fn update(
     let groups = app.store.groups();
     let now = write.now();
     let updated = groups
-        .update(
-            write.txn(),
-            &caller.org_id,
-            &current.id,
-            current.revision,
-            display_name,
-            description,
-            now,
-        )
+        .update(write.txn(), &current, display_name, description, now)
         .await?
         .ok_or_else(|| Error::EtagMismatch {
             resource: current.name(),
