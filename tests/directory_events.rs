@@ -356,12 +356,15 @@ async fn a_recorded_user_reading_appends_nothing() {
 }
 
 #[tokio::test]
-async fn a_user_moving_tenants_leaves_the_old_tenants_groups_in_its_own_write() {
+async fn moving_tenants_leaves_the_old_tenants_groups_in_the_same_write() {
     let s = server();
     let org = unique_org();
     let mut admin = s.user(&org, "admin", PlatformRole::Admin).await;
     let tina = s
         .tenant_user(&org, "tina", "t1", PlatformRole::PowerUser)
+        .await;
+    let tom = s
+        .tenant_user(&org, "tom", "t1", PlatformRole::PowerUser)
         .await;
     let group = admin
         .directory
@@ -372,7 +375,7 @@ async fn a_user_moving_tenants_leaves_the_old_tenants_groups_in_its_own_write() 
                 tenant: "t1".into(),
                 ..Default::default()
             }),
-            members: vec![tina.name()],
+            members: vec![tina.name(), tom.name()],
         }))
         .await
         .expect("create tenant group")
@@ -395,6 +398,26 @@ async fn a_user_moving_tenants_leaves_the_old_tenants_groups_in_its_own_write() 
     check(&found[0], "USER_UPSERTED", &tina, "users/tina");
     check(&found[1], "GROUP_MEMBER_REMOVED", &tina, &group.name);
     assert_eq!(found[1].grantee, tina.name());
+
+    // An ADMIN moving a user: the same events, by the ADMIN, in the UpsertUser's revision.
+    let response = admin
+        .directory
+        .upsert_user(admin.req(pb::UpsertUserRequest {
+            user: Some(pb::User {
+                name: tom.name(),
+                role: pb::PlatformRole::PowerUser as i32,
+                tenant: "t2".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("move tom");
+    let rev = revision_of(&response);
+    let found = at(&admin, r#"actor = "users/admin""#, rev).await;
+    assert_eq!(found.len(), 2, "{found:?}");
+    check(&found[0], "USER_UPSERTED", &admin, "users/tom");
+    check(&found[1], "GROUP_MEMBER_REMOVED", &admin, &group.name);
+    assert_eq!(found[1].grantee, tom.name());
 }
 
 fn mint(org: &str, sub: &str, tenant: Option<&str>, role: PlatformRole, name: &str) -> String {
