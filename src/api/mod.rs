@@ -52,16 +52,6 @@ fn parse_dashboard_names(names_field: &[String]) -> Result<Vec<String>> {
     }
 }
 
-/// An etag sent by the caller must be the current one.
-fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
-    if !given.is_empty() && given != current {
-        return Err(Error::EtagMismatch {
-            resource: resource.to_string(),
-        });
-    }
-    Ok(())
-}
-
 /// The caller, as the authentication layer put it into the request.
 fn principal<T>(request: &Request<T>) -> Result<Principal> {
     request

@@ -5,7 +5,9 @@
 
 mod authorizer;
 pub mod dashboards;
+pub mod directory;
 pub mod events;
+pub mod identity;
 pub mod widgets;
 pub mod write;
 

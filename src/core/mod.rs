@@ -28,3 +28,14 @@ pub fn now_micros() -> Micros {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// An etag sent by the caller must be the current one; none sent means "whatever is
+/// current".
+pub fn check_etag(given: &str, current: &str, resource: &str) -> Result<()> {
+    if !given.is_empty() && given != current {
+        return Err(Error::EtagMismatch {
+            resource: resource.to_string(),
+        });
+    }
+    Ok(())
+}

@@ -189,10 +189,10 @@ pub async fn serve_with_metrics(
     let keys = KeyMaterial::load(&config.jwt_options())?;
     install_page_token_key(&config, &keys)?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
-    let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(store.users()))));
+    let app = App::new(store.clone());
+    let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(app.clone()))));
 
     let max = config.max_message_bytes;
-    let app = App::new(store.clone());
     let dashboards = DashboardServiceServer::new(DashboardApi::new(
         app.clone(),
         config.limits(),
@@ -206,7 +206,7 @@ pub async fn serve_with_metrics(
     let sharing = SharingServiceServer::new(SharingApi::new(store.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let directory = DirectoryServiceServer::new(DirectoryApi::new(store.clone(), config.limits()))
+    let directory = DirectoryServiceServer::new(DirectoryApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let audit = AuditServiceServer::new(AuditApi::new(app.clone(), config.limits()))

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    Order, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::{grant, group, group_member};
@@ -34,9 +34,13 @@ impl GroupRepo {
         Self { store }
     }
 
-    /// Creates the group with its initial members in one transaction.
-    pub async fn create(&self, group: &Group, members: &[String]) -> Result<Group> {
-        let txn = self.store.begin_write().await?;
+    /// Creates the group with its initial members in the write's transaction.
+    pub async fn create(
+        &self,
+        txn: &DatabaseTransaction,
+        group: &Group,
+        members: &[String],
+    ) -> Result<Group> {
         group::Entity::insert(group::ActiveModel {
             id: Set(group.id.clone()),
             org_id: Set(group.org_id.clone()),
@@ -49,7 +53,7 @@ impl GroupRepo {
             update_time: Set(group.update_time),
             creator_id: Set(group.creator_id.clone()),
         })
-        .exec_without_returning(&*txn)
+        .exec_without_returning(txn)
         .await?;
         for user_id in members {
             group_member::Entity::insert(group_member::ActiveModel {
@@ -58,24 +62,58 @@ impl GroupRepo {
                 org_id: Set(group.org_id.clone()),
                 create_time: Set(group.create_time),
             })
-            .exec_without_returning(&*txn)
+            .exec_without_returning(txn)
             .await?;
         }
-        txn.commit().await?;
-        self.get(&group.org_id, &group.id)
+        self.get_in(txn, &group.org_id, &group.id)
             .await?
             .ok_or_else(|| Error::internal("created group vanished"))
     }
 
     pub async fn get(&self, org_id: &str, id: &str) -> Result<Option<Group>> {
-        let Some(row) = group::Entity::find_by_id(id.to_string())
+        self.get_in(self.store.db(), org_id, id).await
+    }
+
+    /// [`Self::get`] on a given connection (a write's transaction).
+    pub async fn get_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Group>> {
+        let row = group::Entity::find_by_id(id.to_string())
             .filter(group::Column::OrgId.eq(org_id))
-            .one(self.store.db())
-            .await?
-        else {
+            .one(conn)
+            .await?;
+        self.with_count(conn, row).await
+    }
+
+    /// The group, its row locked for the rest of the write (`SELECT ... FOR UPDATE` on
+    /// PostgreSQL; SQLite's writer lock already serializes writers): what a command reads
+    /// to decide about the group, it reads after this.
+    pub async fn lock(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Group>> {
+        let row = group::Entity::find_by_id(id.to_string())
+            .filter(group::Column::OrgId.eq(org_id))
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+        self.with_count(txn, row).await
+    }
+
+    async fn with_count(
+        &self,
+        conn: &impl ConnectionTrait,
+        row: Option<group::Model>,
+    ) -> Result<Option<Group>> {
+        let Some(row) = row else {
             return Ok(None);
         };
-        let counts = self.member_counts(std::slice::from_ref(&row.id)).await?;
+        let counts = member_counts(conn, std::slice::from_ref(&row.id)).await?;
         Ok(into_domain(row, &counts))
     }
 
@@ -86,7 +124,7 @@ impl GroupRepo {
             .all(self.store.db())
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let counts = self.member_counts(&ids).await?;
+        let counts = member_counts(self.store.db(), &ids).await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| into_domain(r, &counts))
@@ -129,23 +167,24 @@ impl GroupRepo {
             .all(self.store.db())
             .await?;
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let counts = self.member_counts(&ids).await?;
+        let counts = member_counts(self.store.db(), &ids).await?;
         Ok(rows
             .into_iter()
             .filter_map(|r| into_domain(r, &counts))
             .collect())
     }
 
-    /// Renames/re-describes if still at `expected_revision`; `Ok(None)` when it changed.
+    /// Renames/re-describes `current` if it is still at its revision; `Ok(None)` when it
+    /// changed in between.
     pub async fn update(
         &self,
-        org_id: &str,
-        id: &str,
-        expected_revision: i64,
+        txn: &DatabaseTransaction,
+        current: &Group,
         display_name: Option<String>,
         description: Option<String>,
         now: Micros,
     ) -> Result<Option<Group>> {
+        let (org_id, id, expected_revision) = (&current.org_id, &current.id, current.revision);
         let mut update = group::Entity::update_many()
             .col_expr(group::Column::Revision, Expr::val(expected_revision + 1))
             .col_expr(group::Column::UpdateTime, Expr::val(now));
@@ -155,82 +194,89 @@ impl GroupRepo {
         if let Some(description) = description {
             update = update.col_expr(group::Column::Description, Expr::val(description));
         }
-        let txn = self.store.begin_write().await?;
         let result = update
             .filter(group::Column::Id.eq(id))
             .filter(group::Column::OrgId.eq(org_id))
             .filter(group::Column::Revision.eq(expected_revision))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
-        txn.commit().await?;
         if result.rows_affected == 0 {
             return Ok(None);
         }
-        self.get(org_id, id).await
+        self.get_in(txn, org_id, id).await
     }
 
-    /// Deletes the group, its memberships and every share granted to it.
-    pub async fn delete(&self, org_id: &str, id: &str) -> Result<bool> {
-        let txn = self.store.begin_write().await?;
+    /// Deletes the group, its memberships and every share granted to it; returns the shares
+    /// it deleted, or `None` when there was no such group.
+    pub async fn delete(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Vec<Grant>>> {
+        let grants = self.grants_to_in(txn, org_id, id).await?;
         grant::Entity::delete_many()
             .filter(grant::Column::OrgId.eq(org_id))
             .filter(grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
             .filter(grant::Column::GranteeId.eq(id))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
         group_member::Entity::delete_many()
             .filter(group_member::Column::GroupId.eq(id))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
         let result = group::Entity::delete_many()
             .filter(group::Column::Id.eq(id))
             .filter(group::Column::OrgId.eq(org_id))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
-        txn.commit().await?;
-        Ok(result.rows_affected > 0)
+        Ok((result.rows_affected > 0).then_some(grants))
     }
 
-    /// Adds a member; adding an existing member changes nothing.
+    /// Adds a member; returns false (and changes nothing) when it already was one.
     pub async fn add_member(
         &self,
+        txn: &DatabaseTransaction,
         org_id: &str,
         group_id: &str,
         user_id: &str,
         now: Micros,
-    ) -> Result<()> {
-        let txn = self.store.begin_write().await?;
+    ) -> Result<bool> {
         let exists = group_member::Entity::find_by_id((group_id.to_string(), user_id.to_string()))
-            .one(&*txn)
+            .one(txn)
             .await?
             .is_some();
-        if !exists {
-            group_member::Entity::insert(group_member::ActiveModel {
-                group_id: Set(group_id.to_string()),
-                user_id: Set(user_id.to_string()),
-                org_id: Set(org_id.to_string()),
-                create_time: Set(now),
-            })
-            .exec_without_returning(&*txn)
-            .await?;
-            bump(&txn, group_id, now).await?;
+        if exists {
+            return Ok(false);
         }
-        txn.commit().await?;
-        Ok(())
+        group_member::Entity::insert(group_member::ActiveModel {
+            group_id: Set(group_id.to_string()),
+            user_id: Set(user_id.to_string()),
+            org_id: Set(org_id.to_string()),
+            create_time: Set(now),
+        })
+        .exec_without_returning(txn)
+        .await?;
+        bump(txn, group_id, now).await?;
+        Ok(true)
     }
 
     /// Removes a member; returns whether it was one.
-    pub async fn remove_member(&self, group_id: &str, user_id: &str, now: Micros) -> Result<bool> {
-        let txn = self.store.begin_write().await?;
+    pub async fn remove_member(
+        &self,
+        txn: &DatabaseTransaction,
+        group_id: &str,
+        user_id: &str,
+        now: Micros,
+    ) -> Result<bool> {
         let result = group_member::Entity::delete_many()
             .filter(group_member::Column::GroupId.eq(group_id))
             .filter(group_member::Column::UserId.eq(user_id))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
         if result.rows_affected > 0 {
-            bump(&txn, group_id, now).await?;
+            bump(txn, group_id, now).await?;
         }
-        txn.commit().await?;
         Ok(result.rows_affected > 0)
     }
 
@@ -238,6 +284,7 @@ impl GroupRepo {
     /// limit.
     pub async fn member_ids(
         &self,
+        conn: &impl ConnectionTrait,
         group_id: &str,
         after_id: Option<&str>,
         limit: Option<u64>,
@@ -250,7 +297,7 @@ impl GroupRepo {
         let rows = select
             .order_by(group_member::Column::UserId, Order::Asc)
             .limit(limit)
-            .all(self.store.db())
+            .all(conn)
             .await?;
         Ok(rows.into_iter().map(|r| r.user_id).collect())
     }
@@ -273,42 +320,24 @@ impl GroupRepo {
         Ok(rows.into_iter().map(|r| r.group_id).collect())
     }
 
-    /// The active and expiring grants given to a group, on any dashboard of its org.
-    pub async fn grants_to(&self, org_id: &str, group_id: &str) -> Result<Vec<Grant>> {
+    /// The active and expiring grants given to a group, on any dashboard of its org, read
+    /// on `conn` (inside a write: after locking the group).
+    pub async fn grants_to_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<Grant>> {
         let rows = grant::Entity::find()
             .filter(grant::Column::OrgId.eq(org_id))
             .filter(grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
             .filter(grant::Column::GranteeId.eq(group_id))
-            .all(self.store.db())
+            .all(conn)
             .await?;
         Ok(rows
             .into_iter()
             .filter_map(super::shares::into_domain)
             .collect())
-    }
-
-    async fn member_counts(&self, group_ids: &[String]) -> Result<HashMap<String, i64>> {
-        if group_ids.is_empty() {
-            return Ok(HashMap::new());
-        }
-        let rows: Vec<(String, i64)> = group_member::Entity::find()
-            .select_only()
-            .column(group_member::Column::GroupId)
-            .column_as(group_member::Column::UserId.count(), "count")
-            .filter(group_member::Column::GroupId.is_in(group_ids.iter().cloned()))
-            .group_by(group_member::Column::GroupId)
-            .into_tuple()
-            .all(self.store.db())
-            .await?;
-        Ok(rows.into_iter().collect())
-    }
-
-    /// How many members a group has (for limits).
-    pub async fn member_count(&self, group_id: &str) -> Result<u64> {
-        Ok(group_member::Entity::find()
-            .filter(group_member::Column::GroupId.eq(group_id))
-            .count(self.store.db())
-            .await?)
     }
 }
 
@@ -354,7 +383,7 @@ pub(crate) async fn leave_other_tenants(
     txn: &sea_orm::DatabaseTransaction,
     user: &User,
     now: Micros,
-) -> Result<()> {
+) -> Result<Vec<String>> {
     let mine: Vec<String> = group_member::Entity::find()
         .select_only()
         .column(group_member::Column::GroupId)
@@ -364,7 +393,7 @@ pub(crate) async fn leave_other_tenants(
         .all(txn)
         .await?;
     if mine.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut foreign = Condition::all()
         .add(group::Column::Id.is_in(mine))
@@ -388,7 +417,7 @@ pub(crate) async fn leave_other_tenants(
         bump(txn, group_id, now).await?;
         tracing::info!(user = %user.id, group = %group_id, "user left a group of its former tenant");
     }
-    Ok(())
+    Ok(left)
 }
 
 async fn bump(txn: &sea_orm::DatabaseTransaction, group_id: &str, now: Micros) -> Result<()> {
@@ -402,6 +431,25 @@ async fn bump(txn: &sea_orm::DatabaseTransaction, group_id: &str, now: Micros) -
         .exec(txn)
         .await?;
     Ok(())
+}
+
+async fn member_counts(
+    conn: &impl ConnectionTrait,
+    group_ids: &[String],
+) -> Result<HashMap<String, i64>> {
+    if group_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = group_member::Entity::find()
+        .select_only()
+        .column(group_member::Column::GroupId)
+        .column_as(group_member::Column::UserId.count(), "count")
+        .filter(group_member::Column::GroupId.is_in(group_ids.iter().cloned()))
+        .group_by(group_member::Column::GroupId)
+        .into_tuple()
+        .all(conn)
+        .await?;
+    Ok(rows.into_iter().collect())
 }
 
 fn into_domain(m: group::Model, counts: &HashMap<String, i64>) -> Option<Group> {

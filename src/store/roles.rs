@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
+    QueryFilter, QueryOrder, QuerySelect,
+};
 
 use super::Store;
 use super::entities::{grant, role};
@@ -29,8 +32,8 @@ impl RoleRepo {
         Self { store }
     }
 
-    pub async fn create(&self, role: &CustomRole) -> Result<CustomRole> {
-        let txn = self.store.begin_write().await?;
+    /// Creates the role in the write's transaction.
+    pub async fn create(&self, txn: &DatabaseTransaction, role: &CustomRole) -> Result<CustomRole> {
         role::Entity::insert(role::ActiveModel {
             id: Set(role.id.clone()),
             org_id: Set(role.org_id.clone()),
@@ -43,20 +46,46 @@ impl RoleRepo {
             create_time: Set(role.create_time),
             update_time: Set(role.update_time),
         })
-        .exec_without_returning(&*txn)
+        .exec_without_returning(txn)
         .await?;
-        txn.commit().await?;
-        self.get(&role.org_id, &role.name)
+        self.get_in(txn, &role.org_id, &role.name)
             .await?
             .ok_or_else(|| Error::internal("created role vanished"))
     }
 
     /// The custom role `roles/{id}` of the org.
     pub async fn get(&self, org_id: &str, name: &str) -> Result<Option<CustomRole>> {
+        self.get_in(self.store.db(), org_id, name).await
+    }
+
+    /// [`Self::get`] on a given connection (a write's transaction).
+    pub async fn get_in(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        name: &str,
+    ) -> Result<Option<CustomRole>> {
         let row = role::Entity::find()
             .filter(role::Column::OrgId.eq(org_id))
             .filter(role::Column::Name.eq(name))
-            .one(self.store.db())
+            .one(conn)
+            .await?;
+        Ok(row.map(into_domain))
+    }
+
+    /// The role, its row locked for the rest of the write (`SELECT ... FOR UPDATE` on
+    /// PostgreSQL; SQLite's writer lock already serializes writers).
+    pub async fn lock(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        name: &str,
+    ) -> Result<Option<CustomRole>> {
+        let row = role::Entity::find()
+            .filter(role::Column::OrgId.eq(org_id))
+            .filter(role::Column::Name.eq(name))
+            .lock_exclusive()
+            .one(txn)
             .await?;
         Ok(row.map(into_domain))
     }
@@ -104,6 +133,7 @@ impl RoleRepo {
     /// Applies the changes if still at `expected_revision`; `Ok(None)` when it changed.
     pub async fn update(
         &self,
+        txn: &DatabaseTransaction,
         org_id: &str,
         name: &str,
         expected_revision: i64,
@@ -132,42 +162,45 @@ impl RoleRepo {
                     Expr::val(p.contains(Permission::Read)),
                 );
         }
-        let txn = self.store.begin_write().await?;
         let result = update
             .filter(role::Column::OrgId.eq(org_id))
             .filter(role::Column::Name.eq(name))
             .filter(role::Column::Revision.eq(expected_revision))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
-        txn.commit().await?;
         if result.rows_affected == 0 {
             return Ok(None);
         }
-        self.get(org_id, name).await
+        self.get_in(txn, org_id, name).await
     }
 
-    /// Deletes an unused role. A role held by any share is FAILED_PRECONDITION.
-    pub async fn delete(&self, org_id: &str, name: &str) -> Result<bool> {
-        let txn = self.store.begin_write().await?;
-        let in_use = grant::Entity::find()
+    /// True when any share of the org holds the role.
+    pub async fn in_use(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        name: &str,
+    ) -> Result<bool> {
+        Ok(grant::Entity::find()
             .filter(grant::Column::OrgId.eq(org_id))
             .filter(grant::Column::Role.eq(name))
-            .one(&*txn)
+            .one(conn)
             .await?
-            .is_some();
-        if in_use {
-            return Err(Error::failed_precondition(
-                "ROLE_IN_USE",
-                name,
-                "the role is still held by shares; revoke or change them first",
-            ));
-        }
+            .is_some())
+    }
+
+    /// Deletes the role (the command checked that no share holds it, under the role's lock).
+    pub async fn delete(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        name: &str,
+    ) -> Result<bool> {
         let result = role::Entity::delete_many()
             .filter(role::Column::OrgId.eq(org_id))
             .filter(role::Column::Name.eq(name))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
-        txn.commit().await?;
         Ok(result.rows_affected > 0)
     }
 }

@@ -47,12 +47,7 @@ fn changed_under_lock() -> Error {
 /// An etag sent by the caller must be the current one (none sent: the write applies to
 /// whatever is current).
 fn check_etag(given: &str, current: &Dashboard) -> Result<()> {
-    if !given.is_empty() && given != current.etag() {
-        return Err(Error::EtagMismatch {
-            resource: current.name(),
-        });
-    }
-    Ok(())
+    crate::core::check_etag(given, &current.etag(), &current.name())
 }
 
 pub fn dashboard_deleted(resource: &str) -> Error {

@@ -8,8 +8,8 @@ use tonic::body::Body;
 use tower::{Layer, Service};
 
 use super::Verifier;
-use crate::core::{Error, Principal, now_micros};
-use crate::store::UserRepo;
+use crate::app::{App, identity};
+use crate::core::{Error, Principal};
 
 /// Paths served without a token: health checks, reflection, and public-link reads (the
 /// link's token is the credential).
@@ -20,29 +20,23 @@ const PUBLIC_PREFIXES: [&str; 4] = [
     "/dashboards.v1.SharingService/GetSharedDashboard",
 ];
 
-/// Resolves each verified token against the directory, on every call: records its user
-/// just in time (creating or refreshing the row when the claims say something new), and
-/// applies what an ADMIN set (see [`User::effective`]). One primary-key read per call when
-/// the row is current, so a demotion counts from the very next call; there is no cache to
-/// go stale. A failure fails the call (nothing proceeds on unchecked facts).
-///
-/// [`User::effective`]: crate::core::directory::User::effective
+/// Resolves each verified token against the directory through
+/// [`app::identity::resolve`](crate::app::identity::resolve): records its user just in time
+/// (a write of its own, only when the claims say something new) and applies what an ADMIN
+/// set. One primary-key read per call when the row is current, so a demotion counts from
+/// the very next call; there is no cache to go stale. A failure fails the call (nothing
+/// proceeds on unchecked facts).
 pub struct JitUsers {
-    users: UserRepo,
+    app: App,
 }
 
 impl JitUsers {
-    pub fn new(users: UserRepo) -> Self {
-        Self { users }
+    pub fn new(app: App) -> Self {
+        Self { app }
     }
 
     async fn resolve(&self, claims: Principal) -> Result<Principal, Error> {
-        let stored = match self.users.get(&claims.org_id, &claims.user_id).await? {
-            // Tokens never rewrite a user an ADMIN set.
-            Some(user) if user.role_set_by_admin || user.records(&claims) => user,
-            _ => self.users.upsert_from_claims(&claims, now_micros()).await?,
-        };
-        stored.effective(claims)
+        identity::resolve(&self.app, claims).await
     }
 }
 

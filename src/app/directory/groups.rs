@@ -1,0 +1,351 @@
+//! Groups: CreateGroup, GetGroup, ListGroups, UpdateGroup, DeleteGroup.
+
+use super::{
+    MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, Page, PageRequest, check_etag, check_text,
+    group_members, ok_or_invalid, page_of, require_group_manager, require_manager_of,
+};
+use crate::app::{App, Written};
+use crate::core::directory::{Group, GroupKind};
+use crate::core::error::echo;
+use crate::core::event::{Change, EventType};
+use crate::core::page_token::{self, CursorValue};
+use crate::core::{Error, Principal, Result, Violation, names, new_id};
+use crate::store::groups::GroupQuery;
+
+/// A group and its member ids (in id order; empty when not asked for).
+#[derive(Debug, Clone)]
+pub struct GroupView {
+    pub group: Group,
+    pub members: Vec<String>,
+}
+
+/// A group as a request sends it; `kind` is `None` when unspecified.
+#[derive(Debug, Clone, Default)]
+pub struct GroupFields {
+    pub name: String,
+    pub display_name: String,
+    pub description: String,
+    pub kind: Option<GroupKind>,
+    pub tenant: String,
+    pub etag: String,
+}
+
+/// A group of the caller's org that the caller may see, or NOT_FOUND.
+pub async fn get(app: &App, caller: &Principal, name: &str, field: &str) -> Result<GroupView> {
+    let group = visible(app, caller, name, field).await?;
+    let members = app
+        .store
+        .groups()
+        .member_ids(app.store.db(), &group.id, None, None)
+        .await?;
+    Ok(GroupView { group, members })
+}
+
+pub(super) async fn visible(
+    app: &App,
+    caller: &Principal,
+    name: &str,
+    field: &str,
+) -> Result<Group> {
+    let id = names::parse_group_name(field, name)?;
+    match app.store.groups().get(&caller.org_id, &id).await? {
+        Some(group) if group.visible_to(caller) => Ok(group),
+        _ => Err(Error::not_found(names::group_name(&id))),
+    }
+}
+
+/// The group, locked for the rest of the write, if the caller may still see it.
+pub(super) async fn lock_visible(
+    app: &App,
+    txn: &sea_orm::DatabaseTransaction,
+    caller: &Principal,
+    id: &str,
+) -> Result<Group> {
+    match app.store.groups().lock(txn, &caller.org_id, id).await? {
+        Some(group) if group.visible_to(caller) => Ok(group),
+        _ => Err(Error::not_found(names::group_name(id))),
+    }
+}
+
+/// CreateGroup: an org AUTHOR or ADMIN creates a group with its initial members.
+pub async fn create(
+    app: &App,
+    caller: &Principal,
+    fields: Option<GroupFields>,
+    members: &[String],
+) -> Result<Written<GroupView>> {
+    require_group_manager(caller)?;
+    let fields = fields.ok_or_else(|| Error::invalid("group", "required"))?;
+    let mut violations = Vec::new();
+    check_text(
+        &mut violations,
+        "group.display_name",
+        &fields.display_name,
+        MAX_NAME_CHARS,
+        true,
+    );
+    check_text(
+        &mut violations,
+        "group.description",
+        &fields.description,
+        MAX_DESCRIPTION_CHARS,
+        false,
+    );
+    if fields.kind.is_none() {
+        violations.push(Violation::new(
+            "group.kind",
+            "required: GROUP_KIND_ORG or GROUP_KIND_TENANT",
+        ));
+    }
+    let tenant = Some(fields.tenant).filter(|t| !t.is_empty());
+    match (fields.kind, &tenant) {
+        (Some(GroupKind::Tenant), None) => {
+            violations.push(Violation::new("group.tenant", "required for tenant groups"))
+        }
+        (Some(GroupKind::Org), Some(_)) => {
+            violations.push(Violation::new("group.tenant", "org groups have no tenant"))
+        }
+        (_, Some(t)) if !names::is_valid_id(t) => violations.push(Violation::new(
+            "group.tenant",
+            "must be 1..128 of [A-Za-z0-9._@-]",
+        )),
+        _ => {}
+    }
+    ok_or_invalid(violations)?;
+    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
+    let now = write.now();
+    let new = Group {
+        id: new_id(),
+        org_id: caller.org_id.clone(),
+        display_name: fields.display_name.trim().to_string(),
+        description: fields.description,
+        kind: fields.kind.unwrap_or(GroupKind::Org),
+        tenant_id: tenant,
+        revision: 1,
+        create_time: now,
+        update_time: now,
+        member_count: 0,
+        creator_id: Some(caller.user_id.clone()),
+    };
+    // A new group holds no shares yet, so its initial members gain nothing the caller
+    // could not grant (GROUP_GRANTS_EXCEED_CALLER cannot apply); shares come later, by
+    // callers holding SHARE on each dashboard.
+    let member_ids =
+        group_members::resolve(app, write.txn(), caller, &new, members, "members", true).await?;
+    let groups = app.store.groups();
+    let created = groups.create(write.txn(), &new, &member_ids).await?;
+    write.record(
+        Change::new(EventType::GroupCreated, created.name()).fields([
+            "display_name",
+            "description",
+            "kind",
+            "tenant",
+        ]),
+    );
+    for id in &member_ids {
+        write.record(group_members::added(&created, id));
+    }
+    let members = groups
+        .member_ids(write.txn(), &created.id, None, None)
+        .await?;
+    write
+        .commit(GroupView {
+            group: created,
+            members,
+        })
+        .await
+}
+
+/// ListGroups' filters, as sent (they make the page token's fingerprint).
+#[derive(Debug, Clone, Default)]
+pub struct GroupFilter {
+    pub search: String,
+    pub kind: Option<GroupKind>,
+    pub kind_code: i32,
+    pub tenant: String,
+    pub include_members: bool,
+}
+
+/// ListGroups: by (display_name, id); tenant users see only their tenant's groups.
+pub async fn list(
+    app: &App,
+    caller: &Principal,
+    filter: GroupFilter,
+    page: PageRequest<'_>,
+) -> Result<Page<GroupView>> {
+    let mut tenant = Some(filter.tenant.clone()).filter(|t| !t.is_empty());
+    if let Some(own) = &caller.tenant_id {
+        if tenant.as_ref().is_some_and(|t| t != own) || filter.kind == Some(GroupKind::Org) {
+            return Ok(Page {
+                items: Vec::new(),
+                next_page_token: String::new(),
+            });
+        }
+        tenant = Some(own.clone());
+    }
+    let fingerprint = page_token::fingerprint(&[
+        &filter.search,
+        &filter.kind_code.to_string(),
+        &filter.tenant,
+    ]);
+    let after = page_token::decode(page.token, &fingerprint)?.map(|(v, id)| match v {
+        CursorValue::Text(name) => (name, id),
+        CursorValue::Int(_) => (String::new(), id),
+    });
+    let query = GroupQuery {
+        org_id: caller.org_id.clone(),
+        search: Some(filter.search.trim().to_string()).filter(|s| !s.is_empty()),
+        kind: filter.kind,
+        tenant_id: tenant,
+        after,
+        limit: page.size as u64 + 1,
+    };
+    let groups = app.store.groups().list(&query).await?;
+    let page = page_of(groups, page.size, &fingerprint, |g| {
+        (CursorValue::Text(g.display_name.clone()), g.id.clone())
+    });
+    let pairs = if filter.include_members {
+        let ids: Vec<String> = page.items.iter().map(|g| g.id.clone()).collect();
+        app.store.groups().members_of(&ids).await?
+    } else {
+        Vec::new()
+    };
+    let items = page
+        .items
+        .into_iter()
+        .map(|group| {
+            let mut members: Vec<String> = pairs
+                .iter()
+                .filter(|(g, _)| *g == group.id)
+                .map(|(_, u)| u.clone())
+                .collect();
+            members.sort();
+            GroupView { group, members }
+        })
+        .collect();
+    Ok(Page {
+        items,
+        next_page_token: page.next_page_token,
+    })
+}
+
+/// UpdateGroup: the group's managers change its display name and description. An empty
+/// mask means the fields that are set.
+pub async fn update(
+    app: &App,
+    caller: &Principal,
+    fields: Option<GroupFields>,
+    mask: Vec<String>,
+) -> Result<Written<GroupView>> {
+    let fields = fields.ok_or_else(|| Error::invalid("group", "required"))?;
+    let current = visible(app, caller, &fields.name, "group.name").await?;
+    require_manager_of(caller, &current)?;
+    let (mut display_name, mut description) = (None, None);
+    let mut violations = Vec::new();
+    let paths: Vec<String> = if mask.is_empty() {
+        let mut implied = Vec::new();
+        if !fields.display_name.is_empty() {
+            implied.push("display_name".to_string());
+        }
+        if !fields.description.is_empty() {
+            implied.push("description".to_string());
+        }
+        implied
+    } else {
+        mask
+    };
+    for path in &paths {
+        match path.as_str() {
+            "display_name" => {
+                check_text(
+                    &mut violations,
+                    "group.display_name",
+                    &fields.display_name,
+                    MAX_NAME_CHARS,
+                    true,
+                );
+                display_name = Some(fields.display_name.trim().to_string());
+            }
+            "description" => {
+                check_text(
+                    &mut violations,
+                    "group.description",
+                    &fields.description,
+                    MAX_DESCRIPTION_CHARS,
+                    false,
+                );
+                description = Some(fields.description.clone());
+            }
+            other => violations.push(Violation::new(
+                "update_mask",
+                format!(
+                    "cannot update {}: updatable fields are display_name, description",
+                    echo(other)
+                ),
+            )),
+        }
+    }
+    if paths.is_empty() {
+        violations.push(Violation::new("update_mask", "names no field to update"));
+    }
+    ok_or_invalid(violations)?;
+    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
+    // Decided again under the group's lock: what it is now, who manages it, its etag.
+    let current = lock_visible(app, write.txn(), caller, &current.id).await?;
+    require_manager_of(caller, &current)?;
+    check_etag(&fields.etag, &current.etag(), &current.name())?;
+    let groups = app.store.groups();
+    let now = write.now();
+    let updated = groups
+        .update(write.txn(), &current, display_name, description, now)
+        .await?
+        .ok_or_else(|| Error::EtagMismatch {
+            resource: current.name(),
+        })?;
+    let mut changed: Vec<&str> = Vec::new();
+    for field in ["display_name", "description"] {
+        if paths.iter().any(|p| p == field) {
+            changed.push(field);
+        }
+    }
+    write.record(Change::new(EventType::GroupUpdated, updated.name()).fields(changed));
+    let members = groups
+        .member_ids(write.txn(), &updated.id, None, None)
+        .await?;
+    write
+        .commit(GroupView {
+            group: updated,
+            members,
+        })
+        .await
+}
+
+/// DeleteGroup: deletes the group, its memberships and the shares granted to it (each
+/// recorded as SHARE_REVOKED on its dashboard).
+pub async fn delete(app: &App, caller: &Principal, name: &str, etag: &str) -> Result<Written<()>> {
+    let group = visible(app, caller, name, "name").await?;
+    require_manager_of(caller, &group)?;
+    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
+    let group = lock_visible(app, write.txn(), caller, &group.id).await?;
+    require_manager_of(caller, &group)?;
+    check_etag(etag, &group.etag(), &group.name())?;
+    let revoked = app
+        .store
+        .groups()
+        .delete(write.txn(), &caller.org_id, &group.id)
+        .await?
+        .ok_or_else(|| Error::not_found(group.name()))?;
+    let grantee = group.name();
+    for grant in &revoked {
+        write.record(
+            Change::new(
+                EventType::ShareRevoked,
+                names::share_name(&grant.dashboard_id, &grant.id),
+            )
+            .on_dashboard(&grant.dashboard_id)
+            .grant(&grantee, &grant.role),
+        );
+    }
+    write.record(Change::new(EventType::GroupDeleted, group.name()));
+    write.commit(()).await
+}

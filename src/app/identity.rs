@@ -1,0 +1,31 @@
+//! Who a verified token acts as (DESIGN §4.3), and the just-in-time record of its user.
+//!
+//! On every authenticated call: one primary-key read of the user's row. When the row
+//! already records the claims, or an ADMIN set the user, nothing is written (no revision
+//! is spent on a read). Otherwise the token's user is recorded in a write of its own, with
+//! the user as its actor: USER_UPSERTED, and GROUP_MEMBER_REMOVED for each group of a former
+//! tenant it left. Once an ADMIN set the user, the directory is the source of truth: the
+//! token must claim its tenant and the effective role is the lower of the two.
+
+use super::App;
+use super::directory::users::record_user_write;
+use crate::core::{Principal, Result};
+
+/// The effective principal of verified `claims`, recording its user just in time.
+pub async fn resolve(app: &App, claims: Principal) -> Result<Principal> {
+    let users = app.store.users();
+    let stored = match users.get(&claims.org_id, &claims.user_id).await? {
+        // Tokens never rewrite a user an ADMIN set.
+        Some(user) if user.role_set_by_admin || user.records(&claims) => user,
+        _ => {
+            let mut write = app.write(&claims.org_id, claims.user_name()).await?;
+            let now = write.now();
+            let written = users.upsert_from_claims(write.txn(), &claims, now).await?;
+            if written.changed {
+                record_user_write(&mut write, &written.user, &written.left_groups);
+            }
+            write.commit(written.user).await?.value
+        }
+    };
+    stored.effective(claims)
+}
