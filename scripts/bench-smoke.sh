@@ -3,8 +3,14 @@
 # seeding and every scenario complete without RPC errors; timings are printed, never checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --release --locked --bins
-BIN="${CARGO_TARGET_DIR:-target}/release"
+# BENCH_PROFILE=debug (what CI uses) runs the debug binaries the test build already made.
+PROFILE="${BENCH_PROFILE:-release}"
+if [[ "$PROFILE" == "release" ]]; then
+    cargo build --release --locked --bins
+else
+    cargo build --locked --bins
+fi
+BIN="${CARGO_TARGET_DIR:-target}/$PROFILE"
 WORK="$(mktemp -d)"
 SERVER_PID=""
 cleanup() {
