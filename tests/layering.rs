@@ -15,7 +15,6 @@ const LAYERS: [&str; 5] = ["core", "store", "app", "api", "server"];
 const KNOWN_EXCEPTIONS: &[(&str, &str)] = &[
     ("api/dashboard_service.rs", "store"),
     ("api/directory_service.rs", "store"),
-    ("api/sharing_service.rs", "store"),
     ("api/widget_service.rs", "store"),
 ];
 

@@ -6,6 +6,7 @@
 mod authorizer;
 pub mod dashboards;
 pub mod events;
+pub mod sharing;
 pub mod write;
 
 pub use authorizer::Authorizer;
