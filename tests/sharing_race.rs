@@ -133,7 +133,8 @@ async fn a_contributor_never_demotes_an_owner_made_concurrently() {
     let mut owner = server.user(&org, "owner", PlatformRole::Author).await;
     let contributor = server.user(&org, "contrib", PlatformRole::Author).await;
     let x = server.user(&org, "x", PlatformRole::Author).await;
-    let (mut refused, mut first) = (0, 0);
+    let mut refused = 0;
+    let mut orders = Vec::new();
     for round in 0..ROUNDS {
         let dashboard = owner.create(&format!("demotion {round}")).await.name;
         owner
@@ -159,23 +160,25 @@ async fn a_contributor_never_demotes_an_owner_made_concurrently() {
             "round {round}: a contributor left the ADMIN's new owner as {role:?} \
              (contributor's call: {demoted:?})"
         );
+        // The rule first (what a stale check breaks), the revisions after every round.
         let promoted = promoted.expect("the ADMIN's promotion");
-        let promoted_at = revision(&promoted).expect("the promotion's revision");
         match demoted {
-            Ok(response) => {
-                let demoted_at = revision(&response).expect("the change's revision");
-                assert!(
-                    demoted_at < promoted_at,
-                    "round {round}: the contributor's change committed after the promotion"
-                );
-                first += 1;
-            }
+            Ok(response) => orders.push((round, revision(&response), revision(&promoted))),
             Err(status) => {
                 assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
                 refused += 1;
             }
         }
     }
+    for (round, demoted_at, promoted_at) in &orders {
+        let demoted_at = demoted_at.expect("the change's revision");
+        let promoted_at = promoted_at.expect("the promotion's revision");
+        assert!(
+            demoted_at < promoted_at,
+            "round {round}: the contributor's change committed after the promotion"
+        );
+    }
+    let first = orders.len();
     eprintln!("demotion race: {refused} refused, {first} committed first");
 }
 
