@@ -69,6 +69,27 @@ fn members(list: Vec<sharing::Member>) -> Vec<pb::Member> {
         .collect()
 }
 
+/// Why a principal has its access: each matching grant with its role's permissions.
+fn grant_explanations(explained: &sharing::AccessExplanation) -> Vec<pb::GrantExplanation> {
+    explained
+        .access
+        .grants
+        .iter()
+        .map(|g| pb::GrantExplanation {
+            share: names::share_name(&g.dashboard_id, &g.id),
+            grantee: Some(convert::grantee(g.kind, &g.grantee_id)),
+            role: g.role.clone(),
+            role_permissions: convert::permissions(explained.roles.permissions(&g.role)),
+            via_group: if g.kind == GranteeKind::Group {
+                names::group_name(&g.grantee_id)
+            } else {
+                String::new()
+            },
+            expire_time: g.expire_time.map(convert::timestamp),
+        })
+        .collect()
+}
+
 #[tonic::async_trait]
 impl SharingService for SharingApi {
     async fn share_dashboard(
@@ -207,28 +228,12 @@ impl SharingService for SharingApi {
         let permission = permission_or_read(request.permission, "permission")?;
         let explained =
             sharing::check_access(&self.app, &caller, &request.name, &request.principal).await?;
-        let (access, roles) = (&explained.access, &explained.roles);
-        let grants = access
-            .grants
-            .iter()
-            .map(|g| pb::GrantExplanation {
-                share: names::share_name(&g.dashboard_id, &g.id),
-                grantee: Some(convert::grantee(g.kind, &g.grantee_id)),
-                role: g.role.clone(),
-                role_permissions: convert::permissions(roles.permissions(&g.role)),
-                via_group: if g.kind == GranteeKind::Group {
-                    names::group_name(&g.grantee_id)
-                } else {
-                    String::new()
-                },
-                expire_time: g.expire_time.map(convert::timestamp),
-            })
-            .collect();
+        let access = &explained.access;
         Ok(Response::new(pb::CheckAccessResponse {
             allowed: access.permissions.contains(permission),
             permissions: convert::permissions(access.permissions),
             ceiling: convert::permissions(access.ceiling),
-            grants,
+            grants: grant_explanations(&explained),
             implicit_owner: access.implicit_owner,
             principal: explained.subject.user_name(),
         }))

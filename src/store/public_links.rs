@@ -109,10 +109,6 @@ impl PublicLinkRepo {
             .await?;
         Ok(rows.into_iter().map(|r| r.dashboard_id).collect())
     }
-
-    pub async fn count_active(&self, dashboard_id: &str, now: Micros) -> Result<usize> {
-        self.list(dashboard_id, now).await.map(|l| l.len())
-    }
 }
 
 fn into_domain(m: public_link::Model) -> PublicLink {

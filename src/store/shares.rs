@@ -7,20 +7,17 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::Store;
 use super::entities::{dashboard, grant, role};
-use crate::core::authz::{Grant, GranteeKind, PermissionSet};
+use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareUpsert};
 use crate::core::{Micros, Result, new_id};
 
-pub use crate::core::authz::ShareUpsert;
-
+/// Stateless: every method runs on the connection or transaction it is given.
 #[derive(Clone)]
-pub struct ShareRepo {
-    store: Store,
-}
+pub struct ShareRepo;
 
 /// A dashboard row locked for the rest of a write: what share writes copy from it.
 #[derive(Debug, Clone)]
@@ -34,8 +31,8 @@ pub struct LockedDashboard {
 }
 
 impl ShareRepo {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(_store: Store) -> Self {
+        Self
     }
 
     /// Locks the dashboard row until the transaction ends (`SELECT ... FOR UPDATE` on
@@ -174,33 +171,6 @@ impl ShareRepo {
         let mut grants: Vec<Grant> = rows.into_iter().filter_map(into_domain).collect();
         grants.sort_by_key(|g| ids.iter().position(|id| *id == g.id));
         Ok(grants)
-    }
-
-    /// Whether any share of the org names `role`.
-    pub async fn role_in_use(&self, org_id: &str, role: &str) -> Result<bool> {
-        Ok(grant::Entity::find()
-            .filter(grant::Column::OrgId.eq(org_id))
-            .filter(grant::Column::Role.eq(role))
-            .count(self.store.db())
-            .await?
-            > 0)
-    }
-
-    /// The share ids on dashboards of `dashboard_ids` that name `(kind, grantee)`.
-    pub async fn grants_to(
-        &self,
-        org_id: &str,
-        kind: GranteeKind,
-        grantee_id: &str,
-    ) -> Result<Vec<Grant>> {
-        let rows = grant::Entity::find()
-            .filter(grant::Column::OrgId.eq(org_id))
-            .filter(grant::Column::GranteeKind.eq(kind.as_str()))
-            .filter(grant::Column::GranteeId.eq(grantee_id))
-            .limit(10_000)
-            .all(self.store.db())
-            .await?;
-        Ok(rows.into_iter().filter_map(into_domain).collect())
     }
 }
 
