@@ -122,9 +122,9 @@ async fn concurrent_shares_never_pass_the_share_limit() {
     }
 }
 
-/// An ADMIN makes X owner while a contributor changes X's share to viewer. Whichever
-/// commits first, X ends as owner: the contributor's change either committed before the
-/// promotion (a lower revision) or was refused with ROLE_EXCEEDS_GRANTER.
+/// An ADMIN makes X owner while a contributor changes X's share to viewer (or revokes it).
+/// Whichever commits first, X ends as owner: the contributor's change either committed
+/// before the promotion (a lower revision) or was refused with ROLE_EXCEEDS_GRANTER.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_contributor_never_demotes_an_owner_made_concurrently() {
     let server = server();
@@ -140,18 +140,33 @@ async fn a_contributor_never_demotes_an_owner_made_concurrently() {
         owner
             .share_with(&dashboard, &contributor, "roles/contributor")
             .await;
-        owner.share_with(&dashboard, &x, "roles/editor").await;
+        let x_share = owner.share_with(&dashboard, &x, "roles/editor").await.name;
 
         let mut admin_client = admin.sharing.clone();
         let promote = share_request(&admin, &dashboard, &x.name(), "roles/owner");
         let mut contributor_client = contributor.sharing.clone();
+        // Odd rounds: the contributor revokes X's share instead (the same rule: it may take
+        // away only a role within its own permissions).
         let demote = share_request(&contributor, &dashboard, &x.name(), "roles/viewer");
+        let revoke = contributor.req(pb::RevokeShareRequest { name: x_share });
         let (promoted, demoted) = tokio::join!(
             tokio::spawn(async move { admin_client.share_dashboard(promote).await }),
-            tokio::spawn(async move { contributor_client.share_dashboard(demote).await }),
+            tokio::spawn(async move {
+                if round % 2 == 0 {
+                    contributor_client
+                        .share_dashboard(demote)
+                        .await
+                        .map(|r| revision(&r))
+                } else {
+                    contributor_client
+                        .revoke_share(revoke)
+                        .await
+                        .map(|r| revision(&r))
+                }
+            }),
         );
         let promoted: Result<_, Status> = promoted.expect("task");
-        let demoted: Result<_, Status> = demoted.expect("task");
+        let demoted: Result<Option<i64>, Status> = demoted.expect("task");
 
         let role = role_of(&mut owner, &dashboard, &x.name()).await;
         assert_eq!(
@@ -163,7 +178,7 @@ async fn a_contributor_never_demotes_an_owner_made_concurrently() {
         // The rule first (what a stale check breaks), the revisions after every round.
         let promoted = promoted.expect("the ADMIN's promotion");
         match demoted {
-            Ok(response) => orders.push((round, revision(&response), revision(&promoted))),
+            Ok(demoted_at) => orders.push((round, demoted_at, revision(&promoted))),
             Err(status) => {
                 assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
                 refused += 1;
