@@ -10,10 +10,6 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first.
 const LAYERS: [&str; 5] = ["core", "store", "app", "api", "server"];
 
-/// Upward imports not yet removed: (file, imported layer). Every entry must still be needed
-/// (the test fails on a stale entry), so this list only shrinks.
-const KNOWN_EXCEPTIONS: &[(&str, &str)] = &[("api/sharing_service.rs", "store")];
-
 /// What each layer may name: itself and what is below it, except that `api` goes through
 /// `app` and never names `store`.
 fn may_use(layer: &str, target: &str) -> bool {
@@ -81,7 +77,6 @@ fn crate_paths(source: &str) -> Vec<String> {
 fn lower_layers_never_import_higher_ones() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut violations = Vec::new();
-    let mut used_exceptions = Vec::new();
     for layer in LAYERS {
         let mut files = Vec::new();
         rust_files(&src.join(layer), &mut files);
@@ -101,10 +96,6 @@ fn lower_layers_never_import_higher_ones() {
                 if !known || may_use(layer, &target) {
                     continue;
                 }
-                if KNOWN_EXCEPTIONS.contains(&(relative.as_str(), target.as_str())) {
-                    used_exceptions.push((relative.clone(), target.clone()));
-                    continue;
-                }
                 violations.push(format!("src/{relative} ({layer}) imports crate::{target}"));
             }
         }
@@ -114,14 +105,6 @@ fn lower_layers_never_import_higher_ones() {
         "upward imports:\n{}",
         violations.join("\n")
     );
-    for (file, target) in KNOWN_EXCEPTIONS {
-        assert!(
-            used_exceptions
-                .iter()
-                .any(|(f, t)| f == file && t == target),
-            "KNOWN_EXCEPTIONS lists ({file}, {target}), which is no longer needed: remove it"
-        );
-    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod dashboards;
 pub mod directory;
 pub mod events;
 pub mod identity;
+pub mod sharing;
 pub mod widgets;
 pub mod write;
 

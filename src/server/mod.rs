@@ -203,7 +203,7 @@ pub async fn serve_with_metrics(
     let widgets = WidgetServiceServer::new(WidgetApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
-    let sharing = SharingServiceServer::new(SharingApi::new(store.clone(), config.limits()))
+    let sharing = SharingServiceServer::new(SharingApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
     let directory = DirectoryServiceServer::new(DirectoryApi::new(app.clone(), config.limits()))

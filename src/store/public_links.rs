@@ -4,7 +4,8 @@ use std::collections::HashSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, EntityTrait, Order, QueryFilter,
+    QueryOrder,
 };
 use sha2::{Digest, Sha256};
 
@@ -35,8 +36,13 @@ impl PublicLinkRepo {
         Self { store }
     }
 
-    pub async fn create(&self, link: &PublicLink, token: &str) -> Result<PublicLink> {
-        let txn = self.store.begin_write().await?;
+    /// Stores a link (only the token's hash) in the write's transaction.
+    pub async fn create(
+        &self,
+        txn: &DatabaseTransaction,
+        link: &PublicLink,
+        token: &str,
+    ) -> Result<PublicLink> {
         public_link::Entity::insert(public_link::ActiveModel {
             id: Set(link.id.clone()),
             org_id: Set(link.org_id.clone()),
@@ -46,20 +52,23 @@ impl PublicLinkRepo {
             creator_id: Set(link.creator_id.clone()),
             create_time: Set(link.create_time),
         })
-        .exec_without_returning(&*txn)
+        .exec_without_returning(txn)
         .await?;
-        txn.commit().await?;
         Ok(link.clone())
     }
 
-    pub async fn revoke(&self, dashboard_id: &str, id: &str) -> Result<bool> {
-        let txn = self.store.begin_write().await?;
+    /// Deletes a link in the write's transaction; false when there was none.
+    pub async fn revoke(
+        &self,
+        txn: &DatabaseTransaction,
+        dashboard_id: &str,
+        id: &str,
+    ) -> Result<bool> {
         let result = public_link::Entity::delete_many()
             .filter(public_link::Column::DashboardId.eq(dashboard_id))
             .filter(public_link::Column::Id.eq(id))
-            .exec(&*txn)
+            .exec(txn)
             .await?;
-        txn.commit().await?;
         Ok(result.rows_affected > 0)
     }
 
@@ -99,10 +108,6 @@ impl PublicLinkRepo {
             .all(self.store.db())
             .await?;
         Ok(rows.into_iter().map(|r| r.dashboard_id).collect())
-    }
-
-    pub async fn count_active(&self, dashboard_id: &str, now: Micros) -> Result<usize> {
-        self.list(dashboard_id, now).await.map(|l| l.len())
     }
 }
 

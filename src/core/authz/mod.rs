@@ -19,4 +19,6 @@ pub use policy::{
 pub use role::{
     BuiltinRole, ceiling, may_create_dashboards, may_manage_directory, may_manage_groups,
 };
-pub use sharing::{check_grantee_scope, check_role_change};
+pub use sharing::{
+    ShareUpsert, check_grantee_scope, check_keeps_owner, check_role_change, check_share_limit,
+};

@@ -41,6 +41,17 @@ impl GranteeKind {
         .into_iter()
         .find(|k| k.as_str() == s)
     }
+
+    /// The grantee as the change log names it: `users/u`, `groups/g`, `tenants/t`,
+    /// `all_tenants`, `org_members`, `everyone`.
+    pub fn resource_name(self, grantee_id: &str) -> String {
+        match self {
+            Self::User => format!("users/{grantee_id}"),
+            Self::Group => format!("groups/{grantee_id}"),
+            Self::Tenant => format!("tenants/{grantee_id}"),
+            Self::AllTenants | Self::OrgMembers | Self::Everyone => self.as_str().to_string(),
+        }
+    }
 }
 
 /// One `(kind, id)` a principal answers to; org-wide kinds have an empty id.

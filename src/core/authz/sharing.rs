@@ -1,7 +1,100 @@
-//! The rules for changing access, apart from the handlers that apply them.
+//! The rules for changing access, apart from the handlers that apply them. Every function
+//! here is pure: the command reads its inputs under the dashboard's lock and decides here.
 
-use super::{GranteeKind, PermissionSet};
-use crate::core::{Error, Principal, Result};
+use super::{Grant, GranteeKind, PermissionSet};
+use crate::core::event::EventType;
+use crate::core::{Error, Micros, Principal, Result, names};
+
+/// A share to create or replace (matched on dashboard + grantee).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareUpsert {
+    pub kind: GranteeKind,
+    pub grantee_id: String,
+    pub role: String,
+    pub expire_time: Option<Micros>,
+}
+
+impl ShareUpsert {
+    /// The existing share of the same grantee, if any.
+    pub fn previous<'a>(&self, existing: &'a [Grant]) -> Option<&'a Grant> {
+        existing
+            .iter()
+            .find(|g| g.kind == self.kind && g.grantee_id == self.grantee_id)
+    }
+
+    /// What applying it to `previous` records: a new share, a changed one, or nothing (the
+    /// same role and expiry again).
+    pub fn event(&self, previous: Option<&Grant>) -> Option<EventType> {
+        match previous {
+            None => Some(EventType::ShareGranted),
+            Some(g) if g.role == self.role && g.expire_time == self.expire_time => None,
+            Some(_) => Some(EventType::ShareChanged),
+        }
+    }
+}
+
+/// Fails when applying `upserts` to `existing` would pass the per-dashboard share limit.
+pub fn check_share_limit(
+    existing: &[Grant],
+    upserts: &[ShareUpsert],
+    max_shares: usize,
+    dashboard_id: &str,
+) -> Result<()> {
+    let added = upserts
+        .iter()
+        .filter(|u| u.previous(existing).is_none())
+        .count();
+    if existing.len() + added > max_shares {
+        return Err(Error::failed_precondition(
+            "SHARE_LIMIT_REACHED",
+            names::dashboard_name(dashboard_id),
+            format!("a dashboard has at most {max_shares} shares"),
+        ));
+    }
+    Ok(())
+}
+
+/// A dashboard that has an owner keeps at least one: fails with `LAST_OWNER` when revoking
+/// `revoked` (share ids) and applying `upserts` to `existing` would leave none.
+pub fn check_keeps_owner(
+    existing: &[Grant],
+    upserts: &[ShareUpsert],
+    revoked: &[String],
+    now: Micros,
+    dashboard_id: &str,
+) -> Result<()> {
+    let is_owner = |kind: GranteeKind, role: &str, expire: Option<Micros>| {
+        kind == GranteeKind::User
+            && role == super::BuiltinRole::Owner.name()
+            && expire.is_none_or(|t| t > now)
+    };
+    let before = existing
+        .iter()
+        .filter(|g| is_owner(g.kind, &g.role, g.expire_time))
+        .count();
+    let kept = existing
+        .iter()
+        .filter(|g| !revoked.contains(&g.id))
+        .filter(|g| {
+            upserts
+                .iter()
+                .all(|u| u.previous(std::slice::from_ref(g)).is_none())
+        })
+        .filter(|g| is_owner(g.kind, &g.role, g.expire_time))
+        .count();
+    let made = upserts
+        .iter()
+        .filter(|u| is_owner(u.kind, &u.role, u.expire_time))
+        .count();
+    if before > 0 && kept + made == 0 {
+        return Err(Error::failed_precondition(
+            "LAST_OWNER",
+            names::dashboard_name(dashboard_id),
+            "a dashboard must keep at least one owner; make someone else owner first",
+        ));
+    }
+    Ok(())
+}
 
 /// A caller may give, change or take away a role only when it holds every permission of
 /// that role (and of the role being replaced). So only holders of every permission may
@@ -79,6 +172,80 @@ mod tests {
         );
         let err = check_role_change(contributor, Some(custom), None).unwrap_err();
         assert!(err.to_string().contains("DELETE"), "{err}");
+    }
+
+    fn grant(id: &str, user: &str, role: &str) -> Grant {
+        Grant {
+            id: id.into(),
+            dashboard_id: "d".into(),
+            kind: GranteeKind::User,
+            grantee_id: user.into(),
+            role: role.into(),
+            expire_time: None,
+            creator_id: "c".into(),
+            create_time: 0,
+            update_time: 0,
+        }
+    }
+
+    fn upsert(user: &str, role: &str) -> ShareUpsert {
+        ShareUpsert {
+            kind: GranteeKind::User,
+            grantee_id: user.into(),
+            role: role.into(),
+            expire_time: None,
+        }
+    }
+
+    #[test]
+    fn share_limit_counts_new_grantees_only() {
+        let existing = [
+            grant("1", "a", "roles/owner"),
+            grant("2", "b", "roles/viewer"),
+        ];
+        let again = [upsert("b", "roles/editor")];
+        assert!(check_share_limit(&existing, &again, 2, "d").is_ok());
+        let new = [upsert("c", "roles/viewer")];
+        let err = check_share_limit(&existing, &new, 2, "d").unwrap_err();
+        assert_eq!(err.reason(), "SHARE_LIMIT_REACHED");
+        assert!(check_share_limit(&existing, &new, 3, "d").is_ok());
+    }
+
+    #[test]
+    fn the_last_owner_stays() {
+        let existing = [
+            grant("1", "a", "roles/owner"),
+            grant("2", "b", "roles/viewer"),
+        ];
+        let demote = [upsert("a", "roles/editor")];
+        let err = check_keeps_owner(&existing, &demote, &[], 0, "d").unwrap_err();
+        assert_eq!(err.reason(), "LAST_OWNER");
+        let err = check_keeps_owner(&existing, &[], &["1".into()], 0, "d").unwrap_err();
+        assert_eq!(err.reason(), "LAST_OWNER");
+        let transfer = [upsert("b", "roles/owner"), upsert("a", "roles/editor")];
+        assert!(check_keeps_owner(&existing, &transfer, &[], 0, "d").is_ok());
+        assert!(check_keeps_owner(&existing, &[], &["2".into()], 0, "d").is_ok());
+        // Without an owner to begin with, nothing to keep.
+        let ownerless = [grant("2", "b", "roles/viewer")];
+        assert!(check_keeps_owner(&ownerless, &[], &["2".into()], 0, "d").is_ok());
+    }
+
+    #[test]
+    fn share_events() {
+        let existing = grant("1", "a", "roles/viewer");
+        assert_eq!(
+            upsert("a", "roles/viewer").event(Some(&existing)),
+            None,
+            "the same share again changes nothing"
+        );
+        assert_eq!(
+            upsert("a", "roles/editor").event(Some(&existing)),
+            Some(EventType::ShareChanged)
+        );
+        assert_eq!(
+            upsert("b", "roles/viewer").event(None),
+            Some(EventType::ShareGranted)
+        );
     }
 
     #[test]

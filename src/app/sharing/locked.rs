@@ -1,0 +1,155 @@
+//! A sharing write's view of its dashboard, read under the dashboard's lock: the row, every
+//! share of it, the custom roles they name and the caller's access from those shares. The
+//! command decides on this with `core::authz::sharing` and applies its change through
+//! [`Locked::apply`], which records the events.
+
+use crate::app::{App, Write};
+use crate::core::authz::{
+    Access, Grant, Permission, RoleBook, ShareUpsert, Subject, authorize, check_keeps_owner,
+    effective_access, subjects_of,
+};
+use crate::core::event::{Change, EventType};
+use crate::core::{Error, Principal, Result, names};
+use crate::store::shares::LockedDashboard;
+
+use super::resolve::dashboard_deleted;
+
+/// Whether the command may act on a dashboard in the trash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Trash {
+    Refuse,
+    Allow,
+}
+
+pub(super) struct Locked {
+    pub board: LockedDashboard,
+    /// Every share of the dashboard, oldest first, as of the lock.
+    pub shares: Vec<Grant>,
+    /// The permissions of every role the shares name.
+    pub roles: RoleBook,
+    /// The caller's access, from those shares.
+    pub access: Access,
+}
+
+/// The subjects the caller answers to (its groups read before the write: membership is not
+/// an input the sharing rules protect). An ADMIN's access needs none.
+pub(super) async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subject>> {
+    if caller.is_admin() {
+        return Ok(subjects_of(caller, &[]));
+    }
+    app.authorizer.subjects(caller).await
+}
+
+impl Locked {
+    /// Locks dashboard `id` in the write's transaction, then reads its shares and decides
+    /// the caller's access to it in that transaction: the caller needs `needed` (NOT_FOUND
+    /// without READ, as everywhere).
+    pub async fn acquire(
+        app: &App,
+        write: &Write,
+        caller: &Principal,
+        subjects: &[Subject],
+        id: &str,
+        needed: Permission,
+        trash: Trash,
+    ) -> Result<Self> {
+        let repo = app.store.shares();
+        let resource = names::dashboard_name(id);
+        let board = repo
+            .lock_dashboard(write.txn(), id)
+            .await?
+            .filter(|b| b.org_id == caller.org_id)
+            .ok_or_else(|| Error::not_found(&resource))?;
+        let shares = repo.list(write.txn(), id).await?;
+        let roles = RoleBook::new(
+            repo.custom_roles_of(write.txn(), &caller.org_id, id)
+                .await?,
+        );
+        let mine = shares
+            .iter()
+            .filter(|g| {
+                subjects
+                    .iter()
+                    .any(|s| s.kind == g.kind && s.id == g.grantee_id)
+            })
+            .cloned()
+            .collect();
+        let access = effective_access(caller, &board.org_id, mine, &roles, write.now());
+        authorize(&access, needed, &resource)?;
+        if trash == Trash::Refuse && board.delete_time.is_some() {
+            return Err(dashboard_deleted(id));
+        }
+        Ok(Self {
+            board,
+            shares,
+            roles,
+            access,
+        })
+    }
+
+    /// The share `share_id` of the dashboard, or NOT_FOUND.
+    pub fn share(&self, share_id: &str) -> Result<&Grant> {
+        self.shares
+            .iter()
+            .find(|g| g.id == share_id)
+            .ok_or_else(|| Error::not_found(names::share_name(&self.board.id, share_id)))
+    }
+
+    /// Revokes `revoke` and applies `upserts` (after the owner rule), recording
+    /// SHARE_REVOKED, SHARE_GRANTED or SHARE_CHANGED for each; an upsert that changes
+    /// nothing is neither written nor recorded. Returns the share of each upsert, in order.
+    pub async fn apply(
+        &self,
+        app: &App,
+        write: &mut Write,
+        caller: &Principal,
+        upserts: &[ShareUpsert],
+        revoke: &[&Grant],
+    ) -> Result<Vec<Grant>> {
+        let revoked: Vec<String> = revoke.iter().map(|g| g.id.clone()).collect();
+        check_keeps_owner(&self.shares, upserts, &revoked, write.now(), &self.board.id)?;
+        let changed: Vec<(ShareUpsert, EventType)> = upserts
+            .iter()
+            .filter_map(|u| Some((u.clone(), u.event(u.previous(&self.shares))?)))
+            .collect();
+        let to_write: Vec<ShareUpsert> = changed.iter().map(|(u, _)| u.clone()).collect();
+        let written = if to_write.is_empty() && revoked.is_empty() {
+            Vec::new()
+        } else {
+            app.store
+                .shares()
+                .change(
+                    write.txn(),
+                    &self.board,
+                    &caller.user_id,
+                    &to_write,
+                    &revoked,
+                    write.now(),
+                )
+                .await?
+        };
+        for g in revoke {
+            write.record(share_change(EventType::ShareRevoked, g));
+        }
+        for ((_, event), g) in changed.iter().zip(&written) {
+            write.record(share_change(*event, g));
+        }
+        upserts
+            .iter()
+            .map(|u| {
+                written
+                    .iter()
+                    .chain(&self.shares)
+                    .find(|g| g.kind == u.kind && g.grantee_id == u.grantee_id)
+                    .cloned()
+                    .ok_or_else(|| Error::internal("share not returned"))
+            })
+            .collect()
+    }
+}
+
+fn share_change(event: EventType, g: &Grant) -> Change {
+    Change::new(event, names::share_name(&g.dashboard_id, &g.id))
+        .on_dashboard(&g.dashboard_id)
+        .grant(g.kind.resource_name(&g.grantee_id), &g.role)
+}

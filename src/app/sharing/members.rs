@@ -1,0 +1,207 @@
+//! The sharing views: ListShares, ListMembers, ListOwners.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::app::App;
+use crate::core::authz::{Grant, GranteeKind, Permission, PermissionSet, ceiling};
+use crate::core::directory::{Group, User, tenant_visible_to};
+use crate::core::{Principal, Result, names, now_micros};
+
+/// A user with access through direct or group shares.
+pub struct Member {
+    pub user: User,
+    /// The role of the user's direct share, else the strongest role among its sources.
+    pub role: String,
+    /// What the sources grant, within the user's ceiling.
+    pub permissions: PermissionSet,
+    pub sources: Vec<MemberSource>,
+}
+
+/// One share a member's access comes from.
+pub struct MemberSource {
+    /// `dashboards/{d}/shares/{s}`.
+    pub share: String,
+    pub role: String,
+    /// `groups/{g}` when the share is to a group; empty for a direct share.
+    pub group: String,
+}
+
+/// The shares of `parent` (`dashboards/{id}`) the caller may see; SHARE needed.
+pub async fn list_shares(app: &App, caller: &Principal, parent: &str) -> Result<Vec<Grant>> {
+    let id = names::parse_dashboard_name("parent", parent)?;
+    let (dashboard, _) = app
+        .authorizer
+        .dashboard(caller, &id, Permission::Share)
+        .await?;
+    let shares = app
+        .store
+        .shares()
+        .list(app.store.db(), &dashboard.id)
+        .await?;
+    visible_shares(app, caller, shares).await
+}
+
+/// The shares a caller may see in a sharing view: for tenant users, the same rules as the
+/// directory and ListMembers (`User::visible_to`, `Group::visible_to`,
+/// [`tenant_visible_to`]): org users, their own tenant's users, groups and tenant grant, and
+/// the org-wide audiences; never another tenant's ids. Org users see every share. A user
+/// share whose user the directory no longer knows has no tenant to show, so tenant users do
+/// not see it.
+async fn visible_shares(app: &App, caller: &Principal, shares: Vec<Grant>) -> Result<Vec<Grant>> {
+    if caller.tenant_id.is_none() {
+        return Ok(shares);
+    }
+    let ids_of = |kind: GranteeKind| -> Vec<String> {
+        shares
+            .iter()
+            .filter(|s| s.kind == kind)
+            .map(|s| s.grantee_id.clone())
+            .collect()
+    };
+    let users: HashMap<String, User> = app
+        .store
+        .users()
+        .get_many(&caller.org_id, &ids_of(GranteeKind::User))
+        .await?
+        .into_iter()
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    let groups: HashMap<String, Group> = app
+        .store
+        .groups()
+        .get_many(&caller.org_id, &ids_of(GranteeKind::Group))
+        .await?
+        .into_iter()
+        .map(|g| (g.id.clone(), g))
+        .collect();
+    Ok(shares
+        .into_iter()
+        .filter(|s| match s.kind {
+            GranteeKind::User => users
+                .get(&s.grantee_id)
+                .is_some_and(|u| u.visible_to(caller)),
+            GranteeKind::Group => groups
+                .get(&s.grantee_id)
+                .is_some_and(|g| g.visible_to(caller)),
+            GranteeKind::Tenant => tenant_visible_to(caller, Some(&s.grantee_id)),
+            GranteeKind::AllTenants | GranteeKind::OrgMembers | GranteeKind::Everyone => true,
+        })
+        .collect())
+}
+
+/// The users with active shares on `name` (`dashboards/{id}`), with where their access
+/// comes from; group shares expanded to their members when `expand_groups`. SHARE needed.
+pub async fn list_members(
+    app: &App,
+    caller: &Principal,
+    name: &str,
+    expand_groups: bool,
+) -> Result<Vec<Member>> {
+    let id = names::parse_dashboard_name("name", name)?;
+    let (dashboard, _) = app
+        .authorizer
+        .dashboard(caller, &id, Permission::Share)
+        .await?;
+    let now = now_micros();
+    let grants: Vec<Grant> = app
+        .store
+        .shares()
+        .list(app.store.db(), &dashboard.id)
+        .await?
+        .into_iter()
+        .filter(|g| g.is_active(now))
+        .collect();
+    let book = app.authorizer.role_book(&caller.org_id, &grants).await?;
+    // user id -> sources (share, role, via group)
+    let mut sources: BTreeMap<String, Vec<MemberSource>> = BTreeMap::new();
+    let mut direct: HashMap<String, String> = HashMap::new();
+    for g in grants.iter().filter(|g| g.kind == GranteeKind::User) {
+        direct.insert(g.grantee_id.clone(), g.role.clone());
+        sources
+            .entry(g.grantee_id.clone())
+            .or_default()
+            .push(MemberSource {
+                share: names::share_name(&g.dashboard_id, &g.id),
+                role: g.role.clone(),
+                group: String::new(),
+            });
+    }
+    if expand_groups {
+        let group_grants: Vec<&Grant> = grants
+            .iter()
+            .filter(|g| g.kind == GranteeKind::Group)
+            .collect();
+        let group_ids: Vec<String> = group_grants.iter().map(|g| g.grantee_id.clone()).collect();
+        for (group_id, user_id) in app.store.groups().members_of(&group_ids).await? {
+            for g in group_grants.iter().filter(|g| g.grantee_id == group_id) {
+                sources
+                    .entry(user_id.clone())
+                    .or_default()
+                    .push(MemberSource {
+                        share: names::share_name(&g.dashboard_id, &g.id),
+                        role: g.role.clone(),
+                        group: names::group_name(&group_id),
+                    });
+            }
+        }
+    }
+    let ids: Vec<String> = sources.keys().cloned().collect();
+    let users: HashMap<String, User> = app
+        .store
+        .users()
+        .get_many(&caller.org_id, &ids)
+        .await?
+        .into_iter()
+        .filter(|u| u.visible_to(caller))
+        .map(|u| (u.id.clone(), u))
+        .collect();
+    Ok(sources
+        .into_iter()
+        .filter_map(|(user_id, sources)| {
+            let user = users.get(&user_id)?.clone();
+            let granted = sources.iter().fold(PermissionSet::EMPTY, |acc, s| {
+                acc.union(book.permissions(&s.role))
+            });
+            let strongest = sources
+                .iter()
+                .max_by_key(|s| book.permissions(&s.role).iter().count())
+                .map(|s| s.role.clone())
+                .unwrap_or_default();
+            Some(Member {
+                role: direct.get(&user_id).cloned().unwrap_or(strongest),
+                permissions: granted.intersect(ceiling(user.role)),
+                user,
+                sources,
+            })
+        })
+        .collect())
+}
+
+/// The owners of `name` (`dashboards/{id}`) the caller may see; READ needed.
+pub async fn list_owners(app: &App, caller: &Principal, name: &str) -> Result<Vec<User>> {
+    let id = names::parse_dashboard_name("name", name)?;
+    let (dashboard, _) = app
+        .authorizer
+        .dashboard(caller, &id, Permission::Read)
+        .await?;
+    owners(app, caller, &dashboard.id).await
+}
+
+/// The users with an active owner share, sorted by id, that the caller may see.
+pub(super) async fn owners(app: &App, caller: &Principal, dashboard_id: &str) -> Result<Vec<User>> {
+    let now = now_micros();
+    let grants = app
+        .store
+        .shares()
+        .list(app.store.db(), dashboard_id)
+        .await?;
+    let ids: Vec<String> = grants
+        .iter()
+        .filter(|g| g.is_owner_grant() && g.is_active(now))
+        .map(|g| g.grantee_id.clone())
+        .collect();
+    let mut users = app.store.users().get_many(&caller.org_id, &ids).await?;
+    users.retain(|u| u.visible_to(caller));
+    users.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(users)
+}
