@@ -9,23 +9,25 @@ use crate::app::dashboards::{self, NewDashboardFields};
 use crate::app::{App, Written};
 use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortKey};
 use crate::core::error::echo;
+use crate::core::mask::MaskFields;
 use crate::core::widget::Widget;
-use crate::core::{Error, Result, Violation, filter, names};
+use crate::core::{Error, Result, filter, names};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
 
-/// Fields an update mask may name.
-const UPDATABLE: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
-/// Fields the server sets; naming them in a mask is an error.
-const OUTPUT_ONLY: [&str; 7] = [
-    "name",
-    "creator",
-    "create_time",
-    "update_time",
-    "delete_time",
-    "expire_time",
-    "etag",
-];
+/// The fields an update mask may name, and those the server sets.
+const MASK: MaskFields = MaskFields {
+    updatable: &["title", "description", "metadata", "refresh_period"],
+    output_only: &[
+        "name",
+        "creator",
+        "create_time",
+        "update_time",
+        "delete_time",
+        "expire_time",
+        "etag",
+    ],
+};
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
 pub struct DashboardApi {
@@ -270,48 +272,16 @@ fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<Dashb
             refresh_period_nanos: Some(refresh()?),
         });
     };
-    let mut selected: Vec<&str> = Vec::new();
-    if paths.is_empty() {
-        if !dashboard.title.is_empty() {
-            selected.push("title");
-        }
-        if !dashboard.description.is_empty() {
-            selected.push("description");
-        }
-        if dashboard.metadata.is_some() {
-            selected.push("metadata");
-        }
-        if dashboard.refresh_period.is_some() {
-            selected.push("refresh_period");
-        }
-    } else {
-        let mut violations = Vec::new();
-        for path in paths {
-            let path = path.trim();
-            if path == "*" {
-                selected.extend(UPDATABLE);
-            } else if UPDATABLE.contains(&path) {
-                selected.push(path);
-            } else if OUTPUT_ONLY.contains(&path) {
-                violations.push(Violation::new(
-                    "update_mask",
-                    format!("{} is output only", echo(path)),
-                ));
-            } else {
-                violations.push(Violation::new(
-                    "update_mask",
-                    format!(
-                        "unknown field {}: updatable fields are {}",
-                        echo(path),
-                        UPDATABLE.join(", ")
-                    ),
-                ));
-            }
-        }
-        if !violations.is_empty() {
-            return Err(Error::invalid_fields(violations));
-        }
-    }
+    let populated: Vec<&'static str> = [
+        ("title", !dashboard.title.is_empty()),
+        ("description", !dashboard.description.is_empty()),
+        ("metadata", dashboard.metadata.is_some()),
+        ("refresh_period", dashboard.refresh_period.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, set)| set.then_some(field))
+    .collect();
+    let selected = MASK.select(paths, MASK.updatable, &populated)?;
     let mut fields = DashboardFields::default();
     for path in selected {
         match path {

@@ -6,28 +6,30 @@ use super::{convert, page_fit, page_size, principal, written};
 use crate::app::App;
 use crate::app::widgets::{self, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate};
 use crate::core::dashboard::Limits;
-use crate::core::error::echo;
+use crate::core::mask::MaskFields;
 use crate::core::widget::{LayoutPatch, WidgetFields, type_required};
 use crate::core::{Error, Result, Violation, names};
 use crate::pb;
 use crate::pb::widget_service_server::WidgetService;
 
-/// Fields an update mask may name (`layout.x` & co. select one coordinate).
-const UPDATABLE: [&str; 11] = [
-    "type",
-    "title",
-    "subtitle",
-    "description",
-    "layout",
-    "layout.x",
-    "layout.y",
-    "layout.w",
-    "layout.h",
-    "config",
-    "data_sources",
-];
-/// Fields the server sets; naming them in a mask is an error.
-const OUTPUT_ONLY: [&str; 4] = ["name", "create_time", "update_time", "etag"];
+/// The fields an update mask may name (`layout.x` & co. select one coordinate), and those
+/// the server sets.
+const MASK: MaskFields = MaskFields {
+    updatable: &[
+        "type",
+        "title",
+        "subtitle",
+        "description",
+        "layout",
+        "layout.x",
+        "layout.y",
+        "layout.w",
+        "layout.h",
+        "config",
+        "data_sources",
+    ],
+    output_only: &["name", "create_time", "update_time", "etag"],
+};
 const LAYOUT_FIELD: &str = "widget.layout";
 
 pub struct WidgetApi {
@@ -205,60 +207,42 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<(WidgetFiel
         };
         return Ok((fields, Vec::new()));
     };
-    let mut selected: Vec<&str> = Vec::new();
-    if paths.is_empty() {
-        for (path, populated) in [
-            ("type", widget.r#type != 0),
-            ("title", !widget.title.is_empty()),
-            ("subtitle", !widget.subtitle.is_empty()),
-            ("description", !widget.description.is_empty()),
-            ("layout", widget.layout.is_some()),
-            ("config", widget.config.is_some()),
-            ("data_sources", !widget.data_sources.is_empty()),
-        ] {
-            if populated {
-                selected.push(path);
-            }
+    let populated: Vec<&'static str> = [
+        ("type", widget.r#type != 0),
+        ("title", !widget.title.is_empty()),
+        ("subtitle", !widget.subtitle.is_empty()),
+        ("description", !widget.description.is_empty()),
+        ("layout", widget.layout.is_some()),
+        ("config", widget.config.is_some()),
+        ("data_sources", !widget.data_sources.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(field, set)| set.then_some(field))
+    .collect();
+    let star: Vec<&'static str> = [
+        "type",
+        "title",
+        "subtitle",
+        "description",
+        "config",
+        "data_sources",
+    ]
+    .into_iter()
+    .chain(widget.layout.is_some().then_some("layout"))
+    .collect();
+    let selected = match MASK.select(paths, &star, &populated) {
+        Ok(selected) => selected,
+        Err(Error::InvalidArgument { violations: v, .. }) => {
+            violations.extend(v);
+            Vec::new()
         }
-    } else {
-        for path in paths {
-            let path = path.trim();
-            if path == "*" {
-                selected.extend(
-                    [
-                        "type",
-                        "title",
-                        "subtitle",
-                        "description",
-                        "config",
-                        "data_sources",
-                    ]
-                    .into_iter()
-                    .chain(widget.layout.is_some().then_some("layout")),
-                );
-            } else if UPDATABLE.contains(&path) {
-                selected.push(path);
-            } else if OUTPUT_ONLY.contains(&path) {
-                violations.push(Violation::new(
-                    "update_mask",
-                    format!("{} is output only", echo(path)),
-                ));
-            } else {
-                violations.push(Violation::new(
-                    "update_mask",
-                    format!(
-                        "unknown field {}: updatable fields are {}",
-                        echo(path),
-                        UPDATABLE.join(", ")
-                    ),
-                ));
-            }
-        }
-    }
-    let changed: Vec<String> = UPDATABLE
-        .into_iter()
+        Err(other) => return Err(other),
+    };
+    let changed: Vec<String> = MASK
+        .updatable
+        .iter()
         .filter(|p| selected.contains(p))
-        .map(str::to_string)
+        .map(|p| p.to_string())
         .collect();
     let mut fields = WidgetFields::default();
     for path in selected {
