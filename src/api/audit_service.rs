@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_size, principal};
+use super::{convert, page_size, split};
 use crate::app::{App, events};
 use crate::core::dashboard::Limits;
 use crate::core::event::Event;
@@ -27,8 +27,7 @@ impl AuditService for AuditApi {
         &self,
         request: Request<pb::ListEventsRequest>,
     ) -> Result<Response<pb::ListEventsResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let page_size = page_size(request.page_size, &self.limits)?;
         let page = events::list_events(
             &self.app,

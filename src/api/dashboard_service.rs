@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_fit, page_size, pagination, parse_dashboard_names, principal, written};
+use super::{convert, page_fit, page_size, pagination, parse_dashboard_names, split, written};
 use crate::app::dashboards::{self, NewDashboardFields};
 use crate::app::{App, Written};
 use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortKey};
@@ -52,8 +52,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::CreateDashboardRequest>,
     ) -> Result<Response<pb::Dashboard>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let dashboard = request
             .dashboard
             .ok_or_else(|| Error::invalid("dashboard", "required"))?;
@@ -83,8 +82,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::GetDashboardRequest>,
     ) -> Result<Response<pb::Dashboard>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let id = names::parse_dashboard_name("name", &request.name)?;
         let full = is_full_view(request.view)?;
         let (dashboard, widgets) = dashboards::get(&self.app, &caller, &id, full).await?;
@@ -95,8 +93,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::ListDashboardsRequest>,
     ) -> Result<Response<pb::ListDashboardsResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let page_size = page_size(request.page_size, &self.limits)?;
         let (sort, descending) = parse_order_by(&request.order_by)?;
         let fingerprint = pagination::fingerprint(&[
@@ -136,8 +133,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::UpdateDashboardRequest>,
     ) -> Result<Response<pb::Dashboard>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let dashboard = request
             .dashboard
             .ok_or_else(|| Error::invalid("dashboard", "required"))?;
@@ -156,8 +152,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::DeleteDashboardRequest>,
     ) -> Result<Response<pb::Dashboard>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let id = names::parse_dashboard_name("name", &request.name)?;
         let deleted =
             dashboards::delete(&self.app, &caller, &id, &request.etag, self.trash_retention)
@@ -169,8 +164,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::UndeleteDashboardRequest>,
     ) -> Result<Response<pb::Dashboard>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let id = names::parse_dashboard_name("name", &request.name)?;
         let restored = dashboards::undelete(&self.app, &caller, &id).await?;
         self.respond(restored).await
@@ -180,8 +174,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::BatchGetDashboardsRequest>,
     ) -> Result<Response<pb::BatchGetDashboardsResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let full = is_full_view(request.view)?;
         if request.names.is_empty() {
             return Err(Error::invalid("names", "required: at least one name").into());
@@ -213,8 +206,7 @@ impl DashboardService for DashboardApi {
         &self,
         request: Request<pb::ListDashboardDataSourcesRequest>,
     ) -> Result<Response<pb::ListDashboardDataSourcesResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let id = names::parse_dashboard_name("name", &request.name)?;
         let sources = dashboards::data_sources(&self.app, &caller, &id).await?;
         Ok(Response::new(pb::ListDashboardDataSourcesResponse {

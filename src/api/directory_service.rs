@@ -3,7 +3,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_size, principal, written};
+use super::{convert, page_size, principal, split, written};
 use crate::app::App;
 use crate::app::directory::groups::{GroupFields, GroupFilter, GroupView};
 use crate::app::directory::roles::{self, Role, RoleFields};
@@ -118,8 +118,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::ListUsersRequest>,
     ) -> Result<Response<pb::ListUsersResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let page = self.page(request.page_size, &request.page_token)?;
         let tenant_users = match pb::UserType::try_from(request.r#type) {
             Ok(pb::UserType::Org) => Some(false),
@@ -144,8 +143,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::CreateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let fields = request.group.map(group_fields);
         let done = groups::create(&self.app, &caller, fields, &request.members).await?;
         Ok(written(done.map(group)))
@@ -164,8 +162,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::ListGroupsRequest>,
     ) -> Result<Response<pb::ListGroupsResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let page = self.page(request.page_size, &request.page_token)?;
         let kind =
             group_kind(request.kind).map_err(|()| Error::invalid("kind", "unknown group kind"))?;
@@ -187,8 +184,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::UpdateGroupRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let fields = request.group.map(group_fields);
         let mask = mask_paths(request.update_mask);
         let done = groups::update(&self.app, &caller, fields, mask).await?;
@@ -199,8 +195,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::DeleteGroupRequest>,
     ) -> Result<Response<pb::DeleteGroupResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let done = groups::delete(&self.app, &caller, &request.name, &request.etag).await?;
         Ok(written(done.map(|()| pb::DeleteGroupResponse {})))
     }
@@ -209,8 +204,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::AddGroupMemberRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let done = group_members::add(&self.app, &caller, &request.group, &request.user).await?;
         Ok(written(done.map(group)))
     }
@@ -219,8 +213,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::RemoveGroupMemberRequest>,
     ) -> Result<Response<pb::Group>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let done = group_members::remove(&self.app, &caller, &request.group, &request.user).await?;
         Ok(written(done.map(group)))
     }
@@ -229,8 +222,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::ListGroupMembersRequest>,
     ) -> Result<Response<pb::ListGroupMembersResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let page = self.page(request.page_size, &request.page_token)?;
         let page = group_members::list(&self.app, &caller, &request.group, page).await?;
         Ok(Response::new(pb::ListGroupMembersResponse {
@@ -273,8 +265,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::UpdateRoleRequest>,
     ) -> Result<Response<pb::Role>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let fields = request.role.map(role_fields);
         let mask = mask_paths(request.update_mask);
         let done = roles::update(&self.app, &caller, fields, mask).await?;
@@ -285,8 +276,7 @@ impl DirectoryService for DirectoryApi {
         &self,
         request: Request<pb::DeleteRoleRequest>,
     ) -> Result<Response<pb::DeleteRoleResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let done = roles::delete(&self.app, &caller, &request.name, &request.etag).await?;
         Ok(written(done.map(|()| pb::DeleteRoleResponse {})))
     }

@@ -52,6 +52,12 @@ fn parse_dashboard_names(names_field: &[String]) -> Result<Vec<String>> {
     }
 }
 
+/// The caller and the message of a request.
+fn split<T>(request: Request<T>) -> Result<(Principal, T)> {
+    let caller = principal(&request)?;
+    Ok((caller, request.into_inner()))
+}
+
 /// The caller, as the authentication layer put it into the request.
 fn principal<T>(request: &Request<T>) -> Result<Principal> {
     request

@@ -4,7 +4,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, parse_dashboard_names, principal, written};
+use super::{convert, parse_dashboard_names, principal, split, written};
 use crate::app::App;
 use crate::app::sharing::{
     self, GranteeRef, InviteEntry, InviteRequest, InviteTarget, ShareRequest, TransferRequest,
@@ -96,8 +96,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::ShareDashboardRequest>,
     ) -> Result<Response<pb::Share>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let share = ShareRequest {
             expire_time: expiry(request.expire_time.as_ref(), "expire_time")?,
             name: request.name,
@@ -142,8 +141,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::InviteToDashboardRequest>,
     ) -> Result<Response<pb::InviteToDashboardResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let users = request
             .users
             .into_iter()
@@ -179,8 +177,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::ListMembersRequest>,
     ) -> Result<Response<pb::ListMembersResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let list =
             sharing::list_members(&self.app, &caller, &request.name, request.expand_groups).await?;
         Ok(Response::new(pb::ListMembersResponse {
@@ -203,8 +200,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::TransferOwnershipRequest>,
     ) -> Result<Response<pb::TransferOwnershipResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let transfer = TransferRequest {
             name: request.name,
             new_owner: request.new_owner,
@@ -223,8 +219,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::CheckAccessRequest>,
     ) -> Result<Response<pb::CheckAccessResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let permission = permission_or_read(request.permission, "permission")?;
         let explained =
             sharing::check_access(&self.app, &caller, &request.name, &request.principal).await?;
@@ -243,8 +238,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::BatchCheckAccessRequest>,
     ) -> Result<Response<pb::BatchCheckAccessResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let permission = permission_or_read(request.permission, "permission")?;
         let ids = parse_dashboard_names(&request.names)?;
         let found =
@@ -289,8 +283,7 @@ impl SharingService for SharingApi {
         &self,
         request: Request<pb::CreatePublicLinkRequest>,
     ) -> Result<Response<pb::PublicLink>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let expire_time = expiry(request.expire_time.as_ref(), "expire_time")?;
         let created =
             sharing::create_public_link(&self.app, &caller, &request.name, expire_time).await?;

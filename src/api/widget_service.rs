@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_fit, page_size, principal, written};
+use super::{convert, page_fit, page_size, split, written};
 use crate::app::App;
 use crate::app::widgets::{self, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate};
 use crate::core::dashboard::Limits;
@@ -49,8 +49,7 @@ impl WidgetService for WidgetApi {
         &self,
         request: Request<pb::CreateWidgetRequest>,
     ) -> Result<Response<pb::Widget>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let dashboard_id = names::parse_dashboard_name("parent", &request.parent)?;
         let source = (!request.source_widget.is_empty())
             .then(|| names::parse_widget_name("source_widget", &request.source_widget))
@@ -74,8 +73,7 @@ impl WidgetService for WidgetApi {
         &self,
         request: Request<pb::GetWidgetRequest>,
     ) -> Result<Response<pb::Widget>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let (dashboard_id, id) = names::parse_widget_name("name", &request.name)?;
         let widget = widgets::get(&self.app, &caller, &dashboard_id, &id).await?;
         Ok(Response::new(convert::widget(&widget)))
@@ -85,8 +83,7 @@ impl WidgetService for WidgetApi {
         &self,
         request: Request<pb::ListWidgetsRequest>,
     ) -> Result<Response<pb::ListWidgetsResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let dashboard_id = names::parse_dashboard_name("parent", &request.parent)?;
         let page_request = WidgetPageRequest {
             parent: &request.parent,
@@ -108,8 +105,7 @@ impl WidgetService for WidgetApi {
         &self,
         request: Request<pb::UpdateWidgetRequest>,
     ) -> Result<Response<pb::Widget>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let widget = request
             .widget
             .ok_or_else(|| Error::invalid("widget", "required"))?;
@@ -131,8 +127,7 @@ impl WidgetService for WidgetApi {
         &self,
         request: Request<pb::DeleteWidgetRequest>,
     ) -> Result<Response<()>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let (dashboard_id, id) = names::parse_widget_name("name", &request.name)?;
         let deleted =
             widgets::delete(&self.app, &caller, &dashboard_id, &id, &request.etag).await?;
@@ -143,8 +138,7 @@ impl WidgetService for WidgetApi {
         &self,
         request: Request<pb::BatchUpdateWidgetLayoutsRequest>,
     ) -> Result<Response<pb::BatchUpdateWidgetLayoutsResponse>, Status> {
-        let caller = principal(&request)?;
-        let request = request.into_inner();
+        let (caller, request) = split(request)?;
         let dashboard_id = names::parse_dashboard_name("parent", &request.parent)?;
         let entries: Vec<LayoutEntry> = request
             .layouts
