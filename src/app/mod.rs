@@ -13,16 +13,18 @@ pub mod widgets;
 pub mod write;
 
 pub use authorizer::Authorizer;
-pub use write::{Write, Written};
+pub use write::{Doorbell, Write, Written};
 
 use crate::core::Result;
 use crate::store::Store;
 
-/// What every use case works with: the store and the authorizer over it.
+/// What every use case works with: the store, the authorizer over it, and the doorbell
+/// every committed write rings.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
     pub authorizer: Authorizer,
+    pub doorbell: Doorbell,
 }
 
 impl App {
@@ -30,11 +32,12 @@ impl App {
         Self {
             authorizer: Authorizer::new(store.clone()),
             store,
+            doorbell: Doorbell::default(),
         }
     }
 
     /// Begins a write of `org_id` on behalf of `actor`.
     pub async fn write(&self, org_id: &str, actor: impl Into<String>) -> Result<Write> {
-        Write::begin(&self.store, org_id, actor).await
+        Write::begin(&self.store, &self.doorbell, org_id, actor).await
     }
 }

@@ -6,6 +6,10 @@
 //! revision and commits, all in the one transaction. Repositories take the transaction from
 //! here and never open their own, so no change reaches the database without its events.
 //!
+//! After the commit the write rings the [`Doorbell`] with `(org, revision)`: in-process
+//! subscribers (the coming WatchDashboards, cache invalidation) learn that the log grew and
+//! read it from there; the log, not the bell, is the source of truth.
+//!
 //! A guard rather than a closure: commands borrow the caller, limits and repositories
 //! freely, and the transaction rolls back if the command returns early with an error (the
 //! guard is dropped uncommitted).
@@ -16,9 +20,39 @@ use crate::core::event::Change;
 use crate::core::{Micros, Result, now_micros};
 use crate::store::{Store, WriteTxn, events};
 
+/// How many rings a slow subscriber may miss before it is told it lagged (it then re-reads
+/// the log from its last revision).
+const DOORBELL_CAPACITY: usize = 1024;
+
+/// Rung after every committed write with its org and revision.
+#[derive(Clone)]
+pub struct Doorbell {
+    sender: tokio::sync::broadcast::Sender<(String, i64)>,
+}
+
+impl Default for Doorbell {
+    fn default() -> Self {
+        Self {
+            sender: tokio::sync::broadcast::channel(DOORBELL_CAPACITY).0,
+        }
+    }
+}
+
+impl Doorbell {
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(String, i64)> {
+        self.sender.subscribe()
+    }
+
+    fn ring(&self, org_id: &str, revision: i64) {
+        // No subscriber is not an error: nobody is waiting.
+        let _ = self.sender.send((org_id.to_string(), revision));
+    }
+}
+
 /// A write in progress for one org.
 pub struct Write {
     txn: WriteTxn,
+    doorbell: Doorbell,
     org_id: String,
     actor: String,
     now: Micros,
@@ -51,9 +85,15 @@ impl<T> Written<T> {
 
 impl Write {
     /// Begins a write of `org_id` on behalf of `actor` (`users/{id}` or `system`).
-    pub async fn begin(store: &Store, org_id: &str, actor: impl Into<String>) -> Result<Self> {
+    pub async fn begin(
+        store: &Store,
+        doorbell: &Doorbell,
+        org_id: &str,
+        actor: impl Into<String>,
+    ) -> Result<Self> {
         Ok(Self {
             txn: store.begin_write().await?,
+            doorbell: doorbell.clone(),
             org_id: org_id.to_string(),
             actor: actor.into(),
             now: now_micros(),
@@ -90,6 +130,7 @@ impl Write {
     pub async fn commit<T>(self, value: T) -> Result<Written<T>> {
         let Self {
             txn,
+            doorbell,
             org_id,
             actor,
             now,
@@ -103,9 +144,79 @@ impl Write {
         let revision = events::bump_revision(&txn, &org_id).await?;
         events::append(&txn, &org_id, revision, now, &actor, &changes).await?;
         txn.commit().await?;
+        doorbell.ring(&org_id, revision);
         Ok(Written {
             value,
             revision: Some(revision),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::core::event::{Change, EventType};
+    use crate::store::{DbOptions, SqliteSynchronous};
+
+    async fn store_in(dir: &tempfile::TempDir) -> Store {
+        let store = Store::connect(&DbOptions {
+            url: format!("sqlite://{}?mode=rwc", dir.path().join("w.db").display()),
+            max_connections: 2,
+            acquire_timeout: Duration::from_secs(5),
+            sqlite_busy_timeout: Duration::from_secs(5),
+            sqlite_synchronous: SqliteSynchronous::Normal,
+            statement_timeout: None,
+        })
+        .await
+        .expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+
+    /// A write that records changes commits at the org's next revision and rings the bell
+    /// with it; one that records nothing takes no revision and rings nothing; one dropped
+    /// uncommitted leaves no trace.
+    #[tokio::test]
+    async fn commits_take_the_next_revision_and_ring_the_doorbell() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = store_in(&dir).await;
+        let bell = Doorbell::default();
+        let mut rings = bell.subscribe();
+        for expected in 1..=3 {
+            let mut write = Write::begin(&store, &bell, "acme", "users/u")
+                .await
+                .expect("begin");
+            write.record(Change::new(EventType::GroupCreated, "groups/g"));
+            let written = write.commit(()).await.expect("commit");
+            assert_eq!(written.revision, Some(expected));
+            assert_eq!(
+                rings.try_recv().expect("a ring"),
+                ("acme".to_string(), expected)
+            );
+        }
+        let idle = Write::begin(&store, &bell, "acme", "users/u")
+            .await
+            .expect("begin");
+        assert_eq!(idle.commit(()).await.expect("commit").revision, None);
+        let mut dropped = Write::begin(&store, &bell, "acme", "users/u")
+            .await
+            .expect("begin");
+        dropped.record(Change::new(EventType::GroupDeleted, "groups/g"));
+        drop(dropped);
+        assert!(rings.try_recv().is_err(), "nothing rang");
+        assert_eq!(
+            events::latest_revision(store.db(), "acme")
+                .await
+                .expect("read"),
+            3
+        );
+        // Another org counts from 1.
+        let mut other = Write::begin(&store, &bell, "globex", "users/u")
+            .await
+            .expect("begin");
+        other.record(Change::new(EventType::GroupCreated, "groups/h"));
+        assert_eq!(other.commit(()).await.expect("commit").revision, Some(1));
     }
 }
