@@ -3,13 +3,12 @@
 
 use crate::app::{App, Written};
 use crate::core::authz::{
-    Grant, GranteeKind, Permission, PermissionSet, ShareUpsert, check_role_change,
-    check_share_limit,
+    Grant, GranteeKind, PermissionSet, ShareUpsert, check_role_change, check_share_limit,
 };
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, Violation, names};
 
-use super::locked::{Locked, Trash, subjects};
+use super::locked::{Locked, Trash};
 use super::resolve::{
     GranteeRef, UserRef, future_expiry, managed, resolve_grantee, resolve_role, resolve_user,
 };
@@ -55,21 +54,8 @@ pub async fn invite(
     }
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
     let upserts = resolve_entries(app, caller, &request.entries, expire_time).await?;
-    let subjects = subjects(app, caller).await?;
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let locked = Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &id,
-        Permission::Share,
-        Trash::Refuse,
-    )
-    .await?;
+    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
     for (upsert, permissions) in &upserts {
         let previous = upsert.previous(&locked.shares);
         check_role_change(

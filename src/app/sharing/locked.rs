@@ -33,7 +33,7 @@ pub(super) struct Locked {
 
 /// The subjects the caller answers to (its groups read before the write: membership is not
 /// an input the sharing rules protect). An ADMIN's access needs none.
-pub(super) async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subject>> {
+async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subject>> {
     if caller.is_admin() {
         return Ok(subjects_of(caller, &[]));
     }
@@ -41,16 +41,32 @@ pub(super) async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subjec
 }
 
 impl Locked {
+    /// The start of every sharing write: reads the caller's subjects, begins the write on
+    /// the caller's behalf and locks dashboard `id` in it ([`Locked::acquire`]), the caller
+    /// needing SHARE. The command then decides on the returned view and commits the write.
+    pub async fn begin(
+        app: &App,
+        caller: &Principal,
+        id: &str,
+        trash: Trash,
+    ) -> Result<(Write, Self)> {
+        let subjects = subjects(app, caller).await?;
+        let write = app
+            .write(&caller.org_id, names::user_name(&caller.user_id))
+            .await?;
+        let locked = Self::acquire(app, &write, caller, &subjects, id, trash).await?;
+        Ok((write, locked))
+    }
+
     /// Locks dashboard `id` in the write's transaction, then reads its shares and decides
-    /// the caller's access to it in that transaction: the caller needs `needed` (NOT_FOUND
+    /// the caller's access to it in that transaction: the caller needs SHARE (NOT_FOUND
     /// without READ, as everywhere).
-    pub async fn acquire(
+    async fn acquire(
         app: &App,
         write: &Write,
         caller: &Principal,
         subjects: &[Subject],
         id: &str,
-        needed: Permission,
         trash: Trash,
     ) -> Result<Self> {
         let repo = app.store.shares();
@@ -75,7 +91,7 @@ impl Locked {
             .cloned()
             .collect();
         let access = effective_access(caller, &board.org_id, mine, &roles, write.now());
-        authorize(&access, needed, &resource)?;
+        authorize(&access, Permission::Share, &resource)?;
         if trash == Trash::Refuse && board.delete_time.is_some() {
             return Err(dashboard_deleted(id));
         }

@@ -1,11 +1,11 @@
 //! ShareDashboard: gives a grantee a role, or changes the role or expiry of its share.
 
 use crate::app::{App, Written};
-use crate::core::authz::{Grant, Permission, ShareUpsert, check_role_change, check_share_limit};
+use crate::core::authz::{Grant, ShareUpsert, check_role_change, check_share_limit};
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, names};
 
-use super::locked::{Locked, Trash, subjects};
+use super::locked::{Locked, Trash};
 use super::resolve::{GranteeRef, future_expiry, managed, resolve_grantee, resolve_role};
 
 pub struct ShareRequest {
@@ -30,21 +30,8 @@ pub async fn share(
     let (kind, grantee_id) =
         resolve_grantee(app, caller, request.grantee.as_ref(), "grantee").await?;
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
-    let subjects = subjects(app, caller).await?;
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let locked = Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &id,
-        Permission::Share,
-        Trash::Refuse,
-    )
-    .await?;
+    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
     let upsert = ShareUpsert {
         kind,
         grantee_id,
