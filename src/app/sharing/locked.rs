@@ -12,8 +12,6 @@ use crate::core::event::{Change, EventType};
 use crate::core::{Error, Principal, Result, names};
 use crate::store::shares::LockedDashboard;
 
-use super::resolve::dashboard_deleted;
-
 /// Whether the command may act on a dashboard in the trash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Trash {
@@ -72,9 +70,8 @@ impl Locked {
         let repo = app.store.shares();
         let resource = names::dashboard_name(id);
         let board = repo
-            .lock_dashboard(write.txn(), id)
+            .lock_dashboard(write.txn(), &caller.org_id, id)
             .await?
-            .filter(|b| b.org_id == caller.org_id)
             .ok_or_else(|| Error::not_found(&resource))?;
         let shares = repo.list(write.txn(), id).await?;
         let roles = RoleBook::new(
@@ -93,7 +90,7 @@ impl Locked {
         let access = effective_access(caller, &board.org_id, mine, &roles, write.now());
         authorize(&access, Permission::Share, &resource)?;
         if trash == Trash::Refuse && board.delete_time.is_some() {
-            return Err(dashboard_deleted(id));
+            return Err(Error::dashboard_deleted(resource));
         }
         Ok(Self {
             board,
