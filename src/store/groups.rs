@@ -2,14 +2,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::entities::{grant, group, group_member};
-use super::{Store, escape_like};
+use super::{Store, contains_ignoring_case};
 use crate::core::authz::{Grant, GranteeKind};
 use crate::core::directory::{Group, GroupKind, User};
 use crate::core::{Error, Micros, Principal, Result};
@@ -115,14 +115,10 @@ impl GroupRepo {
     pub async fn list(&self, query: &GroupQuery) -> Result<Vec<Group>> {
         let mut condition = Condition::all().add(group::Column::OrgId.eq(&query.org_id));
         if let Some(search) = &query.search {
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            condition = condition.add(
-                Expr::expr(Func::lower(Expr::col((
-                    group::Entity,
-                    group::Column::DisplayName,
-                ))))
-                .like(LikeExpr::new(pattern).escape('\\')),
-            );
+            condition = condition.add(contains_ignoring_case(
+                (group::Entity, group::Column::DisplayName),
+                search,
+            ));
         }
         if let Some(kind) = query.kind {
             condition = condition.add(group::Column::Kind.eq(kind.as_str()));

@@ -1,7 +1,7 @@
 //! The dashboards repository: CRUD, grants lookup, keyset-paginated listing, trash purge.
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
+    Alias, Asterisk, Expr, ExprTrait, IntoColumnRef, JoinType, Query, UnionType,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entities::{dashboard, grant, public_link, role, widget};
-use super::{Store, escape_like, is_unique_violation};
+use super::{Store, contains_ignoring_case, is_unique_violation};
 use crate::core::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
 use crate::core::dashboard::{Dashboard, DashboardFields};
 use crate::core::filter::Flag;
