@@ -5,8 +5,8 @@
 
 use crate::app::{App, Write};
 use crate::core::authz::{
-    Access, Grant, Permission, RoleBook, ShareUpsert, Subject, authorize, check_keeps_owner,
-    effective_access, subjects_of,
+    Access, Grant, Permission, PermissionSet, RoleBook, ShareUpsert, Subject, authorize,
+    check_keeps_owner, check_role_change, check_share_limit, effective_access, subjects_of,
 };
 use crate::core::event::{Change, EventType};
 use crate::core::{Error, Principal, Result, names};
@@ -106,6 +106,32 @@ impl Locked {
             .iter()
             .find(|g| g.id == share_id)
             .ok_or_else(|| Error::not_found(names::share_name(&self.board.id, share_id)))
+    }
+
+    /// Gives each grantee of `upserts` its role (paired with the role's permissions), as
+    /// ShareDashboard and InviteToDashboard do: the caller must hold every permission of
+    /// the new role and of the role it replaces (ROLE_EXCEEDS_GRANTER), and the dashboard
+    /// stays within `max_shares`, both decided on the shares read under the lock. Returns
+    /// the share of each upsert, in order.
+    pub async fn grant(
+        &self,
+        app: &App,
+        write: &mut Write,
+        caller: &Principal,
+        max_shares: usize,
+        upserts: &[(ShareUpsert, PermissionSet)],
+    ) -> Result<Vec<Grant>> {
+        for (upsert, permissions) in upserts {
+            let previous = upsert.previous(&self.shares);
+            check_role_change(
+                self.access.permissions,
+                Some((&upsert.role, *permissions)),
+                previous.map(|g| (g.role.as_str(), self.roles.permissions(&g.role))),
+            )?;
+        }
+        let upserts: Vec<ShareUpsert> = upserts.iter().map(|(u, _)| u.clone()).collect();
+        check_share_limit(&self.shares, &upserts, max_shares, &self.board.id)?;
+        self.apply(app, write, caller, &upserts, &[]).await
     }
 
     /// Revokes `revoke` and applies `upserts` (after the owner rule), recording

@@ -1,7 +1,7 @@
 //! ShareDashboard: gives a grantee a role, or changes the role or expiry of its share.
 
 use crate::app::{App, Written};
-use crate::core::authz::{Grant, ShareUpsert, check_role_change, check_share_limit};
+use crate::core::authz::{Grant, ShareUpsert};
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, names};
 
@@ -35,23 +35,17 @@ pub async fn share(
     let upsert = ShareUpsert {
         kind,
         grantee_id,
-        role: role.name.clone(),
+        role: role.name,
         expire_time,
     };
-    let previous = upsert.previous(&locked.shares);
-    check_role_change(
-        locked.access.permissions,
-        Some((&role.name, role.permissions)),
-        previous.map(|g| (g.role.as_str(), locked.roles.permissions(&g.role))),
-    )?;
-    check_share_limit(
-        &locked.shares,
-        std::slice::from_ref(&upsert),
-        limits.max_shares_per_dashboard,
-        &id,
-    )?;
     let share = locked
-        .apply(app, &mut write, caller, std::slice::from_ref(&upsert), &[])
+        .grant(
+            app,
+            &mut write,
+            caller,
+            limits.max_shares_per_dashboard,
+            &[(upsert, role.permissions)],
+        )
         .await?
         .pop()
         .ok_or_else(|| Error::internal("share not returned"))?;
