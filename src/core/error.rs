@@ -190,6 +190,15 @@ impl Error {
         }
     }
 
+    /// A write on dashboard `resource` (`dashboards/{id}`) while it is in the trash.
+    pub fn dashboard_deleted(resource: impl Into<String>) -> Self {
+        Self::failed_precondition(
+            "DASHBOARD_DELETED",
+            resource,
+            "the dashboard is in the trash; undelete it first",
+        )
+    }
+
     pub fn internal(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         Self::Internal(source.into())
     }

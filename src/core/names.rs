@@ -15,36 +15,13 @@ pub fn dashboard_name(id: &str) -> String {
 
 /// Parses `dashboards/{dashboard}/widgets/{widget}` and returns both ids.
 pub fn parse_widget_name(field: &str, name: &str) -> Result<(String, String)> {
-    let invalid = || {
-        Error::invalid(
-            field,
-            format!(
-                "{} is not a valid resource name: expected dashboards/{{id}}/widgets/{{id}}",
-                echo(name)
-            ),
-        )
-    };
     if name.is_empty() {
         return Err(Error::invalid(
             field,
             "required: expected dashboards/{id}/widgets/{id}",
         ));
     }
-    let mut parts = name.split('/');
-    match (
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-        parts.next(),
-    ) {
-        (Some("dashboards"), Some(dashboard), Some("widgets"), Some(widget), None)
-            if is_valid_id(dashboard) && is_valid_id(widget) =>
-        {
-            Ok((dashboard.to_string(), widget.to_string()))
-        }
-        _ => Err(invalid()),
-    }
+    parse_child_name(field, name, "widgets")
 }
 
 pub fn widget_name(dashboard_id: &str, widget_id: &str) -> String {

@@ -2,14 +2,14 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query, SelectStatement};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    Order, QueryFilter, QueryOrder, QuerySelect,
+    Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::entities::{grant, group, group_member};
-use super::{Store, escape_like};
+use super::{Store, contains_ignoring_case};
 use crate::core::authz::{Grant, GranteeKind};
 use crate::core::directory::{Group, GroupKind, User};
 use crate::core::{Error, Micros, Principal, Result};
@@ -81,11 +81,10 @@ impl GroupRepo {
         org_id: &str,
         id: &str,
     ) -> Result<Option<Group>> {
-        let row = group::Entity::find_by_id(id.to_string())
-            .filter(group::Column::OrgId.eq(org_id))
-            .one(conn)
-            .await?;
-        self.with_count(conn, row).await
+        let row = by_id(org_id, id).one(conn).await?;
+        with_counts(conn, row.into_iter().collect())
+            .await
+            .map(|mut g| g.pop())
     }
 
     /// The group, its row locked for the rest of the write (`SELECT ... FOR UPDATE` on
@@ -97,24 +96,10 @@ impl GroupRepo {
         org_id: &str,
         id: &str,
     ) -> Result<Option<Group>> {
-        let row = group::Entity::find_by_id(id.to_string())
-            .filter(group::Column::OrgId.eq(org_id))
-            .lock_exclusive()
-            .one(txn)
-            .await?;
-        self.with_count(txn, row).await
-    }
-
-    async fn with_count(
-        &self,
-        conn: &impl ConnectionTrait,
-        row: Option<group::Model>,
-    ) -> Result<Option<Group>> {
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let counts = member_counts(conn, std::slice::from_ref(&row.id)).await?;
-        Ok(into_domain(row, &counts))
+        let row = by_id(org_id, id).lock_exclusive().one(txn).await?;
+        with_counts(txn, row.into_iter().collect())
+            .await
+            .map(|mut g| g.pop())
     }
 
     pub async fn get_many(&self, org_id: &str, ids: &[String]) -> Result<Vec<Group>> {
@@ -123,26 +108,17 @@ impl GroupRepo {
             .filter(group::Column::Id.is_in(ids.iter().cloned()))
             .all(self.store.db())
             .await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let counts = member_counts(self.store.db(), &ids).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| into_domain(r, &counts))
-            .collect())
+        with_counts(self.store.db(), rows).await
     }
 
     /// One page ordered by (display_name, id).
     pub async fn list(&self, query: &GroupQuery) -> Result<Vec<Group>> {
         let mut condition = Condition::all().add(group::Column::OrgId.eq(&query.org_id));
         if let Some(search) = &query.search {
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            condition = condition.add(
-                Expr::expr(Func::lower(Expr::col((
-                    group::Entity,
-                    group::Column::DisplayName,
-                ))))
-                .like(LikeExpr::new(pattern).escape('\\')),
-            );
+            condition = condition.add(contains_ignoring_case(
+                (group::Entity, group::Column::DisplayName),
+                search,
+            ));
         }
         if let Some(kind) = query.kind {
             condition = condition.add(group::Column::Kind.eq(kind.as_str()));
@@ -166,12 +142,7 @@ impl GroupRepo {
             .limit(query.limit)
             .all(self.store.db())
             .await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let counts = member_counts(self.store.db(), &ids).await?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| into_domain(r, &counts))
-            .collect())
+        with_counts(self.store.db(), rows).await
     }
 
     /// Renames/re-describes `current` if it is still at its revision; `Ok(None)` when it
@@ -431,6 +402,21 @@ async fn bump(txn: &sea_orm::DatabaseTransaction, group_id: &str, now: Micros) -
         .exec(txn)
         .await?;
     Ok(())
+}
+
+/// Group `id` of `org_id`, by its primary key.
+fn by_id(org_id: &str, id: &str) -> Select<group::Entity> {
+    group::Entity::find_by_id(id.to_string()).filter(group::Column::OrgId.eq(org_id))
+}
+
+/// The groups of `rows`, in their order, with their member counts (one query for all).
+async fn with_counts(conn: &impl ConnectionTrait, rows: Vec<group::Model>) -> Result<Vec<Group>> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let counts = member_counts(conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| into_domain(r, &counts))
+        .collect())
 }
 
 async fn member_counts(

@@ -296,8 +296,20 @@ impl Store {
     }
 }
 
+/// `column` contains `needle`, ignoring case: `LOWER(column) LIKE '%needle%' ESCAPE '\'`
+/// with the needle lowercased and its wildcards escaped, so it means the same on SQLite
+/// and PostgreSQL. Every search and `contains` filter is this.
+pub(crate) fn contains_ignoring_case(
+    column: impl sea_orm::sea_query::IntoColumnRef,
+    needle: &str,
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
+    let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
+    Expr::expr(Func::lower(Expr::col(column))).like(LikeExpr::new(pattern).escape('\\'))
+}
+
 /// Makes `%`, `_` and `\` match themselves in a LIKE pattern with `ESCAPE '\'`.
-pub(crate) fn escape_like(s: &str) -> String {
+fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

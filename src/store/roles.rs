@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
 use super::Store;
@@ -65,11 +65,7 @@ impl RoleRepo {
         org_id: &str,
         name: &str,
     ) -> Result<Option<CustomRole>> {
-        let row = role::Entity::find()
-            .filter(role::Column::OrgId.eq(org_id))
-            .filter(role::Column::Name.eq(name))
-            .one(conn)
-            .await?;
+        let row = by_name(org_id, name).one(conn).await?;
         Ok(row.map(into_domain))
     }
 
@@ -81,12 +77,7 @@ impl RoleRepo {
         org_id: &str,
         name: &str,
     ) -> Result<Option<CustomRole>> {
-        let row = role::Entity::find()
-            .filter(role::Column::OrgId.eq(org_id))
-            .filter(role::Column::Name.eq(name))
-            .lock_exclusive()
-            .one(txn)
-            .await?;
+        let row = by_name(org_id, name).lock_exclusive().one(txn).await?;
         Ok(row.map(into_domain))
     }
 
@@ -203,6 +194,13 @@ impl RoleRepo {
             .await?;
         Ok(result.rows_affected > 0)
     }
+}
+
+/// Custom role `name` (`roles/{id}`) of `org_id`.
+fn by_name(org_id: &str, name: &str) -> Select<role::Entity> {
+    role::Entity::find()
+        .filter(role::Column::OrgId.eq(org_id))
+        .filter(role::Column::Name.eq(name))
 }
 
 fn into_domain(m: role::Model) -> CustomRole {

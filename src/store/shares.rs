@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order,
-    QueryFilter, QueryOrder, QuerySelect,
+    QueryFilter, QueryOrder,
 };
 
 use super::Store;
-use super::entities::{dashboard, grant, role};
+use super::entities::{grant, role};
 use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareUpsert};
 use crate::core::{Micros, Result, new_id};
 
@@ -42,12 +42,10 @@ impl ShareRepo {
     pub async fn lock_dashboard(
         &self,
         txn: &DatabaseTransaction,
+        org_id: &str,
         dashboard_id: &str,
     ) -> Result<Option<LockedDashboard>> {
-        let board = dashboard::Entity::find_by_id(dashboard_id.to_string())
-            .lock_exclusive()
-            .one(txn)
-            .await?;
+        let board = super::dashboards::lock_row(txn, org_id, dashboard_id).await?;
         Ok(board.map(|b| LockedDashboard {
             id: b.id,
             org_id: b.org_id,

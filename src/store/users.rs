@@ -1,13 +1,13 @@
 //! The users repository: just-in-time upserts from token claims, admin upserts, lookups.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, OnConflict};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     Order, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use super::entities::user;
-use super::{Store, escape_like};
+use super::{Store, contains_ignoring_case};
 use crate::core::directory::User;
 use crate::core::{Error, Micros, PlatformRole, Principal, Result};
 
@@ -151,15 +151,16 @@ impl UserRepo {
     pub async fn list(&self, query: &UserQuery) -> Result<Vec<User>> {
         let mut condition = Condition::all().add(user::Column::OrgId.eq(&query.org_id));
         if let Some(search) = &query.search {
-            let pattern = format!("%{}%", escape_like(&search.to_lowercase()));
-            let like = |col: user::Column| {
-                Expr::expr(Func::lower(Expr::col((user::Entity, col))))
-                    .like(LikeExpr::new(pattern.clone()).escape('\\'))
-            };
             condition = condition.add(
                 Condition::any()
-                    .add(like(user::Column::DisplayName))
-                    .add(like(user::Column::Email)),
+                    .add(contains_ignoring_case(
+                        (user::Entity, user::Column::DisplayName),
+                        search,
+                    ))
+                    .add(contains_ignoring_case(
+                        (user::Entity, user::Column::Email),
+                        search,
+                    )),
             );
         }
         match query.tenant_users {

@@ -10,7 +10,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    Order, QueryFilter, QueryOrder, QuerySelect,
+    Order, QueryFilter, QueryOrder, QuerySelect, UpdateMany,
 };
 use serde::{Deserialize, Serialize};
 
@@ -184,18 +184,11 @@ impl WidgetRepo {
         id: &str,
     ) -> Result<LockedDashboard> {
         let name = names::dashboard_name(id);
-        let row = dashboard::Entity::find_by_id(id.to_string())
-            .filter(dashboard::Column::OrgId.eq(org_id))
-            .lock_exclusive()
-            .one(txn)
+        let row = super::dashboards::lock_row(txn, org_id, id)
             .await?
             .ok_or_else(|| Error::not_found(&name))?;
         if row.delete_time.is_some() {
-            return Err(Error::failed_precondition(
-                "DASHBOARD_DELETED",
-                name,
-                "the dashboard is in the trash; undelete it first",
-            ));
+            return Err(Error::dashboard_deleted(name));
         }
         Ok(LockedDashboard { row })
     }
@@ -294,7 +287,7 @@ impl WidgetRepo {
 
     /// Stores every caller-writable field of `w`, its revision and update time.
     pub async fn save(&self, txn: &DatabaseTransaction, w: &Widget) -> Result<()> {
-        widget::Entity::update_many()
+        layout_update(w)
             .col_expr(
                 widget::Column::WidgetType,
                 Expr::val(w.widget_type.as_str()),
@@ -310,14 +303,6 @@ impl WidgetRepo {
                 widget::Column::DataSources,
                 Expr::val(encode_sources(&w.data_sources)?),
             )
-            .col_expr(widget::Column::X, Expr::val(w.layout.x))
-            .col_expr(widget::Column::Y, Expr::val(w.layout.y))
-            .col_expr(widget::Column::W, Expr::val(w.layout.w))
-            .col_expr(widget::Column::H, Expr::val(w.layout.h))
-            .col_expr(widget::Column::Revision, Expr::val(w.revision))
-            .col_expr(widget::Column::UpdateTime, Expr::val(w.update_time))
-            .filter(widget::Column::Id.eq(&w.id))
-            .filter(widget::Column::DashboardId.eq(&w.dashboard_id))
             .exec(txn)
             .await?;
         Ok(())
@@ -325,17 +310,7 @@ impl WidgetRepo {
 
     /// Stores `w`'s layout, revision and update time.
     pub async fn set_layout(&self, txn: &DatabaseTransaction, w: &Widget) -> Result<()> {
-        widget::Entity::update_many()
-            .col_expr(widget::Column::X, Expr::val(w.layout.x))
-            .col_expr(widget::Column::Y, Expr::val(w.layout.y))
-            .col_expr(widget::Column::W, Expr::val(w.layout.w))
-            .col_expr(widget::Column::H, Expr::val(w.layout.h))
-            .col_expr(widget::Column::Revision, Expr::val(w.revision))
-            .col_expr(widget::Column::UpdateTime, Expr::val(w.update_time))
-            .filter(widget::Column::Id.eq(&w.id))
-            .filter(widget::Column::DashboardId.eq(&w.dashboard_id))
-            .exec(txn)
-            .await?;
+        layout_update(w).exec(txn).await?;
         Ok(())
     }
 
@@ -370,6 +345,20 @@ impl WidgetRepo {
         };
         super::dashboards::copy_listing_keys(txn, &touched).await
     }
+}
+
+/// The update of `w`'s row that stores its layout, revision and update time: all of
+/// [`WidgetRepo::set_layout`], and the part of [`WidgetRepo::save`] every edit shares.
+fn layout_update(w: &Widget) -> UpdateMany<widget::Entity> {
+    widget::Entity::update_many()
+        .col_expr(widget::Column::X, Expr::val(w.layout.x))
+        .col_expr(widget::Column::Y, Expr::val(w.layout.y))
+        .col_expr(widget::Column::W, Expr::val(w.layout.w))
+        .col_expr(widget::Column::H, Expr::val(w.layout.h))
+        .col_expr(widget::Column::Revision, Expr::val(w.revision))
+        .col_expr(widget::Column::UpdateTime, Expr::val(w.update_time))
+        .filter(widget::Column::Id.eq(&w.id))
+        .filter(widget::Column::DashboardId.eq(&w.dashboard_id))
 }
 
 /// A dashboard row locked by [`WidgetRepo::lock_dashboard`] for the rest of its write.

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::DatabaseTransaction;
 
-use super::groups::{GroupView, lock_visible, visible};
+use super::groups::{GroupView, begin_change, commit_view, visible};
 use super::{Page, PageRequest, ok_or_invalid, page_of, require_manager_of};
 use crate::app::{App, Written};
 use crate::core::authz::PermissionSet;
@@ -109,9 +109,8 @@ pub async fn add(
 ) -> Result<Written<GroupView>> {
     let group = visible(app, caller, group_name, "group").await?;
     require_manager_of(caller, &group)?;
-    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
-    let group = lock_visible(app, write.txn(), caller, &group.id).await?;
-    require_manager_of(caller, &group)?;
+    let (mut write, group) =
+        begin_change(app, caller, &group, |g| require_manager_of(caller, g)).await?;
     check_group_grants(app, write.txn(), caller, &group).await?;
     let ids = resolve(
         app,
@@ -145,14 +144,15 @@ pub async fn remove(
 ) -> Result<Written<GroupView>> {
     let group = visible(app, caller, group_name, "group").await?;
     let user_id = names::parse_user_name("user", user)?;
-    if user_id != caller.user_id {
-        require_manager_of(caller, &group)?;
-    }
-    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
-    let group = lock_visible(app, write.txn(), caller, &group.id).await?;
-    if user_id != caller.user_id {
-        require_manager_of(caller, &group)?;
-    }
+    let may_remove = |g: &Group| {
+        if user_id == caller.user_id {
+            Ok(())
+        } else {
+            require_manager_of(caller, g)
+        }
+    };
+    may_remove(&group)?;
+    let (mut write, group) = begin_change(app, caller, &group, may_remove).await?;
     let now = write.now();
     if !app
         .store
@@ -181,13 +181,13 @@ async fn view_and_commit(
     caller: &Principal,
     group_id: &str,
 ) -> Result<Written<GroupView>> {
-    let groups = app.store.groups();
-    let group = groups
+    let group = app
+        .store
+        .groups()
         .get_in(write.txn(), &caller.org_id, group_id)
         .await?
         .ok_or_else(|| Error::not_found(names::group_name(group_id)))?;
-    let members = groups.member_ids(write.txn(), group_id, None, None).await?;
-    write.commit(GroupView { group, members }).await
+    commit_view(app, write, group).await
 }
 
 /// ListGroupMembers: the members of a group the caller sees, in id order.

@@ -1,10 +1,10 @@
 //! Groups: CreateGroup, GetGroup, ListGroups, UpdateGroup, DeleteGroup.
 
 use super::{
-    MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, Page, PageRequest, check_etag, check_text,
-    group_members, ok_or_invalid, page_of, require_group_manager, require_manager_of,
+    Page, PageRequest, check_description, check_display_name, check_etag, group_members, masked,
+    ok_or_invalid, page_of, require_group_manager, require_manager_of,
 };
-use crate::app::{App, Written};
+use crate::app::{App, Write, Written};
 use crate::core::directory::{Group, GroupKind};
 use crate::core::error::echo;
 use crate::core::event::{Change, EventType};
@@ -67,6 +67,35 @@ pub(super) async fn lock_visible(
     }
 }
 
+/// Begins a write that changes `group` (as read before the write, where the caller has
+/// already checked `may_change` to fail fast): locks the group's row and decides
+/// `may_change` again on what it is under the lock, which is what counts.
+pub(super) async fn begin_change(
+    app: &App,
+    caller: &Principal,
+    group: &Group,
+    may_change: impl Fn(&Group) -> Result<()>,
+) -> Result<(Write, Group)> {
+    let write = app.write(&caller.org_id, caller.user_name()).await?;
+    let group = lock_visible(app, write.txn(), caller, &group.id).await?;
+    may_change(&group)?;
+    Ok((write, group))
+}
+
+/// Commits the write with `group` as it leaves it and its members, as read in the write.
+pub(super) async fn commit_view(
+    app: &App,
+    write: Write,
+    group: Group,
+) -> Result<Written<GroupView>> {
+    let members = app
+        .store
+        .groups()
+        .member_ids(write.txn(), &group.id, None, None)
+        .await?;
+    write.commit(GroupView { group, members }).await
+}
+
 /// CreateGroup: an org AUTHOR or ADMIN creates a group with its initial members.
 pub async fn create(
     app: &App,
@@ -77,20 +106,8 @@ pub async fn create(
     require_group_manager(caller)?;
     let fields = fields.ok_or_else(|| Error::invalid("group", "required"))?;
     let mut violations = Vec::new();
-    check_text(
-        &mut violations,
-        "group.display_name",
-        &fields.display_name,
-        MAX_NAME_CHARS,
-        true,
-    );
-    check_text(
-        &mut violations,
-        "group.description",
-        &fields.description,
-        MAX_DESCRIPTION_CHARS,
-        false,
-    );
+    check_display_name(&mut violations, "group", &fields.display_name);
+    check_description(&mut violations, "group", &fields.description);
     if fields.kind.is_none() {
         violations.push(Violation::new(
             "group.kind",
@@ -132,8 +149,11 @@ pub async fn create(
     // callers holding SHARE on each dashboard.
     let member_ids =
         group_members::resolve(app, write.txn(), caller, &new, members, "members", true).await?;
-    let groups = app.store.groups();
-    let created = groups.create(write.txn(), &new, &member_ids).await?;
+    let created = app
+        .store
+        .groups()
+        .create(write.txn(), &new, &member_ids)
+        .await?;
     write.record(
         Change::new(EventType::GroupCreated, created.name()).fields([
             "display_name",
@@ -145,15 +165,7 @@ pub async fn create(
     for id in &member_ids {
         write.record(group_members::added(&created, id));
     }
-    let members = groups
-        .member_ids(write.txn(), &created.id, None, None)
-        .await?;
-    write
-        .commit(GroupView {
-            group: created,
-            members,
-        })
-        .await
+    commit_view(app, write, created).await
 }
 
 /// ListGroups' filters, as sent (they make the page token's fingerprint).
@@ -257,23 +269,11 @@ pub async fn update(
     for path in &paths {
         match path.as_str() {
             "display_name" => {
-                check_text(
-                    &mut violations,
-                    "group.display_name",
-                    &fields.display_name,
-                    MAX_NAME_CHARS,
-                    true,
-                );
+                check_display_name(&mut violations, "group", &fields.display_name);
                 display_name = Some(fields.display_name.trim().to_string());
             }
             "description" => {
-                check_text(
-                    &mut violations,
-                    "group.description",
-                    &fields.description,
-                    MAX_DESCRIPTION_CHARS,
-                    false,
-                );
+                check_description(&mut violations, "group", &fields.description);
                 description = Some(fields.description.clone());
             }
             other => violations.push(Violation::new(
@@ -289,35 +289,22 @@ pub async fn update(
         violations.push(Violation::new("update_mask", "names no field to update"));
     }
     ok_or_invalid(violations)?;
-    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
     // Decided again under the group's lock: what it is now, who manages it, its etag.
-    let current = lock_visible(app, write.txn(), caller, &current.id).await?;
-    require_manager_of(caller, &current)?;
+    let (mut write, current) =
+        begin_change(app, caller, &current, |g| require_manager_of(caller, g)).await?;
     check_etag(&fields.etag, &current.etag(), &current.name())?;
-    let groups = app.store.groups();
     let now = write.now();
-    let updated = groups
+    let updated = app
+        .store
+        .groups()
         .update(write.txn(), &current, display_name, description, now)
         .await?
         .ok_or_else(|| Error::EtagMismatch {
             resource: current.name(),
         })?;
-    let mut changed: Vec<&str> = Vec::new();
-    for field in ["display_name", "description"] {
-        if paths.iter().any(|p| p == field) {
-            changed.push(field);
-        }
-    }
+    let changed = masked(&["display_name", "description"], &paths);
     write.record(Change::new(EventType::GroupUpdated, updated.name()).fields(changed));
-    let members = groups
-        .member_ids(write.txn(), &updated.id, None, None)
-        .await?;
-    write
-        .commit(GroupView {
-            group: updated,
-            members,
-        })
-        .await
+    commit_view(app, write, updated).await
 }
 
 /// DeleteGroup: deletes the group, its memberships and the shares granted to it (each
@@ -325,9 +312,8 @@ pub async fn update(
 pub async fn delete(app: &App, caller: &Principal, name: &str, etag: &str) -> Result<Written<()>> {
     let group = visible(app, caller, name, "name").await?;
     require_manager_of(caller, &group)?;
-    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
-    let group = lock_visible(app, write.txn(), caller, &group.id).await?;
-    require_manager_of(caller, &group)?;
+    let (mut write, group) =
+        begin_change(app, caller, &group, |g| require_manager_of(caller, g)).await?;
     check_etag(etag, &group.etag(), &group.name())?;
     let revoked = app
         .store

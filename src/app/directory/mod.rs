@@ -91,6 +91,40 @@ fn require_admin(caller: &Principal, what: &str) -> Result<()> {
     }
 }
 
+/// A resource's display name (`{resource}.display_name`): required, at most
+/// MAX_NAME_CHARS. Create checks it always, update when its mask names it.
+fn check_display_name(violations: &mut Vec<Violation>, resource: &str, value: &str) {
+    check_text(
+        violations,
+        &format!("{resource}.display_name"),
+        value,
+        MAX_NAME_CHARS,
+        true,
+    );
+}
+
+/// A resource's description (`{resource}.description`): optional, at most
+/// MAX_DESCRIPTION_CHARS.
+fn check_description(violations: &mut Vec<Violation>, resource: &str, value: &str) {
+    check_text(
+        violations,
+        &format!("{resource}.description"),
+        value,
+        MAX_DESCRIPTION_CHARS,
+        false,
+    );
+}
+
+/// The fields of `updatable` that `mask` names, in `updatable`'s order: what an update
+/// event lists as changed.
+fn masked<'a>(updatable: &[&'a str], mask: &[String]) -> Vec<&'a str> {
+    updatable
+        .iter()
+        .copied()
+        .filter(|field| mask.iter().any(|p| p == field))
+        .collect()
+}
+
 fn check_text(
     violations: &mut Vec<Violation>,
     field: &str,

@@ -1,9 +1,9 @@
 //! Custom roles: CreateRole, GetRole, ListRoles, UpdateRole, DeleteRole (ADMINs write).
 
 use super::{
-    MAX_DESCRIPTION_CHARS, MAX_NAME_CHARS, check_etag, check_text, ok_or_invalid, require_admin,
+    check_description, check_display_name, check_etag, masked, ok_or_invalid, require_admin,
 };
-use crate::app::{App, Written};
+use crate::app::{App, Write, Written};
 use crate::core::authz::{BuiltinRole, Permission, PermissionSet};
 use crate::core::dashboard::etag_of;
 use crate::core::directory::CustomRole;
@@ -42,20 +42,8 @@ pub async fn create(
     require_admin(caller, "roles")?;
     let fields = fields.ok_or_else(|| Error::invalid("role", "required"))?;
     let mut violations = Vec::new();
-    check_text(
-        &mut violations,
-        "role.display_name",
-        &fields.display_name,
-        MAX_NAME_CHARS,
-        true,
-    );
-    check_text(
-        &mut violations,
-        "role.description",
-        &fields.description,
-        MAX_DESCRIPTION_CHARS,
-        false,
-    );
+    check_display_name(&mut violations, "role", &fields.display_name);
+    check_description(&mut violations, "role", &fields.description);
     let permissions = permission_set(&fields.permissions, "role.permissions", &mut violations);
     ok_or_invalid(violations)?;
     let mut write = app.write(&caller.org_id, caller.user_name()).await?;
@@ -122,23 +110,11 @@ pub async fn update(
     for path in &mask {
         match path.as_str() {
             "display_name" => {
-                check_text(
-                    &mut violations,
-                    "role.display_name",
-                    &fields.display_name,
-                    MAX_NAME_CHARS,
-                    true,
-                );
+                check_display_name(&mut violations, "role", &fields.display_name);
                 changes.display_name = Some(fields.display_name.trim().to_string());
             }
             "description" => {
-                check_text(
-                    &mut violations,
-                    "role.description",
-                    &fields.description,
-                    MAX_DESCRIPTION_CHARS,
-                    false,
-                );
+                check_description(&mut violations, "role", &fields.description);
                 changes.description = Some(fields.description.clone());
             }
             "permissions" => {
@@ -159,15 +135,11 @@ pub async fn update(
         }
     }
     ok_or_invalid(violations)?;
-    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
-    let roles = app.store.roles();
-    let current = roles
-        .lock(write.txn(), &caller.org_id, &current.name)
-        .await?
-        .ok_or_else(|| Error::not_found(&current.name))?;
-    check_etag(&fields.etag, &etag(&current), &current.name)?;
+    let (mut write, current) = begin_change(app, caller, &current.name, &fields.etag).await?;
     let now = write.now();
-    let updated = roles
+    let updated = app
+        .store
+        .roles()
         .update(
             write.txn(),
             &caller.org_id,
@@ -180,12 +152,7 @@ pub async fn update(
         .ok_or_else(|| Error::EtagMismatch {
             resource: current.name.clone(),
         })?;
-    let mut changed: Vec<&str> = Vec::new();
-    for field in ["display_name", "description", "permissions"] {
-        if mask.iter().any(|p| p == field) {
-            changed.push(field);
-        }
-    }
+    let changed = masked(&["display_name", "description", "permissions"], &mask);
     write.record(Change::new(EventType::RoleUpdated, &updated.name).fields(changed));
     write.commit(updated).await
 }
@@ -204,13 +171,8 @@ pub async fn delete(
     }
     let current = custom(app, caller, name, "name").await?;
     check_etag(etag_given, &etag(&current), &current.name)?;
-    let mut write = app.write(&caller.org_id, caller.user_name()).await?;
+    let (mut write, current) = begin_change(app, caller, &current.name, etag_given).await?;
     let roles = app.store.roles();
-    let current = roles
-        .lock(write.txn(), &caller.org_id, &current.name)
-        .await?
-        .ok_or_else(|| Error::not_found(&current.name))?;
-    check_etag(etag_given, &etag(&current), &current.name)?;
     if roles
         .in_use(write.txn(), &caller.org_id, &current.name)
         .await?
@@ -229,6 +191,25 @@ pub async fn delete(
     }
     write.record(Change::new(EventType::RoleDeleted, &current.name));
     write.commit(()).await
+}
+
+/// Begins a write that changes custom role `name` (read before the write): locks the
+/// role's row and checks `etag_given` against it under the lock, which is what counts.
+async fn begin_change(
+    app: &App,
+    caller: &Principal,
+    name: &str,
+    etag_given: &str,
+) -> Result<(Write, CustomRole)> {
+    let write = app.write(&caller.org_id, caller.user_name()).await?;
+    let current = app
+        .store
+        .roles()
+        .lock(write.txn(), &caller.org_id, name)
+        .await?
+        .ok_or_else(|| Error::not_found(name))?;
+    check_etag(etag_given, &etag(&current), &current.name)?;
+    Ok((write, current))
 }
 
 /// A custom role of the caller's org by name, or NOT_FOUND.

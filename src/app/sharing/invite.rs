@@ -2,14 +2,11 @@
 //! validated first and nothing is applied unless all are valid.
 
 use crate::app::{App, Written};
-use crate::core::authz::{
-    Grant, GranteeKind, Permission, PermissionSet, ShareUpsert, check_role_change,
-    check_share_limit,
-};
+use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareUpsert};
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, Violation, names};
 
-use super::locked::{Locked, Trash, subjects};
+use super::locked::{Locked, Trash};
 use super::resolve::{
     GranteeRef, UserRef, future_expiry, managed, resolve_grantee, resolve_role, resolve_user,
 };
@@ -55,37 +52,17 @@ pub async fn invite(
     }
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
     let upserts = resolve_entries(app, caller, &request.entries, expire_time).await?;
-    let subjects = subjects(app, caller).await?;
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
+    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
+    let shares = locked
+        .grant(
+            app,
+            &mut write,
+            caller,
+            limits.max_shares_per_dashboard,
+            &upserts,
+        )
         .await?;
-    let locked = Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &id,
-        Permission::Share,
-        Trash::Refuse,
-    )
-    .await?;
-    for (upsert, permissions) in &upserts {
-        let previous = upsert.previous(&locked.shares);
-        check_role_change(
-            locked.access.permissions,
-            Some((&upsert.role, *permissions)),
-            previous.map(|g| (g.role.as_str(), locked.roles.permissions(&g.role))),
-        )?;
-    }
-    let upserts: Vec<ShareUpsert> = upserts.into_iter().map(|(u, _)| u).collect();
-    check_share_limit(
-        &locked.shares,
-        &upserts,
-        limits.max_shares_per_dashboard,
-        &id,
-    )?;
-    let shares = locked.apply(app, &mut write, caller, &upserts, &[]).await?;
     write.commit(shares).await
 }
 

@@ -5,14 +5,12 @@
 
 use crate::app::{App, Write};
 use crate::core::authz::{
-    Access, Grant, Permission, RoleBook, ShareUpsert, Subject, authorize, check_keeps_owner,
-    effective_access, subjects_of,
+    Access, Grant, Permission, PermissionSet, RoleBook, ShareUpsert, Subject, authorize,
+    check_keeps_owner, check_role_change, check_share_limit, effective_access, subjects_of,
 };
 use crate::core::event::{Change, EventType};
 use crate::core::{Error, Principal, Result, names};
 use crate::store::shares::LockedDashboard;
-
-use super::resolve::dashboard_deleted;
 
 /// Whether the command may act on a dashboard in the trash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +31,7 @@ pub(super) struct Locked {
 
 /// The subjects the caller answers to (its groups read before the write: membership is not
 /// an input the sharing rules protect). An ADMIN's access needs none.
-pub(super) async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subject>> {
+async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subject>> {
     if caller.is_admin() {
         return Ok(subjects_of(caller, &[]));
     }
@@ -41,24 +39,39 @@ pub(super) async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subjec
 }
 
 impl Locked {
+    /// The start of every sharing write: reads the caller's subjects, begins the write on
+    /// the caller's behalf and locks dashboard `id` in it ([`Locked::acquire`]), the caller
+    /// needing SHARE. The command then decides on the returned view and commits the write.
+    pub async fn begin(
+        app: &App,
+        caller: &Principal,
+        id: &str,
+        trash: Trash,
+    ) -> Result<(Write, Self)> {
+        let subjects = subjects(app, caller).await?;
+        let write = app
+            .write(&caller.org_id, names::user_name(&caller.user_id))
+            .await?;
+        let locked = Self::acquire(app, &write, caller, &subjects, id, trash).await?;
+        Ok((write, locked))
+    }
+
     /// Locks dashboard `id` in the write's transaction, then reads its shares and decides
-    /// the caller's access to it in that transaction: the caller needs `needed` (NOT_FOUND
+    /// the caller's access to it in that transaction: the caller needs SHARE (NOT_FOUND
     /// without READ, as everywhere).
-    pub async fn acquire(
+    async fn acquire(
         app: &App,
         write: &Write,
         caller: &Principal,
         subjects: &[Subject],
         id: &str,
-        needed: Permission,
         trash: Trash,
     ) -> Result<Self> {
         let repo = app.store.shares();
         let resource = names::dashboard_name(id);
         let board = repo
-            .lock_dashboard(write.txn(), id)
+            .lock_dashboard(write.txn(), &caller.org_id, id)
             .await?
-            .filter(|b| b.org_id == caller.org_id)
             .ok_or_else(|| Error::not_found(&resource))?;
         let shares = repo.list(write.txn(), id).await?;
         let roles = RoleBook::new(
@@ -75,9 +88,9 @@ impl Locked {
             .cloned()
             .collect();
         let access = effective_access(caller, &board.org_id, mine, &roles, write.now());
-        authorize(&access, needed, &resource)?;
+        authorize(&access, Permission::Share, &resource)?;
         if trash == Trash::Refuse && board.delete_time.is_some() {
-            return Err(dashboard_deleted(id));
+            return Err(Error::dashboard_deleted(resource));
         }
         Ok(Self {
             board,
@@ -93,6 +106,32 @@ impl Locked {
             .iter()
             .find(|g| g.id == share_id)
             .ok_or_else(|| Error::not_found(names::share_name(&self.board.id, share_id)))
+    }
+
+    /// Gives each grantee of `upserts` its role (paired with the role's permissions), as
+    /// ShareDashboard and InviteToDashboard do: the caller must hold every permission of
+    /// the new role and of the role it replaces (ROLE_EXCEEDS_GRANTER), and the dashboard
+    /// stays within `max_shares`, both decided on the shares read under the lock. Returns
+    /// the share of each upsert, in order.
+    pub async fn grant(
+        &self,
+        app: &App,
+        write: &mut Write,
+        caller: &Principal,
+        max_shares: usize,
+        upserts: &[(ShareUpsert, PermissionSet)],
+    ) -> Result<Vec<Grant>> {
+        for (upsert, permissions) in upserts {
+            let previous = upsert.previous(&self.shares);
+            check_role_change(
+                self.access.permissions,
+                Some((&upsert.role, *permissions)),
+                previous.map(|g| (g.role.as_str(), self.roles.permissions(&g.role))),
+            )?;
+        }
+        let upserts: Vec<ShareUpsert> = upserts.iter().map(|(u, _)| u.clone()).collect();
+        check_share_limit(&self.shares, &upserts, max_shares, &self.board.id)?;
+        self.apply(app, write, caller, &upserts, &[]).await
     }
 
     /// Revokes `revoke` and applies `upserts` (after the owner rule), recording

@@ -2,7 +2,7 @@
 //! explanations, public links.
 //!
 //! Every write runs in one [`crate::app::Write`]: it locks the dashboard row first
-//! ([`locked::Locked::acquire`]), reads the caller's access and the existing shares in that
+//! ([`locked::Locked::begin`]), reads the caller's access and the existing shares in that
 //! transaction, decides with `core::authz::sharing`, writes and records its events. Checks
 //! made before the write (the same authorization, the directory lookups) only fail fast.
 

@@ -10,7 +10,7 @@ use crate::core::event::{Change, EventType};
 use crate::core::widget::Widget;
 use crate::core::{Error, Micros, Principal, Result, names, new_id, now_micros};
 
-use super::locked::{Locked, Trash, subjects};
+use super::locked::{Locked, Trash};
 use super::resolve::{future_expiry, managed};
 
 /// Creates a link to `name` (`dashboards/{id}`); returns it with its token, which is shown
@@ -24,24 +24,11 @@ pub async fn create_public_link(
     let id = names::parse_dashboard_name("name", name)?;
     managed(app, caller, &id).await?;
     let expire_time = future_expiry(expire_time, "expire_time")?;
-    let subjects = subjects(app, caller).await?;
     let mut secret = [0u8; 32];
     rand::fill(&mut secret);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &id,
-        Permission::Share,
-        Trash::Refuse,
-    )
-    .await?;
+    let (mut write, _) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
     let link = PublicLink {
         id: new_id(),
         org_id: caller.org_id.clone(),
@@ -65,21 +52,8 @@ pub async fn revoke_public_link(app: &App, caller: &Principal, name: &str) -> Re
     app.authorizer
         .dashboard(caller, &dashboard_id, Permission::Share)
         .await?;
-    let subjects = subjects(app, caller).await?;
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &dashboard_id,
-        Permission::Share,
-        Trash::Allow,
-    )
-    .await?;
+    let (mut write, _) = Locked::begin(app, caller, &dashboard_id, Trash::Allow).await?;
     if !app
         .store
         .public_links()

@@ -47,17 +47,9 @@ pub(super) async fn managed(
         .dashboard(caller, id, Permission::Share)
         .await?;
     if dashboard.is_deleted() {
-        return Err(dashboard_deleted(id));
+        return Err(Error::dashboard_deleted(names::dashboard_name(id)));
     }
     Ok((dashboard, access))
-}
-
-pub(super) fn dashboard_deleted(id: &str) -> Error {
-    Error::failed_precondition(
-        "DASHBOARD_DELETED",
-        names::dashboard_name(id),
-        "the dashboard is in the trash; undelete it first",
-    )
 }
 
 /// Built-in role or alias, or a custom role of the org.

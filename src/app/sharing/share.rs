@@ -1,11 +1,11 @@
 //! ShareDashboard: gives a grantee a role, or changes the role or expiry of its share.
 
 use crate::app::{App, Written};
-use crate::core::authz::{Grant, Permission, ShareUpsert, check_role_change, check_share_limit};
+use crate::core::authz::{Grant, ShareUpsert};
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, names};
 
-use super::locked::{Locked, Trash, subjects};
+use super::locked::{Locked, Trash};
 use super::resolve::{GranteeRef, future_expiry, managed, resolve_grantee, resolve_role};
 
 pub struct ShareRequest {
@@ -30,41 +30,22 @@ pub async fn share(
     let (kind, grantee_id) =
         resolve_grantee(app, caller, request.grantee.as_ref(), "grantee").await?;
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
-    let subjects = subjects(app, caller).await?;
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let locked = Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &id,
-        Permission::Share,
-        Trash::Refuse,
-    )
-    .await?;
+    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
     let upsert = ShareUpsert {
         kind,
         grantee_id,
-        role: role.name.clone(),
+        role: role.name,
         expire_time,
     };
-    let previous = upsert.previous(&locked.shares);
-    check_role_change(
-        locked.access.permissions,
-        Some((&role.name, role.permissions)),
-        previous.map(|g| (g.role.as_str(), locked.roles.permissions(&g.role))),
-    )?;
-    check_share_limit(
-        &locked.shares,
-        std::slice::from_ref(&upsert),
-        limits.max_shares_per_dashboard,
-        &id,
-    )?;
     let share = locked
-        .apply(app, &mut write, caller, std::slice::from_ref(&upsert), &[])
+        .grant(
+            app,
+            &mut write,
+            caller,
+            limits.max_shares_per_dashboard,
+            &[(upsert, role.permissions)],
+        )
         .await?
         .pop()
         .ok_or_else(|| Error::internal("share not returned"))?;

@@ -3,13 +3,13 @@
 
 use crate::app::{App, Written};
 use crate::core::authz::{
-    Access, BuiltinRole, GranteeKind, Permission, PermissionSet, ShareUpsert, check_share_limit,
+    Access, BuiltinRole, GranteeKind, PermissionSet, ShareUpsert, check_share_limit,
 };
 use crate::core::dashboard::Limits;
 use crate::core::directory::User;
 use crate::core::{Error, Principal, Result, names};
 
-use super::locked::{Locked, Trash, subjects};
+use super::locked::{Locked, Trash};
 use super::members::owners;
 use super::resolve::{UserRef, managed, resolve_role, resolve_user};
 
@@ -45,21 +45,8 @@ pub async fn transfer_ownership(
         role => role,
     };
     let keep = resolve_role(app, &caller.org_id, keep, "previous_owner_role").await?;
-    let subjects = subjects(app, caller).await?;
 
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let locked = Locked::acquire(
-        app,
-        &write,
-        caller,
-        &subjects,
-        &id,
-        Permission::Share,
-        Trash::Refuse,
-    )
-    .await?;
+    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
     owner_required(&locked.access)?;
     let mut upserts = vec![ShareUpsert {
         kind: GranteeKind::User,

@@ -2,7 +2,7 @@
 //! position. A `source` widget (readable by the caller) lends its type, config and data
 //! sources to the fields the request leaves unset.
 
-use super::{LAYOUT_FIELD, WIDGET_FIELD, actor, check_fields, key};
+use super::{LAYOUT_FIELD, WIDGET_FIELD, begin_on_dashboard, check_fields, key};
 use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::Limits;
@@ -74,10 +74,7 @@ pub async fn create(
         .widget_type
         .ok_or_else(|| Error::invalid_fields(vec![type_required("widget.type")]))?;
 
-    let mut write = app.write(&caller.org_id, actor(caller)).await?;
-    let board = repo
-        .lock_dashboard(write.txn(), &caller.org_id, &dashboard_id)
-        .await?;
+    let (mut write, board) = begin_on_dashboard(app, caller, &dashboard_id).await?;
     let arrangement = repo.arrangement(write.txn(), &dashboard_id).await?;
     check_widget_count(
         arrangement.widgets.len(),
@@ -85,7 +82,6 @@ pub async fn create(
         &names::dashboard_name(&dashboard_id),
     )?;
     let layout = arrangement.place_new(fields.layout, LAYOUT_FIELD)?;
-    write.not_before(board.update_time());
     let now = write.now();
     let created = Widget {
         id: new_id(),

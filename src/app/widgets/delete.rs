@@ -1,6 +1,6 @@
 //! DeleteWidget, under the widget's etag.
 
-use super::{actor, current_widget, key};
+use super::{begin_on_dashboard, current_widget, key};
 use crate::app::{App, Written};
 use crate::core::Principal;
 use crate::core::Result;
@@ -20,13 +20,9 @@ pub async fn delete(
         .await?;
     let key = key(caller, dashboard_id, id);
     let repo = app.store.widgets();
-    let mut write = app.write(&caller.org_id, actor(caller)).await?;
-    let board = repo
-        .lock_dashboard(write.txn(), &caller.org_id, dashboard_id)
-        .await?;
+    let (mut write, board) = begin_on_dashboard(app, caller, dashboard_id).await?;
     current_widget(app, write.txn(), &key, etag).await?;
     repo.delete(write.txn(), &key).await?;
-    write.not_before(board.update_time());
     repo.touch_dashboard(write.txn(), &board, write.now())
         .await?;
     write.record(Change::new(EventType::WidgetDeleted, key.name()).on_dashboard(dashboard_id));

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use super::actor;
+use super::begin_on_dashboard;
 use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::Limits;
@@ -39,10 +39,7 @@ pub async fn batch_update_layouts(
         .dashboard(caller, dashboard_id, Permission::ManageWidgets)
         .await?;
     let repo = app.store.widgets();
-    let mut write = app.write(&caller.org_id, actor(caller)).await?;
-    let board = repo
-        .lock_dashboard(write.txn(), &caller.org_id, dashboard_id)
-        .await?;
+    let (mut write, board) = begin_on_dashboard(app, caller, dashboard_id).await?;
     if !etag.is_empty() && etag != board.etag() {
         return Err(Error::EtagMismatch {
             resource: names::dashboard_name(dashboard_id),
@@ -68,7 +65,6 @@ pub async fn batch_update_layouts(
             .map(|m| (m.field.clone(), m.widget_id.clone(), m.patch))
             .collect::<Vec<_>>(),
     )?;
-    write.not_before(board.update_time());
     let now = write.now();
     let mut moved = Vec::with_capacity(moves.len());
     for (m, layout) in moves.iter().zip(layouts) {

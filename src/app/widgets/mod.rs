@@ -24,11 +24,11 @@ pub use update::{WidgetUpdate, update};
 
 use sea_orm::ConnectionTrait;
 
-use crate::app::App;
+use crate::app::{App, Write};
 use crate::core::dashboard::Limits;
 use crate::core::widget::{Widget, WidgetFields};
 use crate::core::{Error, Principal, Result, names};
-use crate::store::widgets::WidgetKey;
+use crate::store::widgets::{LockedDashboard, WidgetKey};
 
 /// The request path of a CreateWidget/UpdateWidget widget, and of its layout.
 const WIDGET_FIELD: &str = "widget";
@@ -37,6 +37,25 @@ const LAYOUT_FIELD: &str = "widget.layout";
 /// The caller as the change log names it.
 fn actor(caller: &Principal) -> String {
     names::user_name(&caller.user_id)
+}
+
+/// Begins a widget command's write and locks its dashboard's row, the root every decision
+/// of the command is made under (NOT_FOUND, or DASHBOARD_DELETED in the trash); the caller
+/// was authorized for MANAGE_WIDGETS before. The write's time starts no earlier than the
+/// dashboard's update time, so touching the dashboard never moves it backwards.
+async fn begin_on_dashboard(
+    app: &App,
+    caller: &Principal,
+    dashboard_id: &str,
+) -> Result<(Write, LockedDashboard)> {
+    let mut write = app.write(&caller.org_id, actor(caller)).await?;
+    let board = app
+        .store
+        .widgets()
+        .lock_dashboard(write.txn(), &caller.org_id, dashboard_id)
+        .await?;
+    write.not_before(board.update_time());
+    Ok((write, board))
 }
 
 /// The key of widget `id` of `dashboard_id` in the caller's org.

@@ -1,6 +1,6 @@
 //! UpdateWidget: the fields an update mask selects, under the widget's etag.
 
-use super::{LAYOUT_FIELD, WIDGET_FIELD, actor, check_fields, current_widget, key};
+use super::{LAYOUT_FIELD, WIDGET_FIELD, begin_on_dashboard, check_fields, current_widget, key};
 use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::Limits;
@@ -42,10 +42,7 @@ pub async fn update(
         .await?;
     let key = key(caller, &dashboard_id, &id);
     let repo = app.store.widgets();
-    let mut write = app.write(&caller.org_id, actor(caller)).await?;
-    let board = repo
-        .lock_dashboard(write.txn(), &caller.org_id, &dashboard_id)
-        .await?;
+    let (mut write, board) = begin_on_dashboard(app, caller, &dashboard_id).await?;
     let mut widget = current_widget(app, write.txn(), &key, &etag).await?;
     fields.apply_to(&mut widget);
     if fields.layout.is_some() {
@@ -66,7 +63,6 @@ pub async fn update(
             WIDGET_FIELD,
         )?;
     }
-    write.not_before(board.update_time());
     widget.revision += 1;
     widget.update_time = write.now();
     repo.save(write.txn(), &widget).await?;

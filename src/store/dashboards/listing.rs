@@ -323,9 +323,7 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
     };
     match comparison {
         Comparison::TextContains(field, needle) => {
-            let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
-            Expr::expr(Func::lower(Expr::col((dashboard::Entity, text_col(field)))))
-                .like(LikeExpr::new(pattern).escape('\\'))
+            contains_ignoring_case((dashboard::Entity, text_col(field)), needle)
         }
         Comparison::TextEquals(field, value, true) => {
             Expr::col((dashboard::Entity, text_col(field))).eq(value.clone())

@@ -1,7 +1,7 @@
 //! The dashboards repository: CRUD, grants lookup, keyset-paginated listing, trash purge.
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, IntoColumnRef, JoinType, LikeExpr, Query, UnionType,
+    Alias, Asterisk, Expr, ExprTrait, IntoColumnRef, JoinType, Query, UnionType,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::entities::{dashboard, grant, public_link, role, widget};
-use super::{Store, escape_like, is_unique_violation};
+use super::{Store, contains_ignoring_case, is_unique_violation};
 use crate::core::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
 use crate::core::dashboard::{Dashboard, DashboardFields};
 use crate::core::filter::Flag;
@@ -398,11 +398,7 @@ impl DashboardRepo {
         org_id: &str,
         id: &str,
     ) -> Result<Option<Dashboard>> {
-        let row = dashboard::Entity::find_by_id(id.to_string())
-            .lock_exclusive()
-            .one(txn)
-            .await?;
-        if row.is_none_or(|r| r.org_id != org_id) {
+        if lock_row(txn, org_id, id).await?.is_none() {
             return Ok(None);
         }
         self.get_in(txn, org_id, id).await
@@ -478,6 +474,22 @@ impl DashboardRepo {
 /// Copies the dashboard's sort keys and trash state into its grants (see migration
 /// `m20261122_000005_grant_listing_keys`). Every write of those dashboard columns calls this
 /// in the same transaction, with the dashboard row locked, so listing never sees them apart.
+/// Locks dashboard `id` of `org_id` for the rest of the write (SELECT ... FOR UPDATE; on
+/// SQLite the write already holds the database's writer lock) and returns its row: the one
+/// lock every command on a dashboard, its widgets or its shares takes first. `None` when
+/// the org has no such dashboard, in the trash or not.
+pub(crate) async fn lock_row(
+    txn: &DatabaseTransaction,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<dashboard::Model>> {
+    Ok(dashboard::Entity::find_by_id(id.to_string())
+        .filter(dashboard::Column::OrgId.eq(org_id))
+        .lock_exclusive()
+        .one(txn)
+        .await?)
+}
+
 pub(crate) async fn copy_listing_keys(
     conn: &impl ConnectionTrait,
     row: &dashboard::Model,
