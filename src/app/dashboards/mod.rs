@@ -49,11 +49,3 @@ fn changed_under_lock() -> Error {
 fn check_etag(given: &str, current: &Dashboard) -> Result<()> {
     crate::core::check_etag(given, &current.etag(), &current.name())
 }
-
-pub fn dashboard_deleted(resource: &str) -> Error {
-    Error::failed_precondition(
-        "DASHBOARD_DELETED",
-        resource,
-        "the dashboard is in the trash; undelete it first",
-    )
-}

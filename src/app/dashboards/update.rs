@@ -4,9 +4,9 @@ use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::{Dashboard, DashboardFields};
 use crate::core::event::{Change, EventType};
-use crate::core::{Principal, Result};
+use crate::core::{Error, Principal, Result};
 
-use super::{begin_on_dashboard, changed_under_lock, check_etag, dashboard_deleted};
+use super::{begin_on_dashboard, changed_under_lock, check_etag};
 
 pub async fn update(
     app: &App,
@@ -17,7 +17,7 @@ pub async fn update(
 ) -> Result<Written<Dashboard>> {
     let (mut write, current) = begin_on_dashboard(app, caller, id, Permission::Write).await?;
     if current.is_deleted() {
-        return Err(dashboard_deleted(&current.name()));
+        return Err(Error::dashboard_deleted(current.name()));
     }
     check_etag(etag, &current)?;
     let updated = app
