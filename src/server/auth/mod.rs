@@ -7,7 +7,9 @@
 //! [`Principal`]: crate::core::Principal
 
 mod jwt;
+mod keys;
 mod layer;
 
-pub use jwt::{Claims, JwtOptions, KeyMaterial, Minter, TokenRequest, Verifier};
+pub use jwt::{Claims, Minter, TokenRequest, Verifier};
+pub use keys::{JwtOptions, KeyMaterial};
 pub use layer::{AuthLayer, JitUsers};
