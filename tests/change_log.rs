@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::{BTreeSet, HashSet};
 
-use common::{Caller, assert_error, server, unique_org, violated_fields};
+use common::{Caller, assert_error, revision_of, server, unique_org, violated_fields};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::audit_service_client::AuditServiceClient;
@@ -14,8 +14,6 @@ use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use prost::Message;
 use tonic::transport::Channel;
 use tonic::{Code, Response};
-
-const REVISION_HEADER: &str = "x-dashboards-revision";
 
 /// Methods that change nothing: every other method of a dashboards.v1 service must be
 /// driven below, so a new RPC without an event fails this test.
@@ -44,15 +42,6 @@ fn mutating_methods() -> BTreeSet<String> {
         }
     }
     methods
-}
-
-fn revision_of<T>(response: &Response<T>) -> i64 {
-    response
-        .metadata()
-        .get(REVISION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("a write answers {REVISION_HEADER}"))
 }
 
 async fn audit() -> AuditServiceClient<Channel> {

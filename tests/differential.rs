@@ -141,6 +141,12 @@ impl Who {
             org: self.org.clone(),
             dashboards: DashboardServiceClient::new(channel.clone()),
             sharing: SharingServiceClient::new(channel.clone()),
+            widgets: dashboard_service::pb::widget_service_client::WidgetServiceClient::new(
+                channel.clone(),
+            ),
+            audit: dashboard_service::pb::audit_service_client::AuditServiceClient::new(
+                channel.clone(),
+            ),
             directory: DirectoryServiceClient::new(channel.clone()),
         }
     }

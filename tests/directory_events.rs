@@ -7,29 +7,12 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Caller, server, unique_org, with_token};
+use common::{Caller, revision_of, server, unique_org, with_token};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::audit_service_client::AuditServiceClient;
 use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
-use tonic::Response;
 use tonic::transport::Channel;
-
-const REVISION: &str = "x-dashboards-revision";
-
-/// The revision a write's response reports.
-#[track_caller]
-fn revision_of<T>(response: &Response<T>) -> i64 {
-    let value = response
-        .metadata()
-        .get(REVISION)
-        .unwrap_or_else(|| panic!("no {REVISION} on a write's response"));
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{REVISION} is not an integer: {value:?}"))
-}
 
 async fn audit() -> AuditServiceClient<Channel> {
     AuditServiceClient::new(server().channel().await)
@@ -182,7 +165,7 @@ async fn every_directory_write_appends_its_events() {
         .add_group_member(add(&author))
         .await
         .expect("add member again");
-    assert!(again.metadata().get(REVISION).is_none());
+    assert!(again.metadata().get(common::REVISION_HEADER).is_none());
     let (_, now) = events(&admin, "").await;
     assert_eq!(now, last, "an idempotent add committed a revision");
 
@@ -326,7 +309,7 @@ async fn a_recorded_user_reading_appends_nothing() {
             }))
             .await
             .expect("get me");
-        assert!(response.metadata().get(REVISION).is_none());
+        assert!(response.metadata().get(common::REVISION_HEADER).is_none());
         bob.list(pb::ListDashboardsRequest::default())
             .await
             .expect("list dashboards");

@@ -36,6 +36,12 @@ async fn caller_with(org: &str, sub: &str, token: String) -> Caller {
         org: org.into(),
         dashboards: pb::dashboard_service_client::DashboardServiceClient::new(channel.clone()),
         sharing: pb::sharing_service_client::SharingServiceClient::new(channel.clone()),
+        widgets: dashboard_service::pb::widget_service_client::WidgetServiceClient::new(
+            channel.clone(),
+        ),
+        audit: dashboard_service::pb::audit_service_client::AuditServiceClient::new(
+            channel.clone(),
+        ),
         directory: pb::directory_service_client::DirectoryServiceClient::new(channel),
     }
 }

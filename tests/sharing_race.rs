@@ -12,19 +12,9 @@ use common::{Caller, assert_error, server, start, unique_org};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::audit_service_client::AuditServiceClient;
-use tonic::{Code, Response, Status};
+use tonic::{Code, Status};
 
 const ROUNDS: usize = 30;
-const REVISION_HEADER: &str = "x-dashboards-revision";
-
-/// The revision a write's response carries, if any.
-fn revision<T>(response: &Response<T>) -> Option<i64> {
-    response
-        .metadata()
-        .get(REVISION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-}
 
 fn share_request(
     caller: &Caller,
@@ -156,12 +146,12 @@ async fn a_contributor_never_demotes_an_owner_made_concurrently() {
                     contributor_client
                         .share_dashboard(demote)
                         .await
-                        .map(|r| revision(&r))
+                        .map(|r| common::revision_in(&r))
                 } else {
                     contributor_client
                         .revoke_share(revoke)
                         .await
-                        .map(|r| revision(&r))
+                        .map(|r| common::revision_in(&r))
                 }
             }),
         );
@@ -178,7 +168,7 @@ async fn a_contributor_never_demotes_an_owner_made_concurrently() {
         // The rule first (what a stale check breaks), the revisions after every round.
         let promoted = promoted.expect("the ADMIN's promotion");
         match demoted {
-            Ok(demoted_at) => orders.push((round, demoted_at, revision(&promoted))),
+            Ok(demoted_at) => orders.push((round, demoted_at, common::revision_in(&promoted))),
             Err(status) => {
                 assert_error(&status, Code::PermissionDenied, "ROLE_EXCEEDS_GRANTER");
                 refused += 1;
@@ -269,7 +259,7 @@ async fn every_sharing_write_appends_its_events() {
         ))
         .await
         .expect("share");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     let share = response.into_inner();
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
@@ -292,7 +282,7 @@ async fn every_sharing_write_appends_its_events() {
         ))
         .await
         .expect("change");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     assert_eq!(response.get_ref().name, share.name);
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
@@ -315,7 +305,7 @@ async fn every_sharing_write_appends_its_events() {
         ))
         .await
         .expect("again");
-    assert_eq!(revision(&response), None);
+    assert_eq!(common::revision_in(&response), None);
     assert_eq!(response.get_ref().name, share.name);
 
     // An org-wide grantee is named by its kind.
@@ -328,7 +318,7 @@ async fn every_sharing_write_appends_its_events() {
         expire_time: None,
     });
     let response = owner.sharing.share_dashboard(request).await.expect("org");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     let org_share = response.into_inner();
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
@@ -361,7 +351,7 @@ async fn every_sharing_write_appends_its_events() {
         .invite_to_dashboard(request)
         .await
         .expect("invite");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     let invited = response.into_inner().shares;
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
@@ -386,7 +376,7 @@ async fn every_sharing_write_appends_its_events() {
         name: invited[0].name.clone(),
     });
     let response = owner.sharing.revoke_share(request).await.expect("revoke");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
         [row(
@@ -407,7 +397,7 @@ async fn every_sharing_write_appends_its_events() {
         .create_public_link(request)
         .await
         .expect("link");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     let link = response.into_inner();
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
@@ -421,7 +411,7 @@ async fn every_sharing_write_appends_its_events() {
         .revoke_public_link(request)
         .await
         .expect("unlink");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
         [row("PUBLIC_LINK_REVOKED", &link.name, "", "")]
@@ -440,7 +430,7 @@ async fn every_sharing_write_appends_its_events() {
         .transfer_ownership(request)
         .await
         .expect("transfer");
-    let at = revision(&response).expect("revision");
+    let at = common::revision_in(&response).expect("revision");
     assert_eq!(
         summary(&events_at(&admin, &dashboard, at).await, &actor, &dashboard),
         [

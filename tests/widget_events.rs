@@ -5,56 +5,15 @@
 
 mod common;
 
-use common::{Caller, TestServer, assert_error, server, unique_org};
+use common::{Caller, TestServer, assert_error, revision_of, server, unique_org};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
-use dashboard_service::pb::audit_service_client::AuditServiceClient;
-use dashboard_service::pb::widget_service_client::WidgetServiceClient;
-use tonic::transport::Channel;
 use tonic::{Code, Response, Status};
 
-const REVISION_HEADER: &str = "x-dashboards-revision";
-
-/// A caller with WidgetService and AuditService clients.
-struct User {
-    caller: Caller,
-    widgets: WidgetServiceClient<Channel>,
-    audit: AuditServiceClient<Channel>,
-}
-
-impl std::ops::Deref for User {
-    type Target = Caller;
-    fn deref(&self) -> &Caller {
-        &self.caller
-    }
-}
-
-impl std::ops::DerefMut for User {
-    fn deref_mut(&mut self) -> &mut Caller {
-        &mut self.caller
-    }
-}
+type User = Caller;
 
 async fn user_on(server: &TestServer, org: &str, sub: &str, role: PlatformRole) -> User {
-    let channel = server.channel().await;
-    User {
-        caller: server.user(org, sub, role).await,
-        widgets: WidgetServiceClient::new(channel.clone()),
-        audit: AuditServiceClient::new(channel),
-    }
-}
-
-/// The revision a write response reports.
-#[track_caller]
-fn revision_of<T>(response: &Response<T>) -> i64 {
-    response
-        .metadata()
-        .get(REVISION_HEADER)
-        .unwrap_or_else(|| panic!("no {REVISION_HEADER} in {:?}", response.metadata()))
-        .to_str()
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("{REVISION_HEADER} is not an integer"))
+    server.user(org, sub, role).await
 }
 
 fn chart(title: &str, layout: Option<pb::WidgetLayout>) -> pb::Widget {
@@ -298,7 +257,7 @@ async fn every_widget_write_appends_its_events() {
         ..Default::default()
     });
     let listed = alice.widgets.list_widgets(request).await.expect("list");
-    assert!(listed.metadata().get(REVISION_HEADER).is_none());
+    assert!(listed.metadata().get(common::REVISION_HEADER).is_none());
     assert_eq!(alice.events_of(d).await.len(), 7);
 }
 

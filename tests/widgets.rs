@@ -6,34 +6,12 @@ mod common;
 use common::{Caller, TestServer, assert_error, server, unique_org, violated_fields};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
-use dashboard_service::pb::widget_service_client::WidgetServiceClient;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 
-/// A caller with a WidgetService client too.
-struct User {
-    caller: Caller,
-    widgets: WidgetServiceClient<Channel>,
-}
-
-impl std::ops::Deref for User {
-    type Target = Caller;
-    fn deref(&self) -> &Caller {
-        &self.caller
-    }
-}
-
-impl std::ops::DerefMut for User {
-    fn deref_mut(&mut self) -> &mut Caller {
-        &mut self.caller
-    }
-}
+type User = Caller;
 
 async fn user_on(server: &TestServer, org: &str, sub: &str, role: PlatformRole) -> User {
-    User {
-        caller: server.user(org, sub, role).await,
-        widgets: WidgetServiceClient::new(server.channel().await),
-    }
+    server.user(org, sub, role).await
 }
 
 async fn user(org: &str, sub: &str, role: PlatformRole) -> User {
@@ -393,7 +371,6 @@ async fn requests_are_validated() {
     violation(&status, "order_by");
     // An unknown dashboard view.
     let status = alice
-        .caller
         .dashboards
         .get_dashboard(alice.req(pb::GetDashboardRequest {
             name: board.name.clone(),
@@ -1077,7 +1054,6 @@ async fn full_view_has_the_widgets_in_layout_order() {
 
     let empty = alice.create("Empty").await;
     let batch = alice
-        .caller
         .dashboards
         .batch_get_dashboards(alice.req(pb::BatchGetDashboardsRequest {
             names: vec![empty.name.clone(), board.name.clone()],
@@ -1090,7 +1066,6 @@ async fn full_view_has_the_widgets_in_layout_order() {
     assert!(batch[0].widgets.is_empty());
     assert_eq!(batch[1].widgets, full.widgets);
     let basic_batch = alice
-        .caller
         .dashboards
         .batch_get_dashboards(alice.req(pb::BatchGetDashboardsRequest {
             names: vec![board.name.clone()],
@@ -1160,7 +1135,6 @@ async fn widget_changes_move_update_time_but_not_the_dashboard_etag() {
 
     // The etag read before all of that still guards the dashboard's own fields.
     let renamed = alice
-        .caller
         .dashboards
         .update_dashboard(alice.req(pb::UpdateDashboardRequest {
             dashboard: Some(pb::Dashboard {
@@ -1175,7 +1149,6 @@ async fn widget_changes_move_update_time_but_not_the_dashboard_etag() {
         .expect("the etag from before the widget changes is current")
         .into_inner();
     let status = alice
-        .caller
         .dashboards
         .update_dashboard(alice.req(pb::UpdateDashboardRequest {
             dashboard: Some(pb::Dashboard {
@@ -1238,7 +1211,6 @@ async fn data_sources_are_deduplicated_by_device() {
         .await
         .unwrap();
     let sources = alice
-        .caller
         .dashboards
         .list_dashboard_data_sources(alice.req(pb::ListDashboardDataSourcesRequest {
             name: board.name.clone(),
@@ -1263,7 +1235,6 @@ async fn data_sources_are_deduplicated_by_device() {
     // READ is needed: a stranger gets NOT_FOUND.
     let mut bob = user(&alice.org, "bob", PlatformRole::Author).await;
     let status = bob
-        .caller
         .dashboards
         .list_dashboard_data_sources(bob.req(pb::ListDashboardDataSourcesRequest {
             name: board.name.clone(),
@@ -1273,7 +1244,6 @@ async fn data_sources_are_deduplicated_by_device() {
     assert_error(&status, Code::NotFound, "NOT_FOUND");
     let empty = alice.create("No widgets").await;
     let none = alice
-        .caller
         .dashboards
         .list_dashboard_data_sources(alice.req(pb::ListDashboardDataSourcesRequest {
             name: empty.name.clone(),
@@ -1375,7 +1345,6 @@ async fn widgets_of_a_trashed_dashboard_are_read_only() {
     let board = alice.create("Trash").await;
     let widget = alice.add(&board.name, "w", None).await;
     alice
-        .caller
         .dashboards
         .delete_dashboard(alice.req(pb::DeleteDashboardRequest {
             name: board.name.clone(),
@@ -1600,7 +1569,6 @@ async fn purge_takes_the_widgets_along() {
     let doomed = alice.create("Doomed").await;
     let widget = alice.add(&doomed.name, "w", None).await;
     alice
-        .caller
         .dashboards
         .delete_dashboard(alice.req(pb::DeleteDashboardRequest {
             name: doomed.name.clone(),

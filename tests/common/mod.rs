@@ -10,13 +10,15 @@ use std::time::Duration;
 
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
+use dashboard_service::pb::audit_service_client::AuditServiceClient;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
+use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
 use dashboard_service::server::config::Config;
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-0123456789";
@@ -183,6 +185,8 @@ impl TestServer {
             org: org.to_string(),
             dashboards: DashboardServiceClient::new(channel.clone()),
             sharing: SharingServiceClient::new(channel.clone()),
+            widgets: WidgetServiceClient::new(channel.clone()),
+            audit: AuditServiceClient::new(channel.clone()),
             directory: DirectoryServiceClient::new(channel),
         };
         let request = caller.req(pb::GetUserRequest {
@@ -229,6 +233,8 @@ pub struct Caller {
     pub org: String,
     pub dashboards: DashboardServiceClient<Channel>,
     pub sharing: SharingServiceClient<Channel>,
+    pub widgets: WidgetServiceClient<Channel>,
+    pub audit: AuditServiceClient<Channel>,
     pub directory: DirectoryServiceClient<Channel>,
 }
 
@@ -380,4 +386,23 @@ pub fn violated_fields(details: &ErrorDetails) -> Vec<String> {
         .bad_request()
         .map(|b| b.field_violations.iter().map(|v| v.field.clone()).collect())
         .unwrap_or_default()
+}
+
+/// The response metadata a write's response carries its org revision in.
+pub const REVISION_HEADER: &str = "x-dashboards-revision";
+
+/// The revision a response reports, if any (reads and writes that changed nothing: none).
+pub fn revision_in<T>(response: &Response<T>) -> Option<i64> {
+    response
+        .metadata()
+        .get(REVISION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+/// The revision a write's response reports; panics when it has none.
+#[track_caller]
+pub fn revision_of<T>(response: &Response<T>) -> i64 {
+    revision_in(response)
+        .unwrap_or_else(|| panic!("no integer {REVISION_HEADER} in {:?}", response.metadata()))
 }
