@@ -288,7 +288,8 @@ impl Store {
     }
 
     pub fn shares(&self) -> ShareRepo {
-        ShareRepo::new(self.clone())
+        // Every share statement runs on the connection or transaction it is handed.
+        ShareRepo
     }
 
     pub fn public_links(&self) -> PublicLinkRepo {

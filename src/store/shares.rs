@@ -10,7 +10,6 @@ use sea_orm::{
     QueryFilter, QueryOrder,
 };
 
-use super::Store;
 use super::entities::{grant, role};
 use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareUpsert};
 use crate::core::{Micros, Result, new_id};
@@ -31,10 +30,6 @@ pub struct LockedDashboard {
 }
 
 impl ShareRepo {
-    pub fn new(_store: Store) -> Self {
-        Self
-    }
-
     /// Locks the dashboard row until the transaction ends (`SELECT ... FOR UPDATE` on
     /// PostgreSQL; on SQLite the write already holds the writer lock). Every share change
     /// of a dashboard takes this lock first, so it reads the shares it decides on after
