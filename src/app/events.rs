@@ -166,3 +166,13 @@ fn resolve_me(filter: EventFilter, me: &str) -> EventFilter {
         other => other,
     }
 }
+
+/// Purges the change log's events older than `retention` (EVENT_RETENTION).
+pub async fn purge_expired(
+    app: &App,
+    now: crate::core::Micros,
+    retention: std::time::Duration,
+) -> Result<u64> {
+    let retention = i64::try_from(retention.as_micros()).unwrap_or(i64::MAX);
+    events::purge_before(app.store.db(), now.saturating_sub(retention)).await
+}

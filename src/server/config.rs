@@ -185,7 +185,11 @@ pub struct Config {
     #[arg(long, env = "TRASH_RETENTION", default_value = "30d", value_parser = humantime::parse_duration, global = true)]
     pub trash_retention: Duration,
 
-    /// How often the trash is purged.
+    /// How long events stay in the change log (the audit trail) before they are purged.
+    #[arg(long, env = "EVENT_RETENTION", default_value = "400d", value_parser = humantime::parse_duration, global = true)]
+    pub event_retention: Duration,
+
+    /// How often the trash (and the change log past its retention) is purged.
     #[arg(long, env = "PURGE_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
     pub purge_interval: Duration,
 
@@ -386,6 +390,7 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), "0.0.0.0:50051");
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.trash_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(c.event_retention, Duration::from_secs(400 * 86_400));
         assert_eq!(c.shutdown_delay, Duration::from_secs(5));
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");

@@ -433,6 +433,11 @@ async fn background_jobs(config: Config, app: App, health: Health) {
                     Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
                     Err(err) => tracing::warn!(error = %err, "trash purge failed"),
                 }
+                match crate::app::events::purge_expired(&app, now_micros(), config.event_retention).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(purged = n, "purged events past EVENT_RETENTION"),
+                    Err(err) => tracing::warn!(error = %err, "event purge failed"),
+                }
             }
         }
     }

@@ -77,6 +77,18 @@ pub async fn append(
     Ok(())
 }
 
+/// Deletes the events older than `before`, of every org: the change log's retention. Not a
+/// write of any org (it changes no resource, so it takes no revision); the counters stay,
+/// so revisions never repeat. Run every purge interval, so one run deletes about one
+/// interval's worth of events.
+pub async fn purge_before(conn: &impl ConnectionTrait, before: Micros) -> Result<u64> {
+    Ok(event::Entity::delete_many()
+        .filter(event::Column::Time.lt(before))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
 /// The org's latest committed revision (0 before its first write).
 pub async fn latest_revision(conn: &impl ConnectionTrait, org_id: &str) -> Result<i64> {
     Ok(org_revision::Entity::find_by_id(org_id.to_string())
