@@ -5,7 +5,8 @@
 //! the listener (new connections are refused instead of waiting in the kernel's backlog),
 //! tonic sends GOAWAY on every connection, and long streams end with UNAVAILABLE
 //! (`SHUTTING_DOWN`) so that their connections can close; in-flight calls then have
-//! `SHUTDOWN_GRACE` to finish.
+//! `SHUTDOWN_GRACE` to finish. Each connection then closes with a lingering close
+//! (`linger.rs`), so that the last answers are not lost to a TCP reset.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -20,6 +21,7 @@ use tonic::body::Body;
 use tonic::transport::server::TcpIncoming;
 use tower::{Layer, Service};
 
+use super::linger::LingeringClose;
 use crate::core::Error;
 
 /// Streams that never end on their own: they would hold their connection open through the
@@ -73,7 +75,9 @@ pub struct DrainingIncoming {
 }
 
 impl Stream for DrainingIncoming {
-    type Item = std::io::Result<tokio::net::TcpStream>;
+    /// Connections close with a lingering close (see `linger`), so that the answers of the
+    /// last calls reach their callers.
+    type Item = std::io::Result<LingeringClose>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         if self.incoming.is_none() || self.started.as_mut().poll(cx).is_ready() {
@@ -81,7 +85,9 @@ impl Stream for DrainingIncoming {
             return Poll::Ready(None);
         }
         match self.incoming.as_mut() {
-            Some(incoming) => Pin::new(incoming).poll_next(cx),
+            Some(incoming) => Pin::new(incoming)
+                .poll_next(cx)
+                .map(|next| next.map(|accepted| accepted.map(LingeringClose::new))),
             None => Poll::Ready(None),
         }
     }

@@ -31,6 +31,7 @@ mod calls;
 pub mod config;
 mod drain;
 pub mod layers;
+mod linger;
 pub mod logging;
 pub mod metrics;
 pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
