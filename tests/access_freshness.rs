@@ -276,6 +276,7 @@ async fn a_downgraded_share_or_a_role_losing_read_applies_on_the_next_call() {
     olga.share_with(&dashboard.name, &bob, "readwrite").await;
     let update = |caller: &Caller, title: &str| {
         caller.req(pb::UpdateDashboardRequest {
+            version_message: String::new(),
             dashboard: Some(pb::Dashboard {
                 name: dashboard.name.clone(),
                 title: title.into(),
@@ -508,6 +509,7 @@ async fn a_members_listing_is_exactly_what_they_may_read_through_every_grant_kin
 
     // A retitled dashboard moves in the title order (its grants carry the sort keys).
     let request = olga.req(pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: boards[0].clone(),
             title: "AAA first".into(),

@@ -18,9 +18,17 @@ use tonic::{Code, Response};
 /// Methods that change nothing: every other method of a dashboards.v1 service must be
 /// driven below, so a new RPC without an event fails this test.
 fn is_read_only(method: &str) -> bool {
-    ["Get", "List", "BatchGet", "Check", "BatchCheck", "Watch"]
-        .iter()
-        .any(|prefix| method.starts_with(prefix))
+    [
+        "Get",
+        "List",
+        "BatchGet",
+        "Check",
+        "BatchCheck",
+        "Watch",
+        "Diff",
+    ]
+    .iter()
+    .any(|prefix| method.starts_with(prefix))
 }
 
 /// Every mutating method of the served dashboards.v1 services, as `Service/Method`.
@@ -185,6 +193,7 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
     let response = alice
         .dashboards
         .update_dashboard(alice.req(pb::UpdateDashboardRequest {
+            version_message: String::new(),
             dashboard: Some(pb::Dashboard {
                 name: d.clone(),
                 title: "Ops 2".into(),
@@ -237,6 +246,7 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
         .await;
     let response = widgets
         .update_widget(alice.req(pb::UpdateWidgetRequest {
+            version_message: String::new(),
             widget: Some(pb::Widget {
                 name: w.clone(),
                 title: "cpu %".into(),
@@ -288,6 +298,41 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
             &response,
             &alice,
             &[("WIDGET_DELETED", w.clone())],
+        )
+        .await;
+    // Restoring the version before the deletion brings the widget back (same name).
+    let before_delete = alice
+        .versions
+        .clone()
+        .list_dashboard_versions(alice.req(pb::ListDashboardVersionsRequest {
+            parent: d.clone(),
+            page_size: 2,
+            ..Default::default()
+        }))
+        .await
+        .expect("list versions")
+        .into_inner()
+        .versions[1]
+        .name
+        .clone();
+    let response = alice
+        .versions
+        .clone()
+        .restore_dashboard_version(alice.req(pb::RestoreDashboardVersionRequest {
+            name: before_delete,
+            ..Default::default()
+        }))
+        .await
+        .expect("restore version");
+    ledger
+        .check(
+            "VersionService/RestoreDashboardVersion",
+            &response,
+            &alice,
+            &[
+                ("WIDGET_CREATED", w.clone()),
+                ("DASHBOARD_RESTORED", d.clone()),
+            ],
         )
         .await;
 
@@ -684,6 +729,7 @@ async fn concurrent_writers_get_gap_free_revisions_in_commit_order() {
                 let response = caller
                     .dashboards
                     .update_dashboard(caller.req(pb::UpdateDashboardRequest {
+                        version_message: String::new(),
                         dashboard: Some(pb::Dashboard {
                             name: board.name.clone(),
                             title: format!("board {i}.{n}"),

@@ -27,6 +27,7 @@ fn metadata(key: &str, value: &str) -> prost_types::Struct {
 
 fn update(name: &str, etag: &str, title: &str, mask: &[&str]) -> pb::UpdateDashboardRequest {
     pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: name.into(),
             title: title.into(),

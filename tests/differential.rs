@@ -643,6 +643,7 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
         if rng.chance(15) {
             let title = format!("dash-{}", rng.below(8));
             let request = admin_caller.req(pb::UpdateDashboardRequest {
+                version_message: String::new(),
                 dashboard: Some(pb::Dashboard {
                     name: dash.name.clone(),
                     title: title.clone(),
@@ -705,6 +706,7 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
             // A widget moves the dashboard's update_time (and the grants' copy of it).
             let mut widgets = pb::widget_service_client::WidgetServiceClient::new(channel.clone());
             let request = admin_caller.req(pb::CreateWidgetRequest {
+                version_message: String::new(),
                 parent: dash.name.clone(),
                 widget: Some(pb::Widget {
                     r#type: pb::WidgetType::Chart as i32,

@@ -293,6 +293,7 @@ async fn retitle(
     title: &str,
 ) -> Result<pb::Dashboard, Status> {
     let request = caller.req(pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: dashboard.into(),
             title: title.into(),

@@ -160,6 +160,7 @@ async fn retitle(
     title: &str,
 ) -> Result<pb::Dashboard, tonic::Status> {
     let request = caller.req(pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: name.into(),
             title: title.into(),

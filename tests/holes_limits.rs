@@ -96,6 +96,7 @@ async fn widget_content_is_limited_so_the_full_view_always_fits() {
     // Shrinking is always allowed, and frees room for another widget...
     let set_config = |name: &str, bytes: usize| {
         alice.req(pb::UpdateWidgetRequest {
+            version_message: String::new(),
             widget: Some(pb::Widget {
                 name: name.to_string(),
                 config: Some(blob(bytes)),
@@ -277,6 +278,7 @@ async fn errors_do_not_echo_unbounded_input() {
     // An unknown update-mask path is quoted, bounded.
     let board = alice.create("masks").await;
     let request = alice.req(pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: board.name.clone(),
             title: "t".into(),
@@ -467,6 +469,7 @@ async fn expired_deadlines_are_deadline_exceeded() {
     let id = board.name.trim_start_matches("dashboards/").to_string();
     let lock = hold_write_lock(&own.config.database_url, &id).await;
     let request = alice.req(pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: board.name.clone(),
             title: "waits".into(),
@@ -493,6 +496,7 @@ async fn expired_deadlines_are_deadline_exceeded() {
 
 fn retitle(name: &str, title: &str, etag: &str) -> pb::UpdateDashboardRequest {
     pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: name.into(),
             title: title.into(),
@@ -516,6 +520,7 @@ async fn widget_writes_leave_the_dashboard_etag_alone() {
         .await
         .expect("widget");
     let update = alice.req(pb::UpdateWidgetRequest {
+        version_message: String::new(),
         widget: Some(pb::Widget {
             name: widget.name.clone(),
             title: "renamed".into(),

@@ -411,6 +411,7 @@ async fn nul_in_any_text_field_is_invalid_argument() {
     });
     cases.push(("user.email", alice.directory.upsert_user(r).await.map(drop)));
     let r = alice.req(pb::CreateWidgetRequest {
+        version_message: String::new(),
         parent: dashboard.name.clone(),
         widget: Some(pb::Widget {
             r#type: pb::WidgetType::Chart as i32,

@@ -12,6 +12,7 @@ use tonic::Code;
 
 fn update_title(name: &str, title: &str) -> pb::UpdateDashboardRequest {
     pb::UpdateDashboardRequest {
+        version_message: String::new(),
         dashboard: Some(pb::Dashboard {
             name: name.into(),
             title: title.into(),

@@ -52,6 +52,7 @@ impl User {
         widget: pb::Widget,
     ) -> Result<Response<pb::Widget>, Status> {
         let request = self.req(pb::CreateWidgetRequest {
+            version_message: String::new(),
             parent: parent.into(),
             widget: Some(widget),
             source_widget: String::new(),
@@ -65,6 +66,7 @@ impl User {
         paths: &[&str],
     ) -> Result<Response<pb::Widget>, Status> {
         let request = self.req(pb::UpdateWidgetRequest {
+            version_message: String::new(),
             widget: Some(widget),
             update_mask: Some(prost_types::FieldMask {
                 paths: paths.iter().map(|p| p.to_string()).collect(),
@@ -75,6 +77,7 @@ impl User {
 
     async fn delete_widget(&mut self, name: &str, etag: &str) -> Result<Response<()>, Status> {
         let request = self.req(pb::DeleteWidgetRequest {
+            version_message: String::new(),
             name: name.into(),
             etag: etag.into(),
         });
@@ -87,6 +90,7 @@ impl User {
         layouts: Vec<pb::WidgetLayoutUpdate>,
     ) -> Result<Response<pb::BatchUpdateWidgetLayoutsResponse>, Status> {
         let request = self.req(pb::BatchUpdateWidgetLayoutsRequest {
+            version_message: String::new(),
             parent: parent.into(),
             layouts,
             etag: String::new(),

@@ -85,6 +85,7 @@ impl User {
         widget: pb::Widget,
     ) -> Result<pb::Widget, Status> {
         let request = self.req(pb::CreateWidgetRequest {
+            version_message: String::new(),
             parent: parent.into(),
             widget: Some(widget),
             source_widget: String::new(),
@@ -142,6 +143,7 @@ impl User {
         paths: &[&str],
     ) -> Result<pb::Widget, Status> {
         let request = self.req(pb::UpdateWidgetRequest {
+            version_message: String::new(),
             widget: Some(widget),
             update_mask: mask(paths),
         });
@@ -153,6 +155,7 @@ impl User {
 
     async fn delete_widget(&mut self, name: &str, etag: &str) -> Result<(), Status> {
         let request = self.req(pb::DeleteWidgetRequest {
+            version_message: String::new(),
             name: name.into(),
             etag: etag.into(),
         });
@@ -169,6 +172,7 @@ impl User {
         etag: &str,
     ) -> Result<Vec<pb::Widget>, Status> {
         let request = self.req(pb::BatchUpdateWidgetLayoutsRequest {
+            version_message: String::new(),
             parent: parent.into(),
             layouts: moves
                 .iter()
@@ -326,6 +330,7 @@ async fn requests_are_validated() {
     let status = alice
         .widgets
         .create_widget(alice.req(pb::CreateWidgetRequest {
+            version_message: String::new(),
             parent: board.name.clone(),
             widget: None,
             source_widget: String::new(),
@@ -440,6 +445,7 @@ async fn update_applies_only_the_mask() {
     let updated = alice
         .widgets
         .update_widget(alice.req(pb::UpdateWidgetRequest {
+            version_message: String::new(),
             widget: Some(pb::Widget {
                 name: name.clone(),
                 r#type: pb::WidgetType::Table as i32,
@@ -956,6 +962,7 @@ async fn widgets_copy_from_any_readable_dashboard() {
         .unwrap();
     let target = alice.create("Target").await;
     let copy = |parent: &str, widget: Option<pb::Widget>, source: &str| pb::CreateWidgetRequest {
+        version_message: String::new(),
         parent: parent.into(),
         widget,
         source_widget: source.into(),
@@ -1137,6 +1144,7 @@ async fn widget_changes_move_update_time_but_not_the_dashboard_etag() {
     let renamed = alice
         .dashboards
         .update_dashboard(alice.req(pb::UpdateDashboardRequest {
+            version_message: String::new(),
             dashboard: Some(pb::Dashboard {
                 name: board.name.clone(),
                 title: "renamed".into(),
@@ -1151,6 +1159,7 @@ async fn widget_changes_move_update_time_but_not_the_dashboard_etag() {
     let status = alice
         .dashboards
         .update_dashboard(alice.req(pb::UpdateDashboardRequest {
+            version_message: String::new(),
             dashboard: Some(pb::Dashboard {
                 name: board.name.clone(),
                 title: "stale".into(),

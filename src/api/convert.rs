@@ -36,7 +36,7 @@ pub fn encode_struct(value: &prost_types::Struct) -> Vec<u8> {
     value.encode_to_vec()
 }
 
-fn decode_struct(bytes: &[u8]) -> Option<prost_types::Struct> {
+pub fn decode_struct(bytes: &[u8]) -> Option<prost_types::Struct> {
     if bytes.is_empty() {
         return None;
     }

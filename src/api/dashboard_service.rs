@@ -4,7 +4,10 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_fit, page_size, pagination, parse_dashboard_names, split, written};
+use super::{
+    convert, page_fit, page_size, pagination, parse_dashboard_names, split, version_message,
+    written,
+};
 use crate::app::dashboards::{self, NewDashboardFields};
 use crate::app::{App, Written};
 use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortKey};
@@ -144,7 +147,9 @@ impl DashboardService for DashboardApi {
         if fields == DashboardFields::default() {
             return Err(Error::invalid("update_mask", "names no field to update").into());
         }
-        let updated = dashboards::update(&self.app, &caller, &id, &dashboard.etag, &fields).await?;
+        let message = version_message(&request.version_message)?;
+        let updated =
+            dashboards::update(&self.app, &caller, &id, &dashboard.etag, &fields, message).await?;
         self.respond(updated).await
     }
 

@@ -9,12 +9,14 @@ mod directory_service;
 mod page_fit;
 mod sharing_service;
 mod status;
+mod version_service;
 mod widget_service;
 
 pub use audit_service::AuditApi;
 pub use dashboard_service::DashboardApi;
 pub use directory_service::DirectoryApi;
 pub use sharing_service::SharingApi;
+pub use version_service::VersionApi;
 pub use widget_service::WidgetApi;
 
 use tonic::Request;
@@ -85,4 +87,18 @@ fn written<T>(written: Written<T>) -> tonic::Response<T> {
         );
     }
     response
+}
+
+/// Version messages are short notes, not documents.
+const MAX_VERSION_MESSAGE_CHARS: usize = 500;
+
+/// A write's `version_message`, checked.
+fn version_message(message: &str) -> Result<&str> {
+    if message.chars().count() > MAX_VERSION_MESSAGE_CHARS {
+        return Err(Error::invalid(
+            "version_message",
+            format!("at most {MAX_VERSION_MESSAGE_CHARS} characters"),
+        ));
+    }
+    Ok(message)
 }

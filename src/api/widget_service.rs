@@ -2,7 +2,7 @@
 
 use tonic::{Request, Response, Status};
 
-use super::{convert, page_fit, page_size, split, written};
+use super::{convert, page_fit, page_size, split, version_message, written};
 use crate::app::App;
 use crate::app::widgets::{self, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate};
 use crate::core::dashboard::Limits;
@@ -64,6 +64,7 @@ impl WidgetService for WidgetApi {
             dashboard_id,
             source,
             fields,
+            version_message: version_message(&request.version_message)?.to_string(),
         };
         let created = widgets::create(&self.app, &caller, &self.limits, new).await?;
         Ok(written(created.map(|w| convert::widget(&w))))
@@ -118,6 +119,7 @@ impl WidgetService for WidgetApi {
             etag: widget.etag,
             fields,
             changed_fields,
+            version_message: version_message(&request.version_message)?.to_string(),
         };
         let updated = widgets::update(&self.app, &caller, &self.limits, update).await?;
         Ok(written(updated.map(|w| convert::widget(&w))))
@@ -129,8 +131,16 @@ impl WidgetService for WidgetApi {
     ) -> Result<Response<()>, Status> {
         let (caller, request) = split(request)?;
         let (dashboard_id, id) = names::parse_widget_name("name", &request.name)?;
-        let deleted =
-            widgets::delete(&self.app, &caller, &dashboard_id, &id, &request.etag).await?;
+        let message = version_message(&request.version_message)?;
+        let deleted = widgets::delete(
+            &self.app,
+            &caller,
+            &dashboard_id,
+            &id,
+            &request.etag,
+            message,
+        )
+        .await?;
         Ok(written(deleted))
     }
 
@@ -155,6 +165,7 @@ impl WidgetService for WidgetApi {
             &dashboard_id,
             &request.etag,
             &entries,
+            version_message(&request.version_message)?,
         )
         .await?;
         Ok(written(moved.map(|moved| {

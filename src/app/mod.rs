@@ -9,6 +9,7 @@ pub mod directory;
 pub mod events;
 pub mod identity;
 pub mod sharing;
+pub mod versions;
 pub mod widgets;
 pub mod write;
 

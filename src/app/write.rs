@@ -16,8 +16,12 @@
 
 use sea_orm::DatabaseTransaction;
 
-use crate::core::event::Change;
+use std::collections::BTreeMap;
+
+use crate::core::event::{Change, EventType};
+use crate::core::names;
 use crate::core::{Micros, Result, now_micros};
+use crate::store::versions::{self, Touched, VersionMeta};
 use crate::store::{Store, WriteTxn, events};
 
 /// How many rings a slow subscriber may miss before it is told it lagged (it then re-reads
@@ -57,6 +61,8 @@ pub struct Write {
     actor: String,
     now: Micros,
     changes: Vec<Change>,
+    version_message: Option<String>,
+    restored_from: Option<i64>,
 }
 
 /// What a committed write returns: the value and the org revision it committed at (`None`
@@ -98,6 +104,8 @@ impl Write {
             actor: actor.into(),
             now: now_micros(),
             changes: Vec::new(),
+            version_message: None,
+            restored_from: None,
         })
     }
 
@@ -125,7 +133,19 @@ impl Write {
         self.changes.push(change);
     }
 
-    /// Bumps the org's revision, appends the recorded changes and commits. A write that
+    /// The message of the dashboard version this write makes (a named version is kept
+    /// forever); empty means none.
+    pub fn version_message(&mut self, message: &str) {
+        self.version_message = (!message.is_empty()).then(|| message.to_string());
+    }
+
+    /// This write restores version `version` of its dashboard.
+    pub fn restored_from(&mut self, version: i64) {
+        self.restored_from = Some(version);
+    }
+
+    /// Bumps the org's revision, appends the recorded changes, records a new version of
+    /// every dashboard whose content they changed (DESIGN §7) and commits. A write that
     /// recorded nothing commits without a revision.
     pub async fn commit<T>(self, value: T) -> Result<Written<T>> {
         let Self {
@@ -135,6 +155,8 @@ impl Write {
             actor,
             now,
             changes,
+            version_message,
+            restored_from,
         } = self;
         if changes.is_empty() {
             txn.commit().await?;
@@ -143,6 +165,16 @@ impl Write {
         // Last lock of the transaction: the org's counter row (see events::bump_revision).
         let revision = events::bump_revision(&txn, &org_id).await?;
         events::append(&txn, &org_id, revision, now, &actor, &changes).await?;
+        let meta = VersionMeta {
+            revision,
+            actor,
+            time: now,
+            message: version_message,
+            restored_from,
+        };
+        for (dashboard_id, touched) in content_changes(&changes) {
+            versions::record(&txn, &org_id, &dashboard_id, &touched, &meta).await?;
+        }
         txn.commit().await?;
         doorbell.ring(&org_id, revision);
         Ok(Written {
@@ -150,6 +182,35 @@ impl Write {
             revision: Some(revision),
         })
     }
+}
+
+/// The dashboards whose content (fields, widgets, layout) the changes touched, with the
+/// widgets they touched.
+fn content_changes(changes: &[Change]) -> BTreeMap<String, Touched> {
+    let mut touched: BTreeMap<String, Touched> = BTreeMap::new();
+    for change in changes {
+        let Some(dashboard_id) = &change.dashboard_id else {
+            continue;
+        };
+        match change.r#type {
+            EventType::DashboardCreated
+            | EventType::DashboardUpdated
+            | EventType::DashboardRestored => {
+                touched.entry(dashboard_id.clone()).or_default();
+            }
+            EventType::WidgetCreated
+            | EventType::WidgetUpdated
+            | EventType::WidgetDeleted
+            | EventType::LayoutChanged => {
+                let entry = touched.entry(dashboard_id.clone()).or_default();
+                if let Ok((_, widget_id)) = names::parse_widget_name("resource", &change.resource) {
+                    entry.widgets.insert(widget_id);
+                }
+            }
+            _ => {}
+        }
+    }
+    touched
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ pub enum EventType {
     DashboardDeleted,
     DashboardUndeleted,
     DashboardPurged,
+    DashboardRestored,
     WidgetCreated,
     WidgetUpdated,
     WidgetDeleted,
@@ -32,12 +33,13 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [EventType; 23] = [
+    pub const ALL: [EventType; 24] = [
         Self::DashboardCreated,
         Self::DashboardUpdated,
         Self::DashboardDeleted,
         Self::DashboardUndeleted,
         Self::DashboardPurged,
+        Self::DashboardRestored,
         Self::WidgetCreated,
         Self::WidgetUpdated,
         Self::WidgetDeleted,
@@ -65,6 +67,7 @@ impl EventType {
             Self::DashboardDeleted => "DASHBOARD_DELETED",
             Self::DashboardUndeleted => "DASHBOARD_UNDELETED",
             Self::DashboardPurged => "DASHBOARD_PURGED",
+            Self::DashboardRestored => "DASHBOARD_RESTORED",
             Self::WidgetCreated => "WIDGET_CREATED",
             Self::WidgetUpdated => "WIDGET_UPDATED",
             Self::WidgetDeleted => "WIDGET_DELETED",

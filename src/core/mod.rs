@@ -13,6 +13,7 @@ pub mod mask;
 pub mod names;
 pub mod page_token;
 pub mod principal;
+pub mod version;
 pub mod widget;
 
 pub use error::{Error, Result, Violation};

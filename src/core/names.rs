@@ -28,6 +28,26 @@ pub fn widget_name(dashboard_id: &str, widget_id: &str) -> String {
     format!("dashboards/{dashboard_id}/widgets/{widget_id}")
 }
 
+/// `dashboards/{d}/versions/{n}`.
+pub fn version_name(dashboard_id: &str, version: i64) -> String {
+    format!("dashboards/{dashboard_id}/versions/{version}")
+}
+
+/// Parses `dashboards/{d}/versions/{n}` into `(d, n)`; `n` is a positive number.
+pub fn parse_version_name(field: &str, name: &str) -> Result<(String, i64)> {
+    let (dashboard_id, version) = parse_child_name(field, name, "versions")?;
+    match version.parse::<i64>() {
+        Ok(n) if n > 0 => Ok((dashboard_id, n)),
+        _ => Err(Error::invalid(
+            field,
+            format!(
+                "{} is not a valid version name: expected dashboards/{{id}}/versions/{{number}}",
+                echo(name)
+            ),
+        )),
+    }
+}
+
 pub fn user_name(id: &str) -> String {
     format!("users/{id}")
 }

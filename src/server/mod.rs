@@ -13,13 +13,14 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{AuditApi, DashboardApi, DirectoryApi, SharingApi, WidgetApi};
+use crate::api::{AuditApi, DashboardApi, DirectoryApi, SharingApi, VersionApi, WidgetApi};
 use crate::app::App;
 use crate::core::now_micros;
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
+use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
@@ -213,12 +214,16 @@ pub async fn serve_with_metrics(
     let audit = AuditServiceServer::new(AuditApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let versions = VersionServiceServer::new(VersionApi::new(app.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
         .register(compressed!(sharing))
         .register(compressed!(directory))
         .register(compressed!(audit))
+        .register(compressed!(versions))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

@@ -16,6 +16,7 @@ pub mod roles;
 pub mod shares;
 mod sqlite;
 pub mod users;
+pub mod versions;
 pub mod widgets;
 
 use std::ops::Deref;

@@ -409,7 +409,7 @@ fn encode_sources(sources: &[DataSource]) -> Result<String> {
     serde_json::to_string(sources).map_err(Error::internal)
 }
 
-fn into_domain(m: widget::Model) -> Result<Widget> {
+pub(super) fn into_domain(m: widget::Model) -> Result<Widget> {
     let widget_type = WidgetType::parse(&m.widget_type).ok_or_else(|| {
         Error::internal(format!(
             "widget {} has an unknown stored type {:?}",

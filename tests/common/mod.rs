@@ -14,6 +14,7 @@ use dashboard_service::pb::audit_service_client::AuditServiceClient;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
+use dashboard_service::pb::version_service_client::VersionServiceClient;
 use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
 use dashboard_service::server::config::Config;
@@ -186,6 +187,7 @@ impl TestServer {
             dashboards: DashboardServiceClient::new(channel.clone()),
             sharing: SharingServiceClient::new(channel.clone()),
             widgets: WidgetServiceClient::new(channel.clone()),
+            versions: VersionServiceClient::new(channel.clone()),
             audit: AuditServiceClient::new(channel.clone()),
             directory: DirectoryServiceClient::new(channel),
         };
@@ -234,6 +236,7 @@ pub struct Caller {
     pub dashboards: DashboardServiceClient<Channel>,
     pub sharing: SharingServiceClient<Channel>,
     pub widgets: WidgetServiceClient<Channel>,
+    pub versions: VersionServiceClient<Channel>,
     pub audit: AuditServiceClient<Channel>,
     pub directory: DirectoryServiceClient<Channel>,
 }

@@ -14,6 +14,7 @@ pub async fn update(
     id: &str,
     etag: &str,
     fields: &DashboardFields,
+    version_message: &str,
 ) -> Result<Written<Dashboard>> {
     let (mut write, current) = begin_on_dashboard(app, caller, id, Permission::Write).await?;
     if current.is_deleted() {
@@ -31,5 +32,6 @@ pub async fn update(
             .on_dashboard(id)
             .fields(fields.names()),
     );
+    write.version_message(version_message);
     write.commit(updated).await
 }

@@ -28,6 +28,8 @@ pub struct NewWidgetRequest {
     /// `(dashboard id, widget id)` of the widget to copy from.
     pub source: Option<(String, String)>,
     pub fields: WidgetFields,
+    /// The message of the dashboard version this makes (empty: none).
+    pub version_message: String,
 }
 
 pub async fn create(
@@ -40,6 +42,7 @@ pub async fn create(
         dashboard_id,
         source,
         mut fields,
+        version_message,
     } = request;
     check_fields(&fields, limits)?;
     if fields.widget_type.is_none() && source.is_none() {
@@ -114,5 +117,6 @@ pub async fn create(
             .on_dashboard(&created.dashboard_id)
             .fields(CREATED_FIELDS),
     );
+    write.version_message(&version_message);
     write.commit(created).await
 }

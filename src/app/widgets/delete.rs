@@ -14,6 +14,7 @@ pub async fn delete(
     dashboard_id: &str,
     id: &str,
     etag: &str,
+    version_message: &str,
 ) -> Result<Written<()>> {
     app.authorizer
         .dashboard(caller, dashboard_id, Permission::ManageWidgets)
@@ -26,5 +27,6 @@ pub async fn delete(
     repo.touch_dashboard(write.txn(), &board, write.now())
         .await?;
     write.record(Change::new(EventType::WidgetDeleted, key.name()).on_dashboard(dashboard_id));
+    write.version_message(version_message);
     write.commit(()).await
 }

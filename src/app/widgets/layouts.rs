@@ -29,6 +29,7 @@ pub async fn batch_update_layouts(
     dashboard_id: &str,
     etag: &str,
     entries: &[LayoutEntry],
+    version_message: &str,
 ) -> Result<Written<Vec<Widget>>> {
     let moves = layout_moves(
         dashboard_id,
@@ -83,6 +84,7 @@ pub async fn batch_update_layouts(
         moved.push(w.clone());
     }
     repo.touch_dashboard(write.txn(), &board, now).await?;
+    write.version_message(version_message);
     write.commit(moved).await
 }
 

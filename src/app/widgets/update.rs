@@ -18,6 +18,8 @@ pub struct WidgetUpdate {
     pub fields: WidgetFields,
     /// The update mask's fields (`title`, `layout.x`, ...): the event's `changed_fields`.
     pub changed_fields: Vec<String>,
+    /// The message of the dashboard version this makes (empty: none).
+    pub version_message: String,
 }
 
 pub async fn update(
@@ -32,6 +34,7 @@ pub async fn update(
         etag,
         fields,
         changed_fields,
+        version_message,
     } = request;
     check_fields(&fields, limits)?;
     if fields == WidgetFields::default() {
@@ -73,5 +76,6 @@ pub async fn update(
             .on_dashboard(&dashboard_id)
             .fields(changed_fields),
     );
+    write.version_message(&version_message);
     write.commit(widget).await
 }

@@ -476,6 +476,7 @@ async fn call(
                 update_mask: Some(prost_types::FieldMask {
                     paths: vec!["title".into()],
                 }),
+                ..Default::default()
             };
             dashboards
                 .update_dashboard(authed(request, &setup.admin_token)?)

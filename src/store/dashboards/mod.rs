@@ -463,6 +463,7 @@ impl DashboardRepo {
             .filter(public_link::Column::DashboardId.is_in(purged.iter().cloned()))
             .exec(txn)
             .await?;
+        super::versions::delete_all(txn, org_id, &purged).await?;
         dashboard::Entity::delete_many()
             .filter(dashboard::Column::Id.is_in(purged.iter().cloned()))
             .exec(txn)

@@ -1,6 +1,7 @@
 //! One sea-orm entity per table.
 
 pub mod dashboard;
+pub mod dashboard_version;
 pub mod event;
 pub mod grant;
 pub mod group;
@@ -9,4 +10,6 @@ pub mod org_revision;
 pub mod public_link;
 pub mod role;
 pub mod user;
+pub mod version_content;
 pub mod widget;
+pub mod widget_state;

@@ -9,6 +9,7 @@ mod m20261122_000004_listing_index;
 mod m20261122_000005_grant_listing_keys;
 mod m20261201_220000_identity_sources;
 mod m20261202_120000_change_log;
+mod m20261202_200000_versions;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_grant_listing_keys::Migration),
             Box::new(m20261201_220000_identity_sources::Migration),
             Box::new(m20261202_120000_change_log::Migration),
+            Box::new(m20261202_200000_versions::Migration),
         ]
     }
 }
