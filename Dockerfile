@@ -55,7 +55,8 @@ ENV LISTEN_ADDR=0.0.0.0:50051 \
 # 50051: gRPC (health, reflection, the API). 9090: Prometheus metrics, plain HTTP /metrics.
 EXPOSE 50051 9090
 # Exits 0 only when the server's grpc.health.v1 status is SERVING (it probes 127.0.0.1 on the
-# port of LISTEN_ADDR).
+# port of LISTEN_ADDR; over TLS, accepting the server's own certificate, when TLS_CERT_FILE is
+# set).
 HEALTHCHECK --interval=10s --timeout=5s --start-period=15s --retries=3 \
     CMD ["dashboard-service", "health"]
 ENTRYPOINT ["dashboard-service"]

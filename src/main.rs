@@ -6,6 +6,7 @@ use clap::Parser;
 use dashboard_service::server;
 use dashboard_service::server::auth::{KeyMaterial, Minter, TokenRequest};
 use dashboard_service::server::config::{Cli, Command, Config, HealthArgs, LogFormat, TokenArgs};
+use dashboard_service::server::probe::ProbeTls;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -64,27 +65,29 @@ fn token(config: &Config, args: TokenArgs) -> Result<(), server::BoxError> {
 /// Exit 0 when the server reports SERVING, 1 otherwise: a Docker HEALTHCHECK probe.
 async fn health(config: &Config, args: HealthArgs) -> ExitCode {
     use tonic_health::pb::health_check_response::ServingStatus;
-    use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
     let addr = args
         .addr
-        .unwrap_or_else(|| format!("http://127.0.0.1:{}", config.listen_addr.port()));
-    let addr = if addr.contains("://") {
-        addr
-    } else {
-        format!("http://{addr}")
+        .clone()
+        .unwrap_or_else(|| format!("127.0.0.1:{}", config.listen_addr.port()));
+    let (https, authority) = match (addr.strip_prefix("https://"), addr.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => (false, addr.as_str()),
     };
-    let check = async {
-        let channel = tonic::transport::Endpoint::from_shared(addr.clone())?
-            .connect()
-            .await?;
-        let response = HealthClient::new(channel)
-            .check(HealthCheckRequest {
-                service: args.service.clone(),
-            })
-            .await?;
-        Ok::<_, server::BoxError>(response.into_inner().status())
-    };
+    let tls = args.tls
+        || https
+        || config.tls_cert_file.is_some()
+        || args.ca_file.is_some()
+        || args.client_cert_file.is_some();
+    let tls = tls.then(|| ProbeTls {
+        ca_file: args.ca_file.clone(),
+        server_cert_file: config.tls_cert_file.clone(),
+        server_name: args.server_name.clone(),
+        client_cert_file: args.client_cert_file.clone(),
+        client_key_file: args.client_key_file.clone(),
+    });
+    let check = server::probe::check(authority, &args.service, tls.as_ref());
     match tokio::time::timeout(args.timeout, check).await {
         Ok(Ok(ServingStatus::Serving)) => {
             println!("SERVING");
@@ -95,7 +98,7 @@ async fn health(config: &Config, args: HealthArgs) -> ExitCode {
             ExitCode::FAILURE
         }
         Ok(Err(err)) => {
-            eprintln!("health check of {addr} failed: {err}");
+            eprintln!("health check of {addr} failed: {}", chain(err.as_ref()));
             ExitCode::FAILURE
         }
         Err(_) => {
@@ -103,4 +106,16 @@ async fn health(config: &Config, args: HealthArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error with its causes (tonic's transport error alone says "transport error").
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }

@@ -220,3 +220,40 @@ async fn a_request_id_is_made_when_none_or_an_unusable_one_is_sent() {
     assert_ne!(echoed, long, "an unbounded request id is not echoed");
     assert!(uuid::Uuid::parse_str(echoed).is_ok(), "{echoed}");
 }
+
+#[tokio::test]
+async fn the_peer_is_logged_for_tls_connections_too() {
+    log();
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(made.cert.pem()))
+        .domain_name("localhost");
+    let server = common::start_tls(
+        |c| {
+            c.tls_cert_file = Some(cert);
+            c.tls_key_file = Some(key);
+        },
+        tls,
+    );
+    let trace = trace_id();
+    let refused = server
+        .dashboards()
+        .await
+        .list_dashboards(traced(
+            pb::ListDashboardsRequest::default(),
+            None,
+            &trace,
+            "req-tls-1",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let found = access_lines_with_trace(&trace);
+    assert_eq!(found.len(), 1, "{found:?}");
+    let peer = found[0]["peer"].as_str().unwrap_or_default();
+    assert!(peer.starts_with("127.0.0.1:"), "{}", found[0]);
+}

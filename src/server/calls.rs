@@ -16,7 +16,7 @@ use futures_util::future::BoxFuture;
 use http_body::Frame;
 use tonic::Code;
 use tonic::body::Body;
-use tonic::transport::server::TcpConnectInfo;
+use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 use super::metrics::{MessageCounter, MethodMetrics, Metrics, code_name};
@@ -112,6 +112,12 @@ where
             peer: request
                 .extensions()
                 .get::<TcpConnectInfo>()
+                .or_else(|| {
+                    request
+                        .extensions()
+                        .get::<TlsConnectInfo<TcpConnectInfo>>()
+                        .map(TlsConnectInfo::get_ref)
+                })
                 .and_then(TcpConnectInfo::remote_addr),
             request_id,
             trace_id,

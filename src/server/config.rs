@@ -10,6 +10,7 @@ use crate::core::PlatformRole;
 use crate::core::dashboard::Limits;
 use crate::core::widget::WidgetLimits;
 use crate::server::auth::JwtOptions;
+use crate::server::tls::TlsFiles;
 use crate::store::{DbOptions, SqliteSynchronous};
 
 /// Room a response keeps below `MAX_MESSAGE_BYTES` for its page token and framing.
@@ -67,7 +68,8 @@ pub struct TokenArgs {
 
 #[derive(Debug, Args)]
 pub struct HealthArgs {
-    /// Address to probe; defaults to the listen port on localhost.
+    /// Address to probe (`host:port`, `https://host:port` for TLS); defaults to the listen
+    /// port on 127.0.0.1.
     #[arg(long)]
     pub addr: Option<String>,
     /// Service name to check; empty means the whole server.
@@ -75,6 +77,23 @@ pub struct HealthArgs {
     pub service: String,
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Speak TLS; implied when TLS_CERT_FILE is set (the server's own settings), by the
+    /// options below, or when --addr starts with `https://`.
+    #[arg(long)]
+    pub tls: bool,
+    /// Verify the server against these CA certificates (PEM). Without it, the probe accepts
+    /// exactly the certificate of TLS_CERT_FILE: the local server's own.
+    #[arg(long, env = "HEALTH_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// The name verified with --ca-file; default: the host of --addr.
+    #[arg(long, env = "HEALTH_SERVER_NAME")]
+    pub server_name: Option<String>,
+    /// Client certificate (PEM), for a server with TLS_CLIENT_CA_FILE.
+    #[arg(long, env = "HEALTH_CLIENT_CERT_FILE")]
+    pub client_cert_file: Option<PathBuf>,
+    /// Private key (PEM) of --client-cert-file.
+    #[arg(long, env = "HEALTH_CLIENT_KEY_FILE")]
+    pub client_key_file: Option<PathBuf>,
 }
 
 /// SQLite's `synchronous` setting (with WAL): how durable an acknowledged commit is.
@@ -154,6 +173,23 @@ pub struct Config {
     /// JWKS document (RS256/ES256 keys selected by `kid`).
     #[arg(long, env = "JWT_JWKS_FILE", global = true)]
     pub jwt_jwks_file: Option<PathBuf>,
+
+    /// The identity provider's JWKS endpoint (https): fetched at start, refreshed every
+    /// JWT_JWKS_REFRESH, and refetched when a token names an unknown `kid`.
+    #[arg(long, env = "JWT_JWKS_URL", global = true)]
+    pub jwt_jwks_url: Option<String>,
+
+    /// How often the JWKS of JWT_JWKS_URL is refetched (keys dropped from it stop verifying).
+    #[arg(long, env = "JWT_JWKS_REFRESH", default_value = "5m", value_parser = humantime::parse_duration, global = true)]
+    pub jwt_jwks_refresh: Duration,
+
+    /// Least time between two refetches of JWT_JWKS_URL caused by tokens with unknown kids.
+    #[arg(long, env = "JWT_JWKS_MIN_REFETCH", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub jwt_jwks_min_refetch: Duration,
+
+    /// Timeout of one fetch of JWT_JWKS_URL (connecting, answer and body).
+    #[arg(long, env = "JWT_JWKS_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    pub jwt_jwks_timeout: Duration,
 
     /// Private key (PEM) matching JWT_PUBLIC_KEY_FILE, for the `token` command only.
     #[arg(long, env = "JWT_PRIVATE_KEY_FILE", global = true)]
@@ -290,6 +326,19 @@ pub struct Config {
         global = true
     )]
     pub grpc_web_allowed_origins: Vec<String>,
+
+    // ---- TLS on the gRPC port ----
+    /// Certificate chain (PEM, leaf first): with TLS_KEY_FILE, the gRPC port serves TLS.
+    #[arg(long, env = "TLS_CERT_FILE", global = true)]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// Private key (PEM) of TLS_CERT_FILE.
+    #[arg(long, env = "TLS_KEY_FILE", global = true)]
+    pub tls_key_file: Option<PathBuf>,
+
+    /// CA certificates (PEM): clients must present a certificate signed by one (mutual TLS).
+    #[arg(long, env = "TLS_CLIENT_CA_FILE", global = true)]
+    pub tls_client_ca_file: Option<PathBuf>,
 }
 
 /// A pool sized for the machine: queries are short, so a few connections per core keep the
@@ -357,6 +406,10 @@ impl Config {
             secret_file: self.jwt_secret_file.clone(),
             public_key_file: self.jwt_public_key_file.clone(),
             jwks_file: self.jwt_jwks_file.clone(),
+            jwks_url: self.jwt_jwks_url.clone(),
+            jwks_refresh: self.jwt_jwks_refresh,
+            jwks_min_refetch: self.jwt_jwks_min_refetch,
+            jwks_timeout: self.jwt_jwks_timeout,
             private_key_file: self.jwt_private_key_file.clone(),
             issuer: self.jwt_issuer.clone(),
             audience: self.jwt_audience.clone(),
@@ -365,6 +418,15 @@ impl Config {
                 path.push(".jwt-secret");
                 PathBuf::from(path)
             }),
+        }
+    }
+
+    /// The TLS files of the gRPC port.
+    pub fn tls_files(&self) -> TlsFiles<'_> {
+        TlsFiles {
+            cert: self.tls_cert_file.as_deref(),
+            key: self.tls_key_file.as_deref(),
+            client_ca: self.tls_client_ca_file.as_deref(),
         }
     }
 
@@ -409,6 +471,14 @@ mod tests {
         assert_eq!(widgets.max_widgets_per_dashboard, 200);
         assert_eq!(widgets.max_config_bytes, 65_536);
         assert_eq!(widgets.max_data_sources_per_widget, 50);
+        // The JWKS URL defaults are spelled twice (here for clap, in auth for JwtOptions).
+        let jwt = c.jwt_options();
+        let defaults = JwtOptions::default();
+        assert_eq!(jwt.jwks_refresh, defaults.jwks_refresh);
+        assert_eq!(jwt.jwks_min_refetch, defaults.jwks_min_refetch);
+        assert_eq!(jwt.jwks_timeout, defaults.jwks_timeout);
+        assert_eq!(jwt.jwks_refresh, Duration::from_secs(300));
+        assert!(c.tls_files().cert.is_none() && c.tls_files().key.is_none());
         assert_eq!(
             c.jwt_options().generated_secret_file,
             Some(PathBuf::from("dashboards.db.jwt-secret"))

@@ -24,7 +24,7 @@ use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{DeadlineLayer, status_layer};
+use crate::server::layers::{DeadlineLayer, grpc_web_cors, status_layer};
 use crate::store::Store;
 
 pub mod auth;
@@ -35,6 +35,8 @@ pub mod layers;
 mod linger;
 pub mod logging;
 pub mod metrics;
+pub mod probe;
+pub mod tls;
 pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
 pub use drain::{Drain, LONG_STREAMS};
 
@@ -187,8 +189,15 @@ pub async fn serve_with_metrics(
     metrics_listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BoxError> {
-    let store = open_store(&config).await?;
+    // Settings that can be checked before touching anything else fail the start first.
+    let tls = tls::server_config(&config.tls_files())?;
     let keys = KeyMaterial::load(&config.jwt_options())?;
+    // The first fetch must succeed; the refresher runs until this function returns.
+    let _jwks_refresher = match &keys {
+        KeyMaterial::JwksUrl(remote) => Some(remote.start().await?),
+        _ => None,
+    };
+    let store = open_store(&config).await?;
     install_page_token_key(&config, &keys)?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
     let app = App::new(store.clone());
@@ -255,7 +264,7 @@ pub async fn serve_with_metrics(
     let drain = Drain::new();
     let health_on_stop = health.clone();
     let addr = listener.local_addr()?;
-    let server = tonic::transport::Server::builder()
+    let router = tonic::transport::Server::builder()
         .max_concurrent_streams(config.max_concurrent_streams)
         // gRPC-Web (browsers; HTTP/1.1 or HTTP/2) is translated to gRPC first, so everything
         // below sees one protocol; other HTTP/1.1 requests are answered 400.
@@ -276,17 +285,26 @@ pub async fn serve_with_metrics(
         .layer(auth)
         .layer(calls::PrincipalProbeLayer)
         .layer(drain.layer())
-        .add_routes(routes)
-        // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the
-        // client's delayed ACK (Nagle). The incoming stream ends when the drain starts; the
-        // same moment is the shutdown signal, so tonic then sends GOAWAY and waits for the
-        // connections to close.
-        .serve_with_incoming_shutdown(
-            drain.incoming(TcpIncoming::from(listener).with_nodelay(Some(true))),
-            drain.started(),
-        );
-    let mut server = tokio::spawn(server);
-    tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
+        .add_routes(routes);
+    // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the client's
+    // delayed ACK (Nagle). The incoming stream ends when the drain starts (with TLS, the
+    // handshakes run inside it); the same moment is the shutdown signal, so tonic then sends
+    // GOAWAY and waits for the connections to close.
+    let incoming = drain.incoming(TcpIncoming::from(listener).with_nodelay(Some(true)));
+    let tls_mode = match (&tls, &config.tls_client_ca_file) {
+        (None, _) => "off",
+        (Some(_), None) => "on",
+        (Some(_), Some(_)) => "mutual",
+    };
+    let mut server =
+        match tls {
+            Some(tls) => tokio::spawn(router.serve_with_incoming_shutdown(
+                tls::TlsIncoming::new(incoming, tls),
+                drain.started(),
+            )),
+            None => tokio::spawn(router.serve_with_incoming_shutdown(incoming, drain.started())),
+        };
+    tracing::info!(%addr, tls = tls_mode, database = %redact(&config.database_url), "serving gRPC");
 
     let result = run_until_drained(
         &config,
@@ -361,55 +379,6 @@ fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), Box
         ),
     }
     Ok(())
-}
-
-/// CORS for gRPC-Web callers from the configured origins (preflights answered here); `None`
-/// when no origin is configured, so browsers keep to the same-origin rule.
-fn grpc_web_cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, BoxError> {
-    use tower_http::cors::{AllowOrigin, CorsLayer};
-    let origins: Vec<&str> = origins
-        .iter()
-        .map(|o| o.trim())
-        .filter(|o| !o.is_empty())
-        .collect();
-    if origins.is_empty() {
-        return Ok(None);
-    }
-    let allow = if origins.contains(&"*") {
-        AllowOrigin::any()
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| {
-                http::HeaderValue::from_str(o)
-                    .map_err(|_| format!("GRPC_WEB_ALLOWED_ORIGINS: invalid origin {o:?}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        AllowOrigin::list(values)
-    };
-    let header = http::HeaderName::from_static;
-    Ok(Some(
-        CorsLayer::new()
-            .allow_origin(allow)
-            .allow_methods([http::Method::POST])
-            .allow_headers([
-                header("authorization"),
-                header("content-type"),
-                header("grpc-timeout"),
-                header("traceparent"),
-                header("tracestate"),
-                header("x-grpc-web"),
-                header("x-request-id"),
-                header("x-user-agent"),
-            ])
-            .expose_headers([
-                header("grpc-status"),
-                header("grpc-message"),
-                header("grpc-status-details-bin"),
-                header("x-request-id"),
-            ])
-            .max_age(std::time::Duration::from_secs(86_400)),
-    ))
 }
 
 /// Keeps health in step with the database and purges the trash.

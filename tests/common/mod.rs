@@ -18,7 +18,7 @@ use dashboard_service::pb::version_service_client::VersionServiceClient;
 use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use dashboard_service::server::auth::{JwtOptions, KeyMaterial, Minter, TokenRequest};
 use dashboard_service::server::config::Config;
-use tonic::transport::Channel;
+use tonic::transport::{Channel, ClientTlsConfig};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -29,6 +29,8 @@ pub struct TestServer {
     /// The Prometheus endpoint: `http://{metrics_addr}/metrics`.
     pub metrics_addr: SocketAddr,
     pub config: Config,
+    /// How clients reach a server with TLS_CERT_FILE (`None`: plaintext).
+    pub tls: Option<ClientTlsConfig>,
     _dir: tempfile::TempDir,
 }
 
@@ -48,6 +50,21 @@ pub fn start(customize: impl FnOnce(&mut Config)) -> TestServer {
 pub fn start_until(
     customize: impl FnOnce(&mut Config),
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> (TestServer, std::thread::JoinHandle<Result<(), String>>) {
+    start_with(customize, shutdown, None)
+}
+
+/// A dedicated server with TLS (the customization sets TLS_CERT_FILE and TLS_KEY_FILE); its
+/// clients, and the wait until it serves, use `tls`.
+pub fn start_tls(customize: impl FnOnce(&mut Config), tls: ClientTlsConfig) -> TestServer {
+    start_with(customize, std::future::pending(), Some(tls)).0
+}
+
+/// [`start_until`], with clients speaking TLS when `tls` is set.
+pub fn start_with(
+    customize: impl FnOnce(&mut Config),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    tls: Option<ClientTlsConfig>,
 ) -> (TestServer, std::thread::JoinHandle<Result<(), String>>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut config = Config::defaults();
@@ -94,7 +111,8 @@ pub fn start_until(
         })
     });
     // Tests call this from inside their runtime; wait from a plain thread.
-    std::thread::spawn(move || wait_until_serving(addr))
+    let probe_tls = tls.clone();
+    std::thread::spawn(move || wait_until_serving(addr, probe_tls))
         .join()
         .expect("server did not start");
     (
@@ -102,24 +120,44 @@ pub fn start_until(
             addr,
             metrics_addr,
             config,
+            tls,
             _dir: dir,
         },
         thread,
     )
 }
 
-fn wait_until_serving(addr: SocketAddr) {
+/// A channel to `addr`: plaintext, or TLS with `tls` (the URI names the address; the
+/// certificate's name comes from `tls`).
+pub async fn connect(
+    addr: SocketAddr,
+    tls: Option<&ClientTlsConfig>,
+) -> Result<Channel, tonic::transport::Error> {
+    match tls {
+        None => {
+            Channel::from_shared(format!("http://{addr}"))
+                .expect("uri")
+                .connect()
+                .await
+        }
+        Some(tls) => {
+            Channel::from_shared(format!("https://{addr}"))
+                .expect("uri")
+                .tls_config(tls.clone())?
+                .connect()
+                .await
+        }
+    }
+}
+
+fn wait_until_serving(addr: SocketAddr, tls: Option<ClientTlsConfig>) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("rt");
     runtime.block_on(async {
         for _ in 0..300 {
-            if let Ok(channel) = Channel::from_shared(format!("http://{addr}"))
-                .expect("uri")
-                .connect()
-                .await
-            {
+            if let Ok(channel) = connect(addr, tls.as_ref()).await {
                 let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
                 let request = tonic_health::pb::HealthCheckRequest {
                     service: String::new(),
@@ -138,9 +176,7 @@ fn wait_until_serving(addr: SocketAddr) {
 
 impl TestServer {
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(format!("http://{}", self.addr))
-            .expect("uri")
-            .connect()
+        connect(self.addr, self.tls.as_ref())
             .await
             .expect("connect")
     }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use jsonwebtoken::jwk::{Jwk, JwkSet};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -62,7 +63,9 @@ impl Verifier {
         }
     }
 
-    pub fn verify(&self, token: &str) -> Result<Principal> {
+    /// Verifies `token`. With `JWT_JWKS_URL`, a kid the key set lacks makes it refetch the
+    /// set first (rate-limited, see `jwks_url`), so this may wait up to one fetch timeout.
+    pub async fn verify(&self, token: &str) -> Result<Principal> {
         let invalid = |why: String| Error::unauthenticated("INVALID_TOKEN", why);
         // `alg: none` and unknown algorithms fail here: they are not in jsonwebtoken's set.
         let header = jsonwebtoken::decode_header(token)
@@ -78,24 +81,20 @@ impl Verifier {
         let (key, algorithm) = match &self.keys {
             KeyMaterial::Secret(secret) => (DecodingKey::from_secret(secret), Algorithm::HS256),
             KeyMaterial::PublicKey { key, algorithm, .. } => (key.clone(), *algorithm),
-            KeyMaterial::Jwks(set) => {
-                let jwk = match &header.kid {
-                    Some(kid) => set.find(kid),
-                    None if set.keys.len() == 1 => set.keys.first(),
-                    None => None,
+            KeyMaterial::Jwks(set) => jwk_key(find_jwk(set, &header)?, &header)?,
+            KeyMaterial::JwksUrl(remote) => {
+                let set = remote.current();
+                match find_jwk(&set, &header) {
+                    Ok(jwk) => jwk_key(jwk, &header)?,
+                    Err(unknown) => {
+                        if header.kid.is_none() {
+                            return Err(unknown);
+                        }
+                        remote.refetch_for_unknown_kid().await;
+                        let set = remote.current();
+                        jwk_key(find_jwk(&set, &header)?, &header)?
+                    }
                 }
-                .ok_or_else(|| invalid("no key in the JWKS matches the token's kid".into()))?;
-                let key = DecodingKey::from_jwk(jwk)
-                    .map_err(|e| invalid(format!("unusable JWKS key: {e}")))?;
-                let algorithm = jwk
-                    .common
-                    .key_algorithm
-                    .and_then(|a| a.to_string().parse::<Algorithm>().ok())
-                    .unwrap_or(header.alg);
-                if !matches!(algorithm, Algorithm::RS256 | Algorithm::ES256) {
-                    return Err(invalid("JWKS keys must be RS256 or ES256".into()));
-                }
-                (key, algorithm)
             }
         };
         if header.alg != algorithm {
@@ -136,6 +135,35 @@ impl Verifier {
         })?;
         principal_from(data.claims)
     }
+}
+
+/// The key of a JWKS the token's `kid` names (a lone key serves tokens without one).
+fn find_jwk<'a>(set: &'a JwkSet, header: &Header) -> Result<&'a Jwk> {
+    match &header.kid {
+        Some(kid) => set.find(kid),
+        None if set.keys.len() == 1 => set.keys.first(),
+        None => None,
+    }
+    .ok_or_else(|| {
+        Error::unauthenticated(
+            "INVALID_TOKEN",
+            "no key in the JWKS matches the token's kid",
+        )
+    })
+}
+
+fn jwk_key(jwk: &Jwk, header: &Header) -> Result<(DecodingKey, Algorithm)> {
+    let invalid = |why: String| Error::unauthenticated("INVALID_TOKEN", why);
+    let key = DecodingKey::from_jwk(jwk).map_err(|e| invalid(format!("unusable JWKS key: {e}")))?;
+    let algorithm = jwk
+        .common
+        .key_algorithm
+        .and_then(|a| a.to_string().parse::<Algorithm>().ok())
+        .unwrap_or(header.alg);
+    if !matches!(algorithm, Algorithm::RS256 | Algorithm::ES256) {
+        return Err(invalid("JWKS keys must be RS256 or ES256".into()));
+    }
+    Ok((key, algorithm))
 }
 
 fn principal_from(claims: Claims) -> Result<Principal> {
@@ -272,20 +300,20 @@ mod tests {
         }
     }
 
-    #[test]
-    fn round_trip() {
+    #[tokio::test]
+    async fn round_trip() {
         let (keys, options) = secret_keys();
         let token = Minter::new(&keys, &options)
             .unwrap()
             .mint(&request(PlatformRole::Author))
             .unwrap();
-        let p = Verifier::new(keys, &options).verify(&token).unwrap();
+        let p = Verifier::new(keys, &options).verify(&token).await.unwrap();
         assert_eq!(p.user_id, "alice");
         assert_eq!(p.role, PlatformRole::Author);
     }
 
-    #[test]
-    fn issuer_and_audience_are_checked_when_configured() {
+    #[tokio::test]
+    async fn issuer_and_audience_are_checked_when_configured() {
         let (keys, mut options) = secret_keys();
         let token = Minter::new(&keys, &options)
             .unwrap()
@@ -294,6 +322,7 @@ mod tests {
         options.issuer = Some("https://issuer".into());
         let err = Verifier::new(keys.clone(), &options)
             .verify(&token)
+            .await
             .unwrap_err();
         assert!(matches!(err, Error::Unauthenticated { .. }));
         let (_, mut minting) = secret_keys();
@@ -307,10 +336,11 @@ mod tests {
         assert!(
             Verifier::new(keys.clone(), &options)
                 .verify(&token)
+                .await
                 .is_err()
         );
         options.audience = Some("dashboards".into());
-        assert!(Verifier::new(keys, &options).verify(&token).is_ok());
+        assert!(Verifier::new(keys, &options).verify(&token).await.is_ok());
     }
 
     /// Signs `claims` (and an optional `crit` header) with the test secret.
@@ -339,32 +369,33 @@ mod tests {
         }
     }
 
-    #[test]
-    fn not_before_in_the_future_is_refused() {
+    #[tokio::test]
+    async fn not_before_in_the_future_is_refused() {
         let (keys, options) = secret_keys();
         let verifier = Verifier::new(keys, &options);
         let now = jsonwebtoken::get_current_timestamp();
         let later = signed(claims(serde_json::json!({"nbf": now + 3600})), None);
-        assert_eq!(reason(verifier.verify(&later)), "INVALID_TOKEN");
+        assert_eq!(reason(verifier.verify(&later).await), "INVALID_TOKEN");
         let earlier = signed(claims(serde_json::json!({"nbf": now - 10})), None);
-        assert!(verifier.verify(&earlier).is_ok());
+        assert!(verifier.verify(&earlier).await.is_ok());
     }
 
-    #[test]
-    fn critical_header_extensions_are_refused() {
+    #[tokio::test]
+    async fn critical_header_extensions_are_refused() {
         let (keys, options) = secret_keys();
         let verifier = Verifier::new(keys, &options);
         let token = signed(claims(serde_json::json!({})), Some(vec!["exp".into()]));
-        assert_eq!(reason(verifier.verify(&token)), "INVALID_TOKEN");
+        assert_eq!(reason(verifier.verify(&token).await), "INVALID_TOKEN");
         assert!(
             verifier
                 .verify(&signed(claims(serde_json::json!({})), None))
+                .await
                 .is_ok()
         );
     }
 
-    #[test]
-    fn an_audience_array_is_accepted_when_it_names_ours() {
+    #[tokio::test]
+    async fn an_audience_array_is_accepted_when_it_names_ours() {
         let (keys, mut options) = secret_keys();
         options.audience = Some("dashboards".into());
         let verifier = Verifier::new(keys, &options);
@@ -373,16 +404,16 @@ mod tests {
             None,
         );
         assert!(
-            verifier.verify(&ours).is_ok(),
+            verifier.verify(&ours).await.is_ok(),
             "{:?}",
-            verifier.verify(&ours)
+            verifier.verify(&ours).await
         );
         let theirs = signed(claims(serde_json::json!({"aud": ["other", "more"]})), None);
-        assert_eq!(reason(verifier.verify(&theirs)), "INVALID_TOKEN");
+        assert_eq!(reason(verifier.verify(&theirs).await), "INVALID_TOKEN");
     }
 
-    #[test]
-    fn timestamps_after_the_year_9999_are_refused() {
+    #[tokio::test]
+    async fn timestamps_after_the_year_9999_are_refused() {
         let (keys, options) = secret_keys();
         let verifier = Verifier::new(keys, &options);
         // 33658-09-27: what a millisecond expiry read as seconds looks like.
@@ -390,17 +421,17 @@ mod tests {
             claims(serde_json::json!({"exp": 1_000_000_000_000u64})),
             None,
         );
-        assert_eq!(reason(verifier.verify(&far)), "INVALID_CLAIMS");
+        assert_eq!(reason(verifier.verify(&far).await), "INVALID_CLAIMS");
         let iat = signed(claims(serde_json::json!({"iat": MAX_TIMESTAMP + 1})), None);
-        assert_eq!(reason(verifier.verify(&iat)), "INVALID_CLAIMS");
+        assert_eq!(reason(verifier.verify(&iat).await), "INVALID_CLAIMS");
         let last = signed(claims(serde_json::json!({"exp": MAX_TIMESTAMP})), None);
-        assert!(verifier.verify(&last).is_ok());
+        assert!(verifier.verify(&last).await.is_ok());
         let negative = signed(claims(serde_json::json!({"exp": -5})), None);
-        assert!(verifier.verify(&negative).is_err());
+        assert!(verifier.verify(&negative).await.is_err());
     }
 
-    #[test]
-    fn org_roles_with_a_tenant_and_tenant_roles_without_are_refused() {
+    #[tokio::test]
+    async fn org_roles_with_a_tenant_and_tenant_roles_without_are_refused() {
         let (keys, options) = secret_keys();
         let verifier = Verifier::new(keys.clone(), &options);
         for (role, tenant, ok) in [
@@ -416,7 +447,7 @@ mod tests {
                 Some(t) => serde_json::json!({"role": role, "tenant": t}),
                 None => serde_json::json!({"role": role}),
             };
-            let result = verifier.verify(&signed(claims(extra), None));
+            let result = verifier.verify(&signed(claims(extra), None)).await;
             if ok {
                 assert!(result.is_ok(), "{role} {tenant:?}: {result:?}");
             } else {

@@ -1,24 +1,58 @@
 //! Where the token keys come from: an HS256 secret (given, from a file, or generated beside
-//! the SQLite database), RS256/ES256 PEM public keys, or a JWKS file.
+//! the SQLite database), RS256/ES256 PEM public keys, a JWKS file, or a JWKS URL.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 
+use super::jwks_url::{JwksUrlOptions, RemoteJwks};
+
+/// The defaults of `JWT_JWKS_REFRESH`, `JWT_JWKS_MIN_REFETCH` and `JWT_JWKS_TIMEOUT` (config.rs
+/// spells them too; its test checks that they agree).
+pub const DEFAULT_JWKS_REFRESH: Duration = Duration::from_secs(300);
+pub const DEFAULT_JWKS_MIN_REFETCH: Duration = Duration::from_secs(30);
+pub const DEFAULT_JWKS_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Where the keys come from; at most one source may be set.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct JwtOptions {
     pub secret: Option<String>,
     pub secret_file: Option<PathBuf>,
     pub public_key_file: Option<PathBuf>,
     pub jwks_file: Option<PathBuf>,
+    /// An identity provider's JWKS endpoint (`JWT_JWKS_URL`), and how it is fetched.
+    pub jwks_url: Option<String>,
+    pub jwks_refresh: Duration,
+    pub jwks_min_refetch: Duration,
+    pub jwks_timeout: Duration,
     /// PEM private key for `token` when the server verifies with a public key.
     pub private_key_file: Option<PathBuf>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     /// Where to keep a generated secret when no key source is set (embedded SQLite only).
     pub generated_secret_file: Option<PathBuf>,
+}
+
+impl Default for JwtOptions {
+    fn default() -> Self {
+        Self {
+            secret: None,
+            secret_file: None,
+            public_key_file: None,
+            jwks_file: None,
+            jwks_url: None,
+            jwks_refresh: DEFAULT_JWKS_REFRESH,
+            jwks_min_refetch: DEFAULT_JWKS_MIN_REFETCH,
+            jwks_timeout: DEFAULT_JWKS_TIMEOUT,
+            private_key_file: None,
+            issuer: None,
+            audience: None,
+            generated_secret_file: None,
+        }
+    }
 }
 
 /// The resolved keys.
@@ -31,6 +65,8 @@ pub enum KeyMaterial {
         private_key: Option<(EncodingKey, Algorithm)>,
     },
     Jwks(JwkSet),
+    /// Fetched from `JWT_JWKS_URL`: empty until [`RemoteJwks::start`] has run.
+    JwksUrl(Arc<RemoteJwks>),
 }
 
 const MIN_SECRET_BYTES: usize = 32;
@@ -44,10 +80,12 @@ impl KeyMaterial {
             options.secret_file.is_some(),
             options.public_key_file.is_some(),
             options.jwks_file.is_some(),
+            options.jwks_url.is_some(),
         ];
         if sources.iter().filter(|s| **s).count() > 1 {
             return Err(
-                "set only one of JWT_SECRET, JWT_SECRET_FILE, JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE"
+                "set only one of JWT_SECRET, JWT_SECRET_FILE, JWT_PUBLIC_KEY_FILE, \
+                 JWT_JWKS_FILE, JWT_JWKS_URL"
                     .into(),
             );
         }
@@ -91,11 +129,19 @@ impl KeyMaterial {
                 .map_err(|e| format!("{}: not a JWKS document: {e}", path.display()))?;
             return Ok(Self::Jwks(set));
         }
+        if let Some(url) = &options.jwks_url {
+            return Ok(Self::JwksUrl(RemoteJwks::new(&JwksUrlOptions {
+                url: url.clone(),
+                refresh: options.jwks_refresh,
+                min_refetch: options.jwks_min_refetch,
+                timeout: options.jwks_timeout,
+            })?));
+        }
         match &options.generated_secret_file {
             Some(path) => Self::secret(generated_secret(path)?),
             None => Err(
                 "no JWT key configured: set JWT_SECRET (at least 32 bytes), JWT_SECRET_FILE, \
-                 JWT_PUBLIC_KEY_FILE or JWT_JWKS_FILE"
+                 JWT_PUBLIC_KEY_FILE, JWT_JWKS_FILE or JWT_JWKS_URL"
                     .into(),
             ),
         }

@@ -99,7 +99,7 @@ where
             {
                 return inner.call(request).await;
             }
-            match authenticate(&verifier, request.headers()) {
+            match authenticate(&verifier, request.headers()).await {
                 Ok(claims) => {
                     let principal = match &users {
                         Some(users) => users.resolve(claims).await,
@@ -119,7 +119,7 @@ where
     }
 }
 
-fn authenticate(verifier: &Verifier, headers: &http::HeaderMap) -> Result<Principal, Error> {
+async fn authenticate(verifier: &Verifier, headers: &http::HeaderMap) -> Result<Principal, Error> {
     let value = headers.get(http::header::AUTHORIZATION).ok_or_else(|| {
         Error::unauthenticated(
             "MISSING_CREDENTIALS",
@@ -137,5 +137,5 @@ fn authenticate(verifier: &Verifier, headers: &http::HeaderMap) -> Result<Princi
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .map(|(_, token)| token.trim())
         .ok_or_else(|| Error::unauthenticated("INVALID_TOKEN", "expected `Bearer <token>`"))?;
-    verifier.verify(token)
+    verifier.verify(token).await
 }

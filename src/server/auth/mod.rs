@@ -6,10 +6,14 @@
 //!
 //! [`Principal`]: crate::core::Principal
 
+mod jwks_url;
 mod jwt;
 mod keys;
 mod layer;
 
+pub use jwks_url::{JwksUrlOptions, MAX_JWKS_BYTES, Refresher, RemoteJwks};
 pub use jwt::{Claims, Minter, TokenRequest, Verifier};
-pub use keys::{JwtOptions, KeyMaterial};
+pub use keys::{
+    DEFAULT_JWKS_MIN_REFETCH, DEFAULT_JWKS_REFRESH, DEFAULT_JWKS_TIMEOUT, JwtOptions, KeyMaterial,
+};
 pub use layer::{AuthLayer, JitUsers};
