@@ -254,7 +254,7 @@ pub async fn serve_with_metrics(
         // gRPC-Web (browsers; HTTP/1.1 or HTTP/2) is translated to gRPC first, so everything
         // below sees one protocol; other HTTP/1.1 requests are answered 400.
         .accept_http1(true)
-        .layer(tower::util::option_layer(grpc_web_cors(
+        .layer(tower::util::option_layer(layers::grpc_web_cors(
             &config.grpc_web_allowed_origins,
         )?))
         .layer(tonic_web::GrpcWebLayer::new())
@@ -355,55 +355,6 @@ fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), Box
         ),
     }
     Ok(())
-}
-
-/// CORS for gRPC-Web callers from the configured origins (preflights answered here); `None`
-/// when no origin is configured, so browsers keep to the same-origin rule.
-fn grpc_web_cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, BoxError> {
-    use tower_http::cors::{AllowOrigin, CorsLayer};
-    let origins: Vec<&str> = origins
-        .iter()
-        .map(|o| o.trim())
-        .filter(|o| !o.is_empty())
-        .collect();
-    if origins.is_empty() {
-        return Ok(None);
-    }
-    let allow = if origins.contains(&"*") {
-        AllowOrigin::any()
-    } else {
-        let values = origins
-            .iter()
-            .map(|o| {
-                http::HeaderValue::from_str(o)
-                    .map_err(|_| format!("GRPC_WEB_ALLOWED_ORIGINS: invalid origin {o:?}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        AllowOrigin::list(values)
-    };
-    let header = http::HeaderName::from_static;
-    Ok(Some(
-        CorsLayer::new()
-            .allow_origin(allow)
-            .allow_methods([http::Method::POST])
-            .allow_headers([
-                header("authorization"),
-                header("content-type"),
-                header("grpc-timeout"),
-                header("traceparent"),
-                header("tracestate"),
-                header("x-grpc-web"),
-                header("x-request-id"),
-                header("x-user-agent"),
-            ])
-            .expose_headers([
-                header("grpc-status"),
-                header("grpc-message"),
-                header("grpc-status-details-bin"),
-                header("x-request-id"),
-            ])
-            .max_age(std::time::Duration::from_secs(86_400)),
-    ))
 }
 
 /// Keeps health in step with the database and purges the trash.
