@@ -44,7 +44,7 @@ impl TraceExport {
     /// `None` when no OTLP endpoint is configured. Must run inside the Tokio runtime: the
     /// exporter's channel lives there.
     pub fn from_config(config: &Config) -> Result<Option<Self>, BoxError> {
-        let Some(endpoint) = endpoint(config) else {
+        let Some(endpoint) = endpoint(config)? else {
             return Ok(None);
         };
         check_protocol(PROTOCOL_VARS.map(|var| std::env::var(var).ok()))?;
@@ -94,14 +94,28 @@ impl TraceExport {
 }
 
 /// The traces endpoint wins over the general one (OTLP exporter specification). Over gRPC
-/// neither gets a path appended.
-fn endpoint(config: &Config) -> Option<String> {
-    [&config.otlp_traces_endpoint, &config.otlp_endpoint]
-        .into_iter()
-        .flatten()
-        .map(|e| e.trim())
-        .find(|e| !e.is_empty())
-        .map(str::to_string)
+/// neither gets a path appended. Only `http://`: no TLS stack is built in for the exporter
+/// (the SDK would take a scheme-less endpoint for https).
+fn endpoint(config: &Config) -> Result<Option<String>, BoxError> {
+    let configured = [
+        (
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+            &config.otlp_traces_endpoint,
+        ),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", &config.otlp_endpoint),
+    ]
+    .into_iter()
+    .filter_map(|(var, value)| Some((var, value.as_deref()?.trim())))
+    .find(|(_, value)| !value.is_empty());
+    match configured {
+        None => Ok(None),
+        Some((_, value)) if value.starts_with("http://") => Ok(Some(value.to_string())),
+        Some((var, value)) => Err(format!(
+            "{var}={value:?}: only plaintext OTLP/gRPC is supported; give an http:// endpoint \
+             (a collector agent or sidecar, port 4317)"
+        )
+        .into()),
+    }
 }
 
 /// Only OTLP/gRPC is built in: a collector's OTLP/HTTP port would receive gRPC it cannot
@@ -151,11 +165,30 @@ mod tests {
         let mut config = Config::defaults();
         config.otlp_endpoint = None;
         config.otlp_traces_endpoint = Some(" ".into());
-        assert_eq!(endpoint(&config), None);
+        assert_eq!(endpoint(&config).unwrap(), None);
+        assert!(TraceExport::from_config(&config).unwrap().is_none());
         config.otlp_endpoint = Some("http://collector:4317".into());
-        assert_eq!(endpoint(&config).as_deref(), Some("http://collector:4317"));
+        assert_eq!(
+            endpoint(&config).unwrap().as_deref(),
+            Some("http://collector:4317")
+        );
         config.otlp_traces_endpoint = Some("http://traces:4317".into());
-        assert_eq!(endpoint(&config).as_deref(), Some("http://traces:4317"));
+        assert_eq!(
+            endpoint(&config).unwrap().as_deref(),
+            Some("http://traces:4317")
+        );
+    }
+
+    #[test]
+    fn only_plaintext_endpoints_are_accepted() {
+        let mut config = Config::defaults();
+        config.otlp_traces_endpoint = None;
+        for refused in ["https://collector:4317", "collector:4317"] {
+            config.otlp_endpoint = Some(refused.into());
+            let err = endpoint(&config).unwrap_err().to_string();
+            assert!(err.starts_with("OTEL_EXPORTER_OTLP_ENDPOINT="), "{err}");
+            assert!(err.contains("http://"), "{err}");
+        }
     }
 
     #[test]
