@@ -21,7 +21,7 @@ use tonic::transport::server::TcpConnectInfo;
 use tower::{Layer, Service};
 
 use super::metrics::{MessageCounter, MethodMetrics, Metrics, code_name};
-use super::traces::{ServerSpan, caller_context, new_trace_id};
+use super::traces::{ServerSpan, TraceParent, new_trace_id};
 use crate::core::Principal;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -109,16 +109,16 @@ where
             .and_then(TcpConnectInfo::remote_addr);
         // A missing or malformed traceparent starts a new trace (W3C trace-context §4.3). With
         // a span, the log shows the span's trace id: one trace, one id.
-        let caller = caller_context(headers);
+        let caller = TraceParent::from_headers(headers);
         let span = self.tracer.as_ref().map(|tracer| {
             let rpc = method
                 .is_served()
                 .then(|| (method.service.as_str(), method.method.as_str()));
-            ServerSpan::start(tracer, rpc, caller.clone(), peer)
+            ServerSpan::start(tracer, rpc, caller, headers, peer)
         });
-        let trace_id = match (&span, &caller) {
+        let trace_id = match (&span, caller) {
             (Some(span), _) => span.trace_id(),
-            (None, Some((parent, _))) => parent.trace_id.to_string(),
+            (None, Some(caller)) => caller.trace_id.to_string(),
             (None, None) => new_trace_id(),
         };
         let deadline = headers

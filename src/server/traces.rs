@@ -62,6 +62,14 @@ impl TraceParent {
         (parsed.trace_id != TraceId::INVALID && parsed.parent_id != SpanId::INVALID)
             .then_some(parsed)
     }
+
+    /// The caller's, if it sent a well-formed one.
+    pub fn from_headers(headers: &http::HeaderMap) -> Option<Self> {
+        headers
+            .get(TRACEPARENT)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Self::parse)
+    }
 }
 
 /// The trace id of a W3C `traceparent`, as the access log writes it, if well formed.
@@ -74,22 +82,16 @@ pub fn new_trace_id() -> String {
     TraceId::from(rand::random::<u128>() | 1).to_string()
 }
 
-/// The trace context a call arrives with.
-pub fn caller_context(headers: &http::HeaderMap) -> Option<(TraceParent, TraceState)> {
-    let parent = headers
-        .get(TRACEPARENT)
-        .and_then(|v| v.to_str().ok())
-        .and_then(TraceParent::parse)?;
-    // Several `tracestate` fields are one list (W3C §3.3.1.2); one that does not parse is
-    // dropped, and the `traceparent` still counts.
-    let state = headers
+/// The caller's `tracestate`, read only to go with its span. Several fields are one list
+/// (W3C §3.3.1.2); a list that does not parse is dropped, and the `traceparent` still counts.
+fn tracestate(headers: &http::HeaderMap) -> TraceState {
+    headers
         .get_all(TRACESTATE)
         .iter()
         .map(|v| v.to_str().ok())
         .collect::<Option<Vec<_>>>()
         .and_then(|fields| fields.join(",").parse::<TraceState>().ok())
-        .unwrap_or_default();
-    Some((parent, state))
+        .unwrap_or_default()
 }
 
 /// The SERVER span of one call, named and attributed per the OpenTelemetry RPC semantic
@@ -97,20 +99,22 @@ pub fn caller_context(headers: &http::HeaderMap) -> Option<(TraceParent, TraceSt
 pub struct ServerSpan(Span);
 
 impl ServerSpan {
-    /// `rpc` is the (service, method) of a served path, `None` for a path nobody serves.
+    /// `rpc` is the (service, method) of a served path, `None` for a path nobody serves;
+    /// `caller` the request's `traceparent`, whose `tracestate` is in `headers`.
     pub fn start(
         tracer: &SdkTracer,
         rpc: Option<(&str, &str)>,
-        caller: Option<(TraceParent, TraceState)>,
+        caller: Option<TraceParent>,
+        headers: &http::HeaderMap,
         peer: Option<SocketAddr>,
     ) -> Self {
         let parent = match caller {
-            Some((parent, state)) => Context::new().with_remote_span_context(SpanContext::new(
-                parent.trace_id,
-                parent.parent_id,
-                parent.flags,
+            Some(caller) => Context::new().with_remote_span_context(SpanContext::new(
+                caller.trace_id,
+                caller.parent_id,
+                caller.flags,
                 true,
-                state,
+                tracestate(headers),
             )),
             None => Context::new(),
         };
@@ -211,16 +215,15 @@ mod tests {
         headers.insert(TRACEPARENT, traceparent.parse().unwrap());
         headers.append(TRACESTATE, "vendor=opaque".parse().unwrap());
         headers.append(TRACESTATE, "other=1".parse().unwrap());
-        let (_, state) = caller_context(&headers).unwrap();
-        assert_eq!(state.header(), "vendor=opaque,other=1");
+        assert_eq!(tracestate(&headers).header(), "vendor=opaque,other=1");
 
         headers.insert(TRACESTATE, "not a list member".parse().unwrap());
-        let (parent, state) = caller_context(&headers).unwrap();
-        assert_eq!(state.header(), "");
+        assert_eq!(tracestate(&headers).header(), "");
+        let parent = TraceParent::from_headers(&headers).unwrap();
         assert_eq!(parent.trace_id.to_string(), &traceparent[3..35]);
 
         headers.insert(TRACEPARENT, "00-bad".parse().unwrap());
-        assert!(caller_context(&headers).is_none());
+        assert!(TraceParent::from_headers(&headers).is_none());
     }
 
     #[test]
