@@ -3,65 +3,19 @@
 //! principal, the peer and the request id, which is echoed in `x-request-id`.
 //!
 //! The test server runs in this process, so the log is captured by installing the same
-//! subscriber `main` installs, writing to a buffer.
+//! subscriber `main` installs, writing to a buffer (`common::logs`).
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
-
+use common::logs::{access_lines, log};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
-use dashboard_service::server::config::LogFormat;
-use dashboard_service::server::logging;
 use tonic::Code;
-use tracing_subscriber::EnvFilter;
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The captured log of this test binary (installed once, for every server thread).
-fn log() -> &'static Buffer {
-    static LOG: OnceLock<Buffer> = OnceLock::new();
-    LOG.get_or_init(|| {
-        let buffer = Buffer::default();
-        let writer = buffer.clone();
-        let subscriber = logging::subscriber(
-            LogFormat::Json,
-            EnvFilter::new(logging::DEFAULT_FILTER),
-            false,
-            move || writer.clone(),
-        );
-        tracing::subscriber::set_global_default(subscriber).expect("one subscriber");
-        buffer
-    })
-}
-
-/// Every JSON line logged so far; each must parse.
-fn lines() -> Vec<serde_json::Value> {
-    let bytes = log().0.lock().expect("log buffer").clone();
-    String::from_utf8(bytes)
-        .expect("utf-8 log")
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
-        .collect()
-}
 
 fn access_lines_with_trace(trace_id: &str) -> Vec<serde_json::Value> {
-    lines()
+    access_lines()
         .into_iter()
-        .filter(|line| line["target"] == "access" && line["trace_id"] == trace_id)
+        .filter(|line| line["trace_id"] == trace_id)
         .collect()
 }
 

@@ -18,10 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use common::{Caller, server, token, unique_org};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
-use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
-use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
 use dashboard_service::pb::grantee::Kind;
-use dashboard_service::pb::sharing_service_client::SharingServiceClient;
 use tokio::sync::Semaphore;
 use tonic::Code;
 use tonic::transport::Channel;
@@ -135,20 +132,7 @@ impl Who {
     }
 
     fn caller(&self, channel: &Channel) -> Caller {
-        Caller {
-            token: self.token.clone(),
-            sub: self.sub.clone(),
-            org: self.org.clone(),
-            dashboards: DashboardServiceClient::new(channel.clone()),
-            sharing: SharingServiceClient::new(channel.clone()),
-            widgets: dashboard_service::pb::widget_service_client::WidgetServiceClient::new(
-                channel.clone(),
-            ),
-            audit: dashboard_service::pb::audit_service_client::AuditServiceClient::new(
-                channel.clone(),
-            ),
-            directory: DirectoryServiceClient::new(channel.clone()),
-        }
+        Caller::on(channel, self.token.clone(), &self.org, &self.sub)
     }
 
     fn describe(&self) -> String {

@@ -30,20 +30,7 @@ fn in_an_hour() -> u64 {
 /// A caller with a token the test made, not yet known to the directory.
 async fn caller_with(org: &str, sub: &str, token: String) -> Caller {
     let channel = server().channel().await;
-    Caller {
-        token,
-        sub: sub.into(),
-        org: org.into(),
-        dashboards: pb::dashboard_service_client::DashboardServiceClient::new(channel.clone()),
-        sharing: pb::sharing_service_client::SharingServiceClient::new(channel.clone()),
-        widgets: dashboard_service::pb::widget_service_client::WidgetServiceClient::new(
-            channel.clone(),
-        ),
-        audit: dashboard_service::pb::audit_service_client::AuditServiceClient::new(
-            channel.clone(),
-        ),
-        directory: pb::directory_service_client::DirectoryServiceClient::new(channel),
-    }
+    Caller::on(&channel, token, org, sub)
 }
 
 async fn get_user(caller: &mut Caller, name: &str) -> Result<pb::User, tonic::Status> {

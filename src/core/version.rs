@@ -265,7 +265,7 @@ pub fn to_prune(
     oldest_kept_time: Micros,
 ) -> Vec<i64> {
     let mut newest_first: Vec<&(i64, Micros, bool)> = versions.iter().collect();
-    newest_first.sort_by(|a, b| b.0.cmp(&a.0));
+    newest_first.sort_by_key(|v| std::cmp::Reverse(v.0));
     newest_first
         .into_iter()
         .skip(keep_min)

@@ -1,5 +1,5 @@
-//! One tower layer around every call: metrics, the access log line, `x-request-id` and the
-//! W3C trace context.
+//! One tower layer around every call: metrics, the access log line, `x-request-id`, the W3C
+//! trace context and, when OTLP export is on, the call's server span (`traces`).
 //!
 //! A call finishes when its status is known: in the response headers for trailers-only
 //! responses (how tonic sends most errors), else in the trailers at the end of the body. A
@@ -14,16 +14,17 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use futures_util::future::BoxFuture;
 use http_body::Frame;
+use opentelemetry_sdk::trace::SdkTracer;
 use tonic::Code;
 use tonic::body::Body;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 use tower::{Layer, Service};
 
 use super::metrics::{MessageCounter, MethodMetrics, Metrics, code_name};
+use super::traces::{ServerSpan, TraceParent, new_trace_id};
 use crate::core::Principal;
 
 pub const REQUEST_ID: &str = "x-request-id";
-pub const TRACEPARENT: &str = "traceparent";
 
 /// A caller's request id is echoed only when it is short and plain; otherwise one is made.
 const MAX_REQUEST_ID: usize = 128;
@@ -34,15 +35,22 @@ const MAX_LOGGED_PATH: usize = 160;
 pub struct CallsLayer {
     metrics: Arc<Metrics>,
     request_timeout: Duration,
+    tracer: Option<SdkTracer>,
 }
 
 impl CallsLayer {
     /// `request_timeout` is the server's own deadline (tonic's `timeout`): a call dropped
     /// after it (or after the client's `grpc-timeout`) ended with DEADLINE_EXCEEDED.
-    pub fn new(metrics: Arc<Metrics>, request_timeout: Duration) -> Self {
+    /// `tracer`: each call gets a server span from it (OTLP export on), or none.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        request_timeout: Duration,
+        tracer: Option<SdkTracer>,
+    ) -> Self {
         Self {
             metrics,
             request_timeout,
+            tracer,
         }
     }
 }
@@ -55,6 +63,7 @@ impl<S> Layer<S> for CallsLayer {
             inner,
             metrics: self.metrics.clone(),
             request_timeout: self.request_timeout,
+            tracer: self.tracer.clone(),
         }
     }
 }
@@ -64,6 +73,7 @@ pub struct Calls<S> {
     inner: S,
     metrics: Arc<Metrics>,
     request_timeout: Duration,
+    tracer: Option<SdkTracer>,
 }
 
 impl<S, B> Service<http::Request<Body>> for Calls<S>
@@ -93,12 +103,30 @@ where
             .filter(|id| is_plain_request_id(id))
             .map(str::to_string)
             .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-        // A missing or malformed traceparent starts a new trace (W3C trace-context §4.3).
-        let trace_id = headers
-            .get(TRACEPARENT)
-            .and_then(|v| v.to_str().ok())
-            .and_then(trace_id_of)
-            .unwrap_or_else(new_trace_id);
+        let peer = request
+            .extensions()
+            .get::<TcpConnectInfo>()
+            .or_else(|| {
+                request
+                    .extensions()
+                    .get::<TlsConnectInfo<TcpConnectInfo>>()
+                    .map(TlsConnectInfo::get_ref)
+            })
+            .and_then(TcpConnectInfo::remote_addr);
+        // A missing or malformed traceparent starts a new trace (W3C trace-context §4.3). With
+        // a span, the log shows the span's trace id: one trace, one id.
+        let caller = TraceParent::from_headers(headers);
+        let span = self.tracer.as_ref().map(|tracer| {
+            let rpc = method
+                .is_served()
+                .then(|| (method.service.as_str(), method.method.as_str()));
+            ServerSpan::start(tracer, rpc, caller, headers, peer)
+        });
+        let trace_id = match (&span, caller) {
+            (Some(span), _) => span.trace_id(),
+            (None, Some(caller)) => caller.trace_id.to_string(),
+            (None, None) => new_trace_id(),
+        };
         let deadline = headers
             .get("grpc-timeout")
             .and_then(|v| v.to_str().ok())
@@ -109,18 +137,10 @@ where
         let call = Call {
             metrics: self.metrics.clone(),
             path,
-            peer: request
-                .extensions()
-                .get::<TcpConnectInfo>()
-                .or_else(|| {
-                    request
-                        .extensions()
-                        .get::<TlsConnectInfo<TcpConnectInfo>>()
-                        .map(TlsConnectInfo::get_ref)
-                })
-                .and_then(TcpConnectInfo::remote_addr),
+            peer,
             request_id,
             trace_id,
+            span,
             principal,
             start: Instant::now(),
             deadline,
@@ -224,6 +244,7 @@ struct Call {
     peer: Option<SocketAddr>,
     request_id: String,
     trace_id: String,
+    span: Option<ServerSpan>,
     principal: PrincipalSlot,
     start: Instant,
     deadline: Duration,
@@ -243,6 +264,9 @@ impl Call {
         let elapsed = self.start.elapsed();
         self.metrics
             .handled(&self.method, code, elapsed.as_secs_f64());
+        if let Some(span) = self.span.take() {
+            span.finish(code);
+        }
         let principal = self.principal.get();
         tracing::info!(
             target: "access",
@@ -358,34 +382,6 @@ fn is_plain_request_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
-/// The trace id of a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`), if well formed.
-pub fn trace_id_of(traceparent: &str) -> Option<String> {
-    let mut parts = traceparent.trim().split('-');
-    let version = parts.next()?;
-    let trace_id = parts.next()?;
-    let parent_id = parts.next()?;
-    let flags = parts.next()?;
-    let rest = parts.next();
-    let hex = |s: &str, len: usize| {
-        s.len() == len && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    };
-    let zeros = |s: &str| s.bytes().all(|b| b == b'0');
-    let valid = hex(version, 2)
-        && version != "ff"
-        // Version 00 has exactly four fields; later versions may append more.
-        && (version != "00" || rest.is_none())
-        && hex(trace_id, 32)
-        && !zeros(trace_id)
-        && hex(parent_id, 16)
-        && !zeros(parent_id)
-        && hex(flags, 2);
-    valid.then(|| trace_id.to_string())
-}
-
-fn new_trace_id() -> String {
-    format!("{:032x}", rand::random::<u128>() | 1)
-}
-
 fn truncate(s: &str, max: usize) -> &str {
     if s.len() <= max {
         return s;
@@ -400,31 +396,6 @@ fn truncate(s: &str, max: usize) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_w3c_traceparent() {
-        let id = "4bf92f3577b34da6a3ce929d0e0e4736";
-        assert_eq!(
-            trace_id_of(&format!("00-{id}-00f067aa0ba902b7-01")).as_deref(),
-            Some(id)
-        );
-        // Later versions may carry more fields.
-        assert_eq!(
-            trace_id_of(&format!("cc-{id}-00f067aa0ba902b7-01-what")).as_deref(),
-            Some(id)
-        );
-        for bad in [
-            format!("00-{id}-00f067aa0ba902b7-01-extra"),
-            format!("ff-{id}-00f067aa0ba902b7-01"),
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01".to_string(),
-            format!("00-{id}-0000000000000000-01"),
-            format!("00-{}-00f067aa0ba902b7-01", id.to_uppercase()),
-            "00-abc-def-01".to_string(),
-            String::new(),
-        ] {
-            assert_eq!(trace_id_of(&bad), None, "{bad}");
-        }
-    }
 
     #[test]
     fn grpc_timeouts() {

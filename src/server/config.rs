@@ -339,6 +339,26 @@ pub struct Config {
     /// CA certificates (PEM): clients must present a certificate signed by one (mutual TLS).
     #[arg(long, env = "TLS_CLIENT_CA_FILE", global = true)]
     pub tls_client_ca_file: Option<PathBuf>,
+
+    // ---- tracing: OTLP export (issue 13), the standard OpenTelemetry variables ----
+    /// OTLP/gRPC collector (e.g. `http://otel-collector:4317`): every call's server span is
+    /// exported there. Unset: no spans, no exporter.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
+
+    /// Collector for traces only; wins over OTEL_EXPORTER_OTLP_ENDPOINT.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", global = true)]
+    pub otlp_traces_endpoint: Option<String>,
+
+    /// `service.name` of the exported spans; default: the one in OTEL_RESOURCE_ATTRIBUTES,
+    /// else `dashboard-service`.
+    #[arg(long, env = "OTEL_SERVICE_NAME", global = true)]
+    pub otel_service_name: Option<String>,
+
+    /// How long exported spans may wait to be batched; `None`: the SDK's
+    /// (`OTEL_BSP_SCHEDULE_DELAY`, 5s). For tests and embedding.
+    #[arg(skip)]
+    pub otlp_batch_delay: Option<Duration>,
 }
 
 /// A pool sized for the machine: queries are short, so a few connections per core keep the
@@ -457,6 +477,10 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
         assert!(c.grpc_web_allowed_origins.is_empty());
+        // No OTLP export unless the environment asks for it.
+        if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
+            assert_eq!(c.otlp_endpoint, None);
+        }
         // Durable commits unless SQLITE_SYNCHRONOUS=normal opts out (store/sqlite.rs tests
         // that the setting reaches every pooled connection).
         assert_eq!(c.db_options().sqlite_synchronous, SqliteSynchronous::Full);

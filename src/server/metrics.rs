@@ -35,6 +35,8 @@ pub const PATH: &str = "/metrics";
 
 const METHOD_LABELS: [&str; 3] = ["grpc_type", "grpc_service", "grpc_method"];
 const HANDLED_LABELS: [&str; 4] = ["grpc_type", "grpc_service", "grpc_method", "grpc_code"];
+/// The labels (every one) of a path nobody serves, so callers cannot grow the label set.
+const UNKNOWN: &str = "unknown";
 
 /// The counters of one method, resolved once at startup so a call does no label lookups
 /// until it finishes.
@@ -46,6 +48,13 @@ pub struct MethodMetrics {
     pub received: IntCounter,
     pub sent: IntCounter,
     pub seconds: Histogram,
+}
+
+impl MethodMetrics {
+    /// False for the `unknown` counters of paths nobody serves.
+    pub fn is_served(&self) -> bool {
+        self.kind != UNKNOWN
+    }
 }
 
 pub struct Metrics {
@@ -134,7 +143,7 @@ impl Metrics {
                 }
             }
         }
-        let unknown = resolve("unknown", "unknown", "unknown");
+        let unknown = resolve(UNKNOWN, UNKNOWN, UNKNOWN);
         Ok(Self {
             registry,
             methods,

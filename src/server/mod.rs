@@ -1,6 +1,6 @@
 //! Assembles and runs the gRPC server: one builder registers each service in the router,
 //! in health and in reflection (v1 and v1alpha) together; background jobs (database health,
-//! trash purge); graceful shutdown.
+//! trash purge); optional OTLP trace export; graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -24,7 +24,7 @@ use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{DeadlineLayer, grpc_web_cors, status_layer};
+use crate::server::layers::{DeadlineLayer, status_layer};
 use crate::store::Store;
 
 pub mod auth;
@@ -35,10 +35,13 @@ pub mod layers;
 mod linger;
 pub mod logging;
 pub mod metrics;
+pub mod otlp;
 pub mod probe;
 pub mod tls;
-pub use calls::{REQUEST_ID, TRACEPARENT, trace_id_of};
+pub mod traces;
+pub use calls::REQUEST_ID;
 pub use drain::{Drain, LONG_STREAMS};
+pub use traces::{TRACEPARENT, TRACESTATE, trace_id_of};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -200,6 +203,7 @@ pub async fn serve_with_metrics(
     let store = open_store(&config).await?;
     install_page_token_key(&config, &keys)?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
+    let trace_export = otlp::TraceExport::from_config(&config)?;
     let app = App::new(store.clone());
     let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(app.clone()))));
 
@@ -260,6 +264,9 @@ pub async fn serve_with_metrics(
         metrics_stop.clone().cancelled_owned(),
     ));
     tracing::info!(addr = %metrics_addr, path = metrics::PATH, "serving metrics");
+    if trace_export.is_some() {
+        tracing::info!("exporting a span per call over OTLP/gRPC");
+    }
 
     let drain = Drain::new();
     let health_on_stop = health.clone();
@@ -269,12 +276,16 @@ pub async fn serve_with_metrics(
         // gRPC-Web (browsers; HTTP/1.1 or HTTP/2) is translated to gRPC first, so everything
         // below sees one protocol; other HTTP/1.1 requests are answered 400.
         .accept_http1(true)
-        .layer(tower::util::option_layer(grpc_web_cors(
+        .layer(tower::util::option_layer(layers::grpc_web_cors(
             &config.grpc_web_allowed_origins,
         )?))
         .layer(tonic_web::GrpcWebLayer::new())
         // Then metrics and the access log see every call, also those refused below.
-        .layer(calls::CallsLayer::new(metrics, config.request_timeout))
+        .layer(calls::CallsLayer::new(
+            metrics,
+            config.request_timeout,
+            trace_export.as_ref().map(otlp::TraceExport::tracer),
+        ))
         // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
@@ -318,6 +329,10 @@ pub async fn serve_with_metrics(
     background.abort();
     metrics_stop.cancel();
     let _ = metrics_server.await;
+    // The spans of the last calls, drained above, are still buffered.
+    if let Some(trace_export) = trace_export {
+        trace_export.shutdown().await;
+    }
     result?;
     tracing::info!("stopped");
     Ok(())

@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::crypto::CryptoProvider;
@@ -22,6 +21,8 @@ use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{RootCertStore, ServerConfig};
 use tokio_rustls::server::TlsStream;
 use tokio_stream::Stream;
+
+use super::linger::LingeringClose;
 
 /// ALPN protocols the gRPC port offers: HTTP/2 for gRPC, HTTP/1.1 for gRPC-Web.
 pub const ALPN: [&[u8]; 2] = [b"h2", b"http/1.1"];
@@ -115,7 +116,7 @@ pub fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
 pub struct TlsIncoming<S> {
     tcp: Option<S>,
     acceptor: TlsAcceptor,
-    handshakes: JoinSet<io::Result<TlsStream<TcpStream>>>,
+    handshakes: JoinSet<io::Result<TlsStream<LingeringClose>>>,
 }
 
 impl<S> TlsIncoming<S> {
@@ -130,9 +131,9 @@ impl<S> TlsIncoming<S> {
 
 impl<S> Stream for TlsIncoming<S>
 where
-    S: Stream<Item = io::Result<TcpStream>> + Unpin,
+    S: Stream<Item = io::Result<LingeringClose>> + Unpin,
 {
-    type Item = io::Result<TlsStream<TcpStream>>;
+    type Item = io::Result<TlsStream<LingeringClose>>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = &mut *self;

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
+
 use std::net::SocketAddr;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -216,17 +218,7 @@ impl TestServer {
         role: PlatformRole,
     ) -> Caller {
         let channel = self.channel().await;
-        let mut caller = Caller {
-            token: token(org, sub, tenant, role),
-            sub: sub.to_string(),
-            org: org.to_string(),
-            dashboards: DashboardServiceClient::new(channel.clone()),
-            sharing: SharingServiceClient::new(channel.clone()),
-            widgets: WidgetServiceClient::new(channel.clone()),
-            versions: VersionServiceClient::new(channel.clone()),
-            audit: AuditServiceClient::new(channel.clone()),
-            directory: DirectoryServiceClient::new(channel),
-        };
+        let mut caller = Caller::on(&channel, token(org, sub, tenant, role), org, sub);
         let request = caller.req(pb::GetUserRequest {
             name: "users/me".into(),
         });
@@ -278,6 +270,21 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// A caller with `token` (for `sub` of `org`), with a client of every service on `channel`.
+    pub fn on(channel: &Channel, token: String, org: &str, sub: &str) -> Caller {
+        Caller {
+            token,
+            sub: sub.to_string(),
+            org: org.to_string(),
+            dashboards: DashboardServiceClient::new(channel.clone()),
+            sharing: SharingServiceClient::new(channel.clone()),
+            widgets: WidgetServiceClient::new(channel.clone()),
+            versions: VersionServiceClient::new(channel.clone()),
+            audit: AuditServiceClient::new(channel.clone()),
+            directory: DirectoryServiceClient::new(channel.clone()),
+        }
+    }
+
     pub fn req<T>(&self, message: T) -> Request<T> {
         with_token(message, &self.token)
     }

@@ -1,11 +1,12 @@
-//! CORS for gRPC-Web callers in browsers (`GRPC_WEB_ALLOWED_ORIGINS`).
+//! CORS for gRPC-Web callers from browser pages of other origins (GRPC_WEB_ALLOWED_ORIGINS).
+
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::server::BoxError;
 
 /// CORS for gRPC-Web callers from the configured origins (preflights answered here); `None`
 /// when no origin is configured, so browsers keep to the same-origin rule.
-pub fn grpc_web_cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLayer>, BoxError> {
-    use tower_http::cors::{AllowOrigin, CorsLayer};
+pub fn grpc_web_cors(origins: &[String]) -> Result<Option<CorsLayer>, BoxError> {
     let origins: Vec<&str> = origins
         .iter()
         .map(|o| o.trim())

@@ -1,6 +1,6 @@
-//! Tower layers of our own in front of every service: the call deadline, and the statuses
-//! tonic answers by itself (undecodable or oversized requests, unknown methods) made to carry
-//! an `ErrorInfo` like every status the handlers return; CORS for gRPC-Web.
+//! Tower layers of our own in front of every service: gRPC-Web CORS, the call deadline, and
+//! the statuses tonic answers by itself (undecodable or oversized requests, unknown methods)
+//! made to carry an `ErrorInfo` like every status the handlers return.
 
 mod cors;
 mod deadline;
