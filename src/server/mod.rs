@@ -1,6 +1,6 @@
 //! Assembles and runs the gRPC server: one builder registers each service in the router,
-//! in health and in reflection (v1 and v1alpha) together; background jobs (database health,
-//! trash purge); graceful shutdown.
+//! in health and in reflection (v1 and v1alpha) together; background jobs (the database
+//! breaker and health, trash purge); graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -23,7 +23,7 @@ use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{DeadlineLayer, status_layer};
+use crate::server::layers::{BreakerLayer, DeadlineLayer, status_layer};
 use crate::store::Store;
 
 pub mod auth;
@@ -267,6 +267,10 @@ pub async fn serve_with_metrics(
         .layer(status_layer(config.max_message_bytes))
         // The deadline: DEADLINE_EXCEEDED with details, not tonic's bare CANCELLED.
         .layer(DeadlineLayer::new(config.request_timeout))
+        // While the database is known to be down, calls of our services fail fast, and calls
+        // waiting on it end when that becomes known (store::breaker); before authentication,
+        // whose just-in-time user records need the database too.
+        .layer(BreakerLayer::new(store.breaker(), &health.names))
         .layer(auth)
         .layer(calls::PrincipalProbeLayer)
         .layer(drain.layer())
@@ -406,39 +410,51 @@ fn grpc_web_cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLaye
     ))
 }
 
-/// Keeps health in step with the database and purges the trash.
+/// The database breaker and health in step with it, and the purges. They run side by side: a
+/// purge waiting on a frozen database must not hold up the probes that find it frozen.
 async fn background_jobs(config: Config, app: App, health: Health) {
     let store = app.store.clone();
-    let mut health_tick = tokio::time::interval(config.health_check_interval);
-    let mut purge_tick = tokio::time::interval(config.purge_interval);
-    let mut serving = true;
+    tokio::join!(
+        store.watch_health(),
+        health_follows_the_breaker(store.breaker(), health),
+        purge_periodically(&config, &app),
+    );
+}
+
+/// NOT_SERVING exactly while the breaker is open (the breaker logs its changes).
+async fn health_follows_the_breaker(breaker: Arc<crate::store::breaker::Breaker>, health: Health) {
+    let mut open = breaker.subscribe();
     loop {
-        tokio::select! {
-            _ = health_tick.tick() => {
-                let up = store.ping().await;
-                if up != serving {
-                    serving = up;
-                    if up {
-                        tracing::info!("database reachable again: SERVING");
-                        health.set(ServingStatus::Serving).await;
-                    } else {
-                        tracing::warn!("database unreachable: NOT_SERVING");
-                        health.set(ServingStatus::NotServing).await;
-                    }
-                }
-            }
-            _ = purge_tick.tick() => {
-                match crate::app::dashboards::purge_expired(&app, now_micros()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
-                    Err(err) => tracing::warn!(error = %err, "trash purge failed"),
-                }
-                match crate::app::events::purge_expired(&app, now_micros(), config.event_retention).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "purged events past EVENT_RETENTION"),
-                    Err(err) => tracing::warn!(error = %err, "event purge failed"),
-                }
-            }
+        let status = if *open.borrow_and_update() {
+            ServingStatus::NotServing
+        } else {
+            ServingStatus::Serving
+        };
+        health.set(status).await;
+        if open.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Purges the trash and the change log past its retention every `PURGE_INTERVAL`; skipped
+/// while the database is known to be down.
+async fn purge_periodically(config: &Config, app: &App) {
+    let mut tick = tokio::time::interval(config.purge_interval);
+    loop {
+        tick.tick().await;
+        if app.store.breaker().is_open() {
+            continue;
+        }
+        match crate::app::dashboards::purge_expired(app, now_micros()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
+            Err(err) => tracing::warn!(error = %err, "trash purge failed"),
+        }
+        match crate::app::events::purge_expired(app, now_micros(), config.event_retention).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged events past EVENT_RETENTION"),
+            Err(err) => tracing::warn!(error = %err, "event purge failed"),
         }
     }
 }
