@@ -15,7 +15,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{AuditApi, DashboardApi, DirectoryApi, SharingApi, WidgetApi};
 use crate::app::App;
-use crate::core::now_micros;
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
@@ -30,6 +29,7 @@ pub mod auth;
 mod calls;
 pub mod config;
 mod drain;
+mod jobs;
 pub mod layers;
 pub mod logging;
 pub mod metrics;
@@ -225,7 +225,11 @@ pub async fn serve_with_metrics(
         .set_service_status(LIVENESS, ServingStatus::Serving)
         .await;
 
-    let background = tokio::spawn(background_jobs(config.clone(), app.clone(), health.clone()));
+    let background = tokio::spawn(jobs::background_jobs(
+        config.clone(),
+        app.clone(),
+        health.clone(),
+    ));
 
     let metrics = Arc::new(metrics::Metrics::new(
         &[
@@ -408,55 +412,6 @@ fn grpc_web_cors(origins: &[String]) -> Result<Option<tower_http::cors::CorsLaye
             ])
             .max_age(std::time::Duration::from_secs(86_400)),
     ))
-}
-
-/// The database breaker and health in step with it, and the purges. They run side by side: a
-/// purge waiting on a frozen database must not hold up the probes that find it frozen.
-async fn background_jobs(config: Config, app: App, health: Health) {
-    let store = app.store.clone();
-    tokio::join!(
-        store.watch_health(),
-        health_follows_the_breaker(store.breaker(), health),
-        purge_periodically(&config, &app),
-    );
-}
-
-/// NOT_SERVING exactly while the breaker is open (the breaker logs its changes).
-async fn health_follows_the_breaker(breaker: Arc<crate::store::breaker::Breaker>, health: Health) {
-    let mut open = breaker.subscribe();
-    loop {
-        let status = if *open.borrow_and_update() {
-            ServingStatus::NotServing
-        } else {
-            ServingStatus::Serving
-        };
-        health.set(status).await;
-        if open.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// Purges the trash and the change log past its retention every `PURGE_INTERVAL`; skipped
-/// while the database is known to be down.
-async fn purge_periodically(config: &Config, app: &App) {
-    let mut tick = tokio::time::interval(config.purge_interval);
-    loop {
-        tick.tick().await;
-        if app.store.breaker().is_open() {
-            continue;
-        }
-        match crate::app::dashboards::purge_expired(app, now_micros()).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
-            Err(err) => tracing::warn!(error = %err, "trash purge failed"),
-        }
-        match crate::app::events::purge_expired(app, now_micros(), config.event_retention).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(purged = n, "purged events past EVENT_RETENTION"),
-            Err(err) => tracing::warn!(error = %err, "event purge failed"),
-        }
-    }
 }
 
 fn panic_to_status(

@@ -18,7 +18,7 @@
 //!   it, not a health check interval later. While the breaker is open the layer answers
 //!   UNAVAILABLE at once, and when it opens the layer ends the calls still waiting on the
 //!   database with UNAVAILABLE.
-//! - Health reports NOT_SERVING exactly while the breaker is open (`server::background_jobs`).
+//! - Health reports NOT_SERVING exactly while the breaker is open (`server::jobs`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
