@@ -45,7 +45,7 @@ pub struct Breaker {
 
 /// A change of the breaker's state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Transition {
+pub(crate) enum Transition {
     Opened,
     Closed,
 }
@@ -95,7 +95,7 @@ impl Breaker {
     }
 
     /// Records what a probe found; returns the transition it made, if any.
-    pub fn record(&self, reachable: bool) -> Option<Transition> {
+    pub(crate) fn record(&self, reachable: bool) -> Option<Transition> {
         let open = !reachable;
         let changed = self.open.send_if_modified(|state| {
             let changed = *state != open;
@@ -115,7 +115,6 @@ impl Breaker {
 }
 
 /// Where the probe connects: the database of the pool, on a connection of its own.
-#[derive(Clone)]
 pub(crate) enum ProbeTarget {
     Postgres(PgConnectOptions),
     Sqlite(SqliteConnectOptions),
@@ -177,21 +176,31 @@ impl Prober {
     }
 }
 
+/// Pings on the kept connection; if that one is dead (the server closed it: a restart, an idle
+/// timeout, a proxy), once more on a new one, so a stale connection is not taken for an outage.
 async fn ping(
     target: &ProbeTarget,
     connection: &mut Option<ProbeConnection>,
 ) -> Result<(), sea_orm::sqlx::Error> {
-    let connected = match connection.take() {
-        Some(connected) => connected,
-        None => match target {
-            ProbeTarget::Postgres(options) => ProbeConnection::Postgres(options.connect().await?),
-            ProbeTarget::Sqlite(options) => ProbeConnection::Sqlite(options.connect().await?),
-        },
-    };
-    let connected = connection.insert(connected);
-    match connected {
-        ProbeConnection::Postgres(conn) => conn.ping().await,
-        ProbeConnection::Sqlite(conn) => conn.ping().await,
+    if let Some(kept) = connection.as_mut() {
+        if kept.ping().await.is_ok() {
+            return Ok(());
+        }
+        *connection = None;
+    }
+    let fresh = connection.insert(match target {
+        ProbeTarget::Postgres(options) => ProbeConnection::Postgres(options.connect().await?),
+        ProbeTarget::Sqlite(options) => ProbeConnection::Sqlite(options.connect().await?),
+    });
+    fresh.ping().await
+}
+
+impl ProbeConnection {
+    async fn ping(&mut self) -> Result<(), sea_orm::sqlx::Error> {
+        match self {
+            Self::Postgres(conn) => conn.ping().await,
+            Self::Sqlite(conn) => conn.ping().await,
+        }
     }
 }
 
@@ -267,6 +276,54 @@ mod tests {
         let prober = Prober::new(target, Duration::from_secs(1), Duration::from_secs(5));
         assert_eq!(prober.probe().await, Ok(()));
         assert_eq!(prober.probe().await, Ok(()), "the connection is kept");
+    }
+
+    /// On PostgreSQL (`TEST_DATABASE_URL`): the server closing the kept connection (here
+    /// `pg_terminate_backend`, as a restart or an idle timeout would) is not an outage.
+    #[tokio::test]
+    async fn a_kept_connection_the_server_closed_is_replaced() {
+        use sea_orm::sqlx;
+        let Ok(url) = std::env::var("TEST_DATABASE_URL") else {
+            return;
+        };
+        if !url.starts_with("postgres") {
+            return;
+        }
+        let name = format!("probe-test-{}", uuid::Uuid::now_v7().simple());
+        let options = PgConnectOptions::from_str(&url).expect("url");
+        let target = ProbeTarget::Postgres(options.clone().application_name(&name));
+        let prober = Prober::new(target, Duration::from_secs(1), Duration::from_secs(5));
+        assert_eq!(prober.probe().await, Ok(()));
+
+        let mut admin = options.connect().await.expect("connect");
+        let backends = "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1";
+        let terminated: Vec<bool> = sqlx::query_scalar(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind(&name)
+        .fetch_all(&mut admin)
+        .await
+        .expect("terminate");
+        assert_eq!(terminated, [true]);
+        for _ in 0..100 {
+            let left: i64 = sqlx::query_scalar(backends)
+                .bind(&name)
+                .fetch_one(&mut admin)
+                .await
+                .expect("count");
+            if left == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+
+        assert_eq!(prober.probe().await, Ok(()), "a new connection answers");
+        let now: i64 = sqlx::query_scalar(backends)
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .expect("count");
+        assert_eq!(now, 1);
     }
 
     #[tokio::test]

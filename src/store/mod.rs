@@ -170,7 +170,15 @@ impl Store {
             Ok(Self {
                 db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
                 write_lock: None,
-                health: database_health(ProbeTarget::Postgres(migration_connect.clone()), options),
+                health: database_health(
+                    // Named, so that it can be told apart in pg_stat_activity.
+                    ProbeTarget::Postgres(
+                        migration_connect
+                            .clone()
+                            .application_name("dashboard-service health check"),
+                    ),
+                    options,
+                ),
                 migration_connect: Some(migration_connect),
             })
         } else {
