@@ -68,6 +68,9 @@ impl From<Error> for Status {
                     "the etag does not match the current version",
                 )]);
             }
+            Error::DatabaseDown { retry_after } => {
+                details.set_retry_info(Some(*retry_after));
+            }
             Error::FailedPrecondition {
                 reason,
                 resource,
@@ -118,6 +121,21 @@ mod tests {
         assert_eq!(status.code(), Code::Unavailable);
         assert!(!status.message().contains("Timeout"));
         assert_eq!(info(&status).reason, "DATABASE_UNAVAILABLE");
+    }
+
+    #[test]
+    fn an_open_breaker_says_when_to_retry() {
+        let status = Status::from(Error::DatabaseDown {
+            retry_after: std::time::Duration::from_secs(1),
+        });
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(info(&status).reason, "DATABASE_UNAVAILABLE");
+        assert!(status.message().contains("retry after"), "{status:?}");
+        let retry = status.get_error_details().retry_info().cloned();
+        assert_eq!(
+            retry.and_then(|r| r.retry_delay),
+            Some(std::time::Duration::from_secs(1))
+        );
     }
 
     #[test]

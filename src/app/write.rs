@@ -229,6 +229,8 @@ mod tests {
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSynchronous::Normal,
             statement_timeout: None,
+            health_check_interval: Duration::from_secs(1),
+            health_check_timeout: Duration::from_millis(500),
         })
         .await
         .expect("connect");

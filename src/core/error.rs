@@ -124,6 +124,15 @@ pub enum Error {
     #[error("the database is unavailable")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 
+    /// The database is known to be unreachable (`store::breaker` is open): the call was
+    /// refused before it reached the database, or abandoned while it waited on it. Callers
+    /// are told to wait `retry_after` (when the next probe is due) before retrying.
+    #[error(
+        "the database is unreachable: calls fail at once until it answers again; retry after \
+         the RetryInfo delay, with backoff"
+    )]
+    DatabaseDown { retry_after: std::time::Duration },
+
     /// A bug or an unexpected database error. The source is logged, not sent.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -216,7 +225,7 @@ impl Error {
             Self::Unimplemented { .. } => Code::Unimplemented,
             Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             Self::Other { code, .. } => *code,
-            Self::Unavailable(_) => Code::Unavailable,
+            Self::Unavailable(_) | Self::DatabaseDown { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
             Self::ShuttingDown => Code::Unavailable,
         }
@@ -236,7 +245,7 @@ impl Error {
             Self::Unimplemented { .. } => "UNIMPLEMENTED",
             Self::DeadlineExceeded { .. } => "DEADLINE_EXCEEDED",
             Self::Other { code, .. } => code_reason(*code),
-            Self::Unavailable(_) => "DATABASE_UNAVAILABLE",
+            Self::Unavailable(_) | Self::DatabaseDown { .. } => "DATABASE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
             Self::ShuttingDown => "SHUTTING_DOWN",
         }

@@ -229,9 +229,15 @@ pub struct Config {
     #[arg(long, env = "PURGE_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
     pub purge_interval: Duration,
 
-    /// How often health re-checks the database.
-    #[arg(long, env = "HEALTH_CHECK_INTERVAL", default_value = "5s", value_parser = humantime::parse_duration, global = true)]
+    /// How often health re-checks the database (`store::breaker`); also the retry delay
+    /// callers are told while the database is unreachable.
+    #[arg(long, env = "HEALTH_CHECK_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
     pub health_check_interval: Duration,
+
+    /// How long the database may take to answer a health check ping before it counts as
+    /// unreachable: calls then fail fast with UNAVAILABLE and health is NOT_SERVING.
+    #[arg(long, env = "HEALTH_CHECK_TIMEOUT", default_value = "500ms", value_parser = humantime::parse_duration, global = true)]
+    pub health_check_timeout: Duration,
 
     /// After the shutdown delay, how long in-flight calls may take to finish before the process
     /// exits.
@@ -387,6 +393,8 @@ impl Config {
                 SqliteSync::Off => SqliteSynchronous::Off,
             },
             statement_timeout: Some(self.request_timeout),
+            health_check_interval: self.health_check_interval,
+            health_check_timeout: self.health_check_timeout,
         }
     }
 
@@ -476,6 +484,9 @@ mod tests {
         assert_eq!(c.shutdown_delay, Duration::from_secs(5));
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
+        // A frozen database turns NOT_SERVING within two intervals (tests/pg_faults.rs).
+        assert_eq!(c.health_check_interval, Duration::from_secs(1));
+        assert_eq!(c.health_check_timeout, Duration::from_millis(500));
         assert!(c.grpc_web_allowed_origins.is_empty());
         // No OTLP export unless the environment asks for it.
         if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {

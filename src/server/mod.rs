@@ -1,6 +1,6 @@
 //! Assembles and runs the gRPC server: one builder registers each service in the router,
-//! in health and in reflection (v1 and v1alpha) together; background jobs (database health,
-//! trash purge); optional OTLP trace export; graceful shutdown.
+//! in health and in reflection (v1 and v1alpha) together; background jobs (the database
+//! breaker and health, trash purge); optional OTLP trace export; graceful shutdown.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,7 +15,6 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{AuditApi, DashboardApi, DirectoryApi, SharingApi, VersionApi, WidgetApi};
 use crate::app::App;
-use crate::core::now_micros;
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
@@ -24,13 +23,14 @@ use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{DeadlineLayer, status_layer};
+use crate::server::layers::{BreakerLayer, DeadlineLayer, status_layer};
 use crate::store::Store;
 
 pub mod auth;
 mod calls;
 pub mod config;
 mod drain;
+mod jobs;
 pub mod layers;
 mod linger;
 pub mod logging;
@@ -244,7 +244,11 @@ pub async fn serve_with_metrics(
         .set_service_status(LIVENESS, ServingStatus::Serving)
         .await;
 
-    let background = tokio::spawn(background_jobs(config.clone(), app.clone(), health.clone()));
+    let background = tokio::spawn(jobs::background_jobs(
+        config.clone(),
+        app.clone(),
+        health.clone(),
+    ));
 
     let metrics = Arc::new(metrics::Metrics::new(
         &[
@@ -293,6 +297,10 @@ pub async fn serve_with_metrics(
         .layer(status_layer(config.max_message_bytes))
         // The deadline: DEADLINE_EXCEEDED with details, not tonic's bare CANCELLED.
         .layer(DeadlineLayer::new(config.request_timeout))
+        // While the database is known to be down, calls of our services fail fast, and calls
+        // waiting on it end when that becomes known (store::breaker); before authentication,
+        // whose just-in-time user records need the database too.
+        .layer(BreakerLayer::new(store.breaker(), &health.names))
         .layer(auth)
         .layer(calls::PrincipalProbeLayer)
         .layer(drain.layer())
@@ -394,43 +402,6 @@ fn install_page_token_key(config: &Config, keys: &KeyMaterial) -> Result<(), Box
         ),
     }
     Ok(())
-}
-
-/// Keeps health in step with the database and purges the trash.
-async fn background_jobs(config: Config, app: App, health: Health) {
-    let store = app.store.clone();
-    let mut health_tick = tokio::time::interval(config.health_check_interval);
-    let mut purge_tick = tokio::time::interval(config.purge_interval);
-    let mut serving = true;
-    loop {
-        tokio::select! {
-            _ = health_tick.tick() => {
-                let up = store.ping().await;
-                if up != serving {
-                    serving = up;
-                    if up {
-                        tracing::info!("database reachable again: SERVING");
-                        health.set(ServingStatus::Serving).await;
-                    } else {
-                        tracing::warn!("database unreachable: NOT_SERVING");
-                        health.set(ServingStatus::NotServing).await;
-                    }
-                }
-            }
-            _ = purge_tick.tick() => {
-                match crate::app::dashboards::purge_expired(&app, now_micros()).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "purged expired dashboards from the trash"),
-                    Err(err) => tracing::warn!(error = %err, "trash purge failed"),
-                }
-                match crate::app::events::purge_expired(&app, now_micros(), config.event_retention).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(purged = n, "purged events past EVENT_RETENTION"),
-                    Err(err) => tracing::warn!(error = %err, "event purge failed"),
-                }
-            }
-        }
-    }
 }
 
 fn panic_to_status(

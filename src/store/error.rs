@@ -111,17 +111,48 @@ mod tests {
     fn database_errors_are_classified_by_what_a_retry_can_do() {
         use sea_orm::sqlx::Error as E;
         let code = |c: &'static str| db_error(E::Database(Box::new(Coded(c)))).code();
-        // PostgreSQL stopping, restarting or refusing connections; SQLite busy.
-        for unreachable in ["57P01", "57P03", "08006", "53300", "5", "517"] {
-            assert_eq!(code(unreachable), Code::Unavailable, "{unreachable}");
+        // PostgreSQL shut down (admin 57P01, crash 57P02), starting up (57P03), connection
+        // exceptions (08xxx), too many connections; SQLite busy.
+        for unreachable in [
+            "57P01", "57P02", "57P03", "08000", "08001", "08003", "08006", "53300", "5", "517",
+        ] {
+            let err = db_error(E::Database(Box::new(Coded(unreachable))));
+            assert_eq!(err.code(), Code::Unavailable, "{unreachable}");
+            assert_eq!(err.reason(), "DATABASE_UNAVAILABLE", "{unreachable}");
         }
         assert_eq!(code("57014"), Code::DeadlineExceeded);
         assert_eq!(code("23505"), Code::Internal);
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
-        assert_eq!(db_error(E::Io(io)).code(), Code::Unavailable);
-        assert_eq!(db_error(E::PoolTimedOut).code(), Code::Unavailable);
+        // Connection refused or reset, the server gone mid-answer, the pool timing out.
+        use std::io::ErrorKind;
+        for kind in [
+            ErrorKind::ConnectionRefused,
+            ErrorKind::ConnectionReset,
+            ErrorKind::BrokenPipe,
+            ErrorKind::UnexpectedEof,
+        ] {
+            let io = std::io::Error::new(kind, "i/o");
+            let err = db_error(E::Io(io));
+            assert_eq!(err.code(), Code::Unavailable, "{kind:?}");
+            assert_eq!(err.reason(), "DATABASE_UNAVAILABLE");
+        }
+        for pool in [E::PoolTimedOut, E::PoolClosed] {
+            assert_eq!(db_error(pool).code(), Code::Unavailable);
+        }
+        // As sea-orm reports a connection that could not be had or was lost.
+        for err in [
+            sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::Timeout),
+            sea_orm::DbErr::ConnectionAcquire(sea_orm::ConnAcquireErr::ConnectionClosed),
+            sea_orm::DbErr::Conn(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(
+                E::PoolTimedOut,
+            ))),
+            sea_orm::DbErr::Exec(sea_orm::RuntimeErr::SqlxError(std::sync::Arc::new(E::Io(
+                std::io::Error::new(ErrorKind::ConnectionReset, "reset"),
+            )))),
+        ] {
+            let err = Error::from(err);
+            assert_eq!(err.code(), Code::Unavailable);
+            assert_eq!(err.reason(), "DATABASE_UNAVAILABLE");
+        }
         assert_eq!(db_error(E::RowNotFound).code(), Code::Internal);
-        let err = db_error(E::Database(Box::new(Coded("57P01"))));
-        assert_eq!(err.reason(), "DATABASE_UNAVAILABLE");
     }
 }

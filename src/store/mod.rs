@@ -4,7 +4,11 @@
 //! time, so write transactions take an in-process lock first: they queue instead of failing
 //! with SQLITE_BUSY, and a transaction that reads before it writes cannot deadlock on the
 //! lock upgrade. PostgreSQL needs no such lock.
+//!
+//! Whether the database answers at all is the breaker's business (`breaker`): calls fail fast
+//! while it is known to be unreachable, and health follows it.
 
+pub mod breaker;
 pub mod dashboards;
 pub mod entities;
 mod error;
@@ -35,6 +39,7 @@ use sea_orm_migration::MigratorTrait;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::core::{Error, Result};
+use breaker::{Breaker, DatabaseHealth, MIN_PROBE_SPACING, ProbeTarget, Prober, Transition};
 
 pub use dashboards::DashboardRepo;
 pub use groups::GroupRepo;
@@ -59,6 +64,11 @@ pub struct DbOptions {
     /// server sets it to REQUEST_TIMEOUT, so the database stops working on a call the
     /// server has given up on. Migrations run without it.
     pub statement_timeout: Option<Duration>,
+    /// How often the breaker's prober pings the database (`breaker`); also the retry delay
+    /// callers are told while the breaker is open.
+    pub health_check_interval: Duration,
+    /// How long a ping may take before the database counts as unreachable.
+    pub health_check_timeout: Duration,
 }
 
 /// Prepared statements each pooled connection keeps (sqlx's default is 100). A listing's
@@ -80,6 +90,8 @@ pub struct Store {
     write_lock: Option<Arc<Mutex<()>>>,
     /// PostgreSQL: how to connect for migrations (without the statement timeout).
     migration_connect: Option<PgConnectOptions>,
+    /// The breaker and the prober that keeps it (`breaker`).
+    health: Arc<DatabaseHealth>,
 }
 
 /// A write transaction; on SQLite it holds the writer lock until commit or drop.
@@ -122,6 +134,7 @@ impl Store {
                 .pragma("cache_size", "-8192")
                 .pragma("temp_store", "memory")
                 .statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+            let probe = ProbeTarget::Sqlite(connect.clone());
             let pool = SqlitePoolOptions::new()
                 // An embedded database cannot drop a connection: no ping (a round trip to
                 // the connection's worker thread) before every statement.
@@ -136,6 +149,7 @@ impl Store {
                 db: SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 write_lock: Some(Arc::new(Mutex::new(()))),
                 migration_connect: None,
+                health: database_health(probe, options),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let migration_connect = PgConnectOptions::from_str(url)
@@ -157,6 +171,15 @@ impl Store {
             Ok(Self {
                 db: SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
                 write_lock: None,
+                health: database_health(
+                    // Named, so that it can be told apart in pg_stat_activity.
+                    ProbeTarget::Postgres(
+                        migration_connect
+                            .clone()
+                            .application_name("dashboard-service health check"),
+                    ),
+                    options,
+                ),
                 migration_connect: Some(migration_connect),
             })
         } else {
@@ -233,9 +256,89 @@ impl Store {
         }
     }
 
-    /// True when the database answers a trivial query.
-    pub async fn ping(&self) -> bool {
-        self.db.ping().await.is_ok()
+    /// The breaker: open while the database is known to be unreachable (`breaker`).
+    pub fn breaker(&self) -> Arc<Breaker> {
+        self.health.breaker.clone()
+    }
+
+    /// Pings the database once (on the prober's own connection, within the health check
+    /// timeout) and records the outcome in the breaker; true when it answered. Before the
+    /// breaker closes, pooled connections that died while it was open are dropped.
+    pub async fn check_health(&self) -> bool {
+        let DatabaseHealth { breaker, prober } = &*self.health;
+        match prober.probe().await {
+            Ok(()) => {
+                if breaker.is_open() {
+                    self.drop_dead_idle_connections(prober.timeout).await;
+                    if breaker.record(true) == Some(Transition::Closed) {
+                        let outage_ms = prober.outage().map_or(0, |d| d.as_millis());
+                        tracing::info!(
+                            outage_ms,
+                            "database reachable again: calls go through, health SERVING"
+                        );
+                    }
+                }
+                true
+            }
+            Err(cause) => {
+                if breaker.record(false) == Some(Transition::Opened) {
+                    prober.mark_opened();
+                    tracing::warn!(
+                        %cause,
+                        "database unreachable: calls fail fast with UNAVAILABLE, health NOT_SERVING"
+                    );
+                }
+                false
+            }
+        }
+    }
+
+    /// Keeps the breaker: a probe every health check interval, and one as soon as a call asks
+    /// ([`Breaker::suspect`]); probes the database answers are spaced by [`MIN_PROBE_SPACING`].
+    /// Runs until dropped.
+    pub async fn watch_health(&self) {
+        let DatabaseHealth { breaker, prober } = &*self.health;
+        let mut tick = tokio::time::interval(prober.interval.max(MIN_PROBE_SPACING));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                () = breaker.suspicion() => {}
+            }
+            if self.check_health().await {
+                tokio::time::sleep(MIN_PROBE_SPACING).await;
+            }
+        }
+    }
+
+    /// PostgreSQL: pings every idle pooled connection (together, each within `timeout`) and
+    /// closes those that fail, e.g. the ones the server terminated when it stopped; the pool
+    /// would otherwise hand them to the first calls after an outage.
+    async fn drop_dead_idle_connections(&self, timeout: Duration) {
+        use sea_orm::sqlx::Connection;
+        if self.backend() != DatabaseBackend::Postgres {
+            return;
+        }
+        let pool = self.db.get_postgres_connection_pool();
+        let mut idle = Vec::new();
+        while let Some(connection) = pool.try_acquire() {
+            idle.push(connection);
+        }
+        let pings = idle.iter_mut().map(|connection| async move {
+            let alive = matches!(
+                tokio::time::timeout(timeout, connection.ping()).await,
+                Ok(Ok(()))
+            );
+            if !alive {
+                connection.close_on_drop();
+            }
+            alive
+        });
+        let alive = futures_util::future::join_all(pings).await;
+        let dead = alive.iter().filter(|alive| !**alive).count();
+        if dead > 0 {
+            tracing::info!(dead, "dropped pooled connections that died in the outage");
+        }
     }
 
     /// A write transaction. On SQLite it takes the in-process writer lock and begins with
@@ -298,6 +401,17 @@ impl Store {
     }
 }
 
+fn database_health(probe: ProbeTarget, options: &DbOptions) -> Arc<DatabaseHealth> {
+    Arc::new(DatabaseHealth {
+        breaker: Arc::new(Breaker::new(options.health_check_interval)),
+        prober: Prober::new(
+            probe,
+            options.health_check_interval,
+            options.health_check_timeout,
+        ),
+    })
+}
+
 /// `column` contains `needle`, ignoring case: `LOWER(column) LIKE '%needle%' ESCAPE '\'`
 /// with the needle lowercased and its wildcards escaped, so it means the same on SQLite
 /// and PostgreSQL. Every search and `contains` filter is this.
@@ -356,6 +470,8 @@ mod tests {
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: SqliteSynchronous::Full,
             statement_timeout: Some(Duration::from_millis(1234)),
+            health_check_interval: Duration::from_secs(1),
+            health_check_timeout: Duration::from_millis(500),
         })
         .await
         .expect("connect");

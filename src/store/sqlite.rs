@@ -139,6 +139,8 @@ mod tests {
             sqlite_busy_timeout: Duration::from_secs(5),
             sqlite_synchronous: crate::store::SqliteSynchronous::Full,
             statement_timeout: None,
+            health_check_interval: Duration::from_secs(1),
+            health_check_timeout: Duration::from_millis(500),
         })
         .await
         .expect("connect")
@@ -190,6 +192,8 @@ mod tests {
                 sqlite_busy_timeout: std::time::Duration::from_secs(5),
                 sqlite_synchronous: setting,
                 statement_timeout: None,
+                health_check_interval: Duration::from_secs(1),
+                health_check_timeout: Duration::from_millis(500),
             };
             let store = Store::connect(&options).await.expect("connect");
             for _ in 0..3 {

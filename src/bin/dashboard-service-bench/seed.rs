@@ -143,6 +143,8 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         // A bulk load that is simply run again if the machine goes down.
         sqlite_synchronous: dashboard_service::store::SqliteSynchronous::Normal,
         statement_timeout: None,
+        health_check_interval: std::time::Duration::from_secs(1),
+        health_check_timeout: std::time::Duration::from_millis(500),
     })
     .await
     .map_err(|e| format!("connect: {e}"))?;
