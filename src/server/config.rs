@@ -225,7 +225,16 @@ pub struct Config {
     #[arg(long, env = "EVENT_RETENTION", default_value = "400d", value_parser = humantime::parse_duration, global = true)]
     pub event_retention: Duration,
 
-    /// How often the trash (and the change log past its retention) is purged.
+    /// Dashboard versions always kept: the newest this many of each dashboard.
+    #[arg(long, env = "VERSIONS_KEEP_MIN", default_value_t = 50, global = true)]
+    pub versions_keep_min: usize,
+
+    /// Older versions are kept this long (named versions, with a message, forever).
+    #[arg(long, env = "VERSION_RETENTION", default_value = "90d", value_parser = humantime::parse_duration, global = true)]
+    pub version_retention: Duration,
+
+    /// How often the trash, the change log and dashboard versions past their retention are
+    /// purged.
     #[arg(long, env = "PURGE_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
     pub purge_interval: Duration,
 

@@ -37,7 +37,8 @@ async fn health_follows_the_breaker(breaker: Arc<Breaker>, health: Health) {
     }
 }
 
-/// Purges the trash and the change log past its retention every `PURGE_INTERVAL`; skipped
+/// Purges the trash, the change log and dashboard versions past their retention every
+/// `PURGE_INTERVAL`; skipped
 /// while the database is known to be down.
 async fn purge_periodically(config: &Config, app: &App) {
     let mut tick = tokio::time::interval(config.purge_interval);
@@ -55,6 +56,15 @@ async fn purge_periodically(config: &Config, app: &App) {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged events past EVENT_RETENTION"),
             Err(err) => tracing::warn!(error = %err, "event purge failed"),
+        }
+        let versions = crate::app::versions::Retention {
+            keep_min: config.versions_keep_min,
+            retention: config.version_retention,
+        };
+        match crate::app::versions::prune_expired(app, now_micros(), &versions).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "pruned dashboard versions past VERSION_RETENTION"),
+            Err(err) => tracing::warn!(error = %err, "version pruning failed"),
         }
     }
 }

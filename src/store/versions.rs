@@ -313,11 +313,12 @@ fn decode<M: Message + Default>(contents: &BTreeMap<Vec<u8>, Vec<u8>>, hash: &[u
     M::decode(bytes.as_slice()).map_err(|e| Error::internal(format!("stored version content: {e}")))
 }
 
-/// Every version's number, time and whether it is named, of the dashboards of `org_id` that
-/// have more than `keep_min` versions (the only ones retention can prune).
+/// `(org, dashboard)` of dashboards retention may prune: more than `keep_min` versions, the
+/// oldest made before `oldest_kept`.
 pub async fn prunable_dashboards(
     conn: &impl ConnectionTrait,
     keep_min: usize,
+    oldest_kept: Micros,
     limit: u64,
 ) -> Result<Vec<(String, String)>> {
     let rows: Vec<(String, String)> = dashboard_version::Entity::find()
@@ -329,7 +330,12 @@ pub async fn prunable_dashboards(
         .having(
             Expr::col(dashboard_version::Column::Version)
                 .count()
-                .gt(keep_min as i64),
+                .gt(i64::try_from(keep_min).unwrap_or(i64::MAX)),
+        )
+        .having(
+            Expr::col(dashboard_version::Column::CreateTime)
+                .min()
+                .lt(oldest_kept),
         )
         .limit(limit)
         .into_tuple()

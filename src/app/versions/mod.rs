@@ -7,9 +7,11 @@
 
 mod read;
 mod restore;
+mod retention;
 
 pub use read::{VersionPage, diff, get, list};
 pub use restore::restore;
+pub use retention::{Retention, prune_expired};
 
 use crate::app::App;
 use crate::core::authz::{Permission, authorize};
