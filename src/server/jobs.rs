@@ -63,7 +63,10 @@ async fn purge_periodically(config: &Config, app: &App) {
         };
         match crate::app::versions::prune_expired(app, now_micros(), &versions).await {
             Ok(0) => {}
-            Ok(n) => tracing::info!(pruned = n, "pruned dashboard versions past VERSION_RETENTION"),
+            Ok(n) => tracing::info!(
+                pruned = n,
+                "pruned dashboard versions past VERSION_RETENTION"
+            ),
             Err(err) => tracing::warn!(error = %err, "version pruning failed"),
         }
     }

@@ -24,14 +24,13 @@ pub async fn prune_expired(app: &App, now: Micros, retention: &Retention) -> Res
     let age = i64::try_from(retention.retention.as_micros()).unwrap_or(i64::MAX);
     let oldest_kept = now.saturating_sub(age);
     let mut pruned = 0;
-    for (org_id, dashboard_id) in
-        versions::prunable_dashboards(
-            app.store.db(),
-            retention.keep_min,
-            oldest_kept,
-            DASHBOARDS_PER_RUN,
-        )
-            .await?
+    for (org_id, dashboard_id) in versions::prunable_dashboards(
+        app.store.db(),
+        retention.keep_min,
+        oldest_kept,
+        DASHBOARDS_PER_RUN,
+    )
+    .await?
     {
         let txn = app.store.begin_write().await?;
         let view = versions::retention_view(&*txn, &org_id, &dashboard_id).await?;
