@@ -6,9 +6,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::Write;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use dashboard_service::core::PlatformRole;
@@ -131,20 +130,6 @@ async fn serves_through_the_delay_then_ends_long_streams_and_refuses_connections
     assert_eq!(result.expect("server thread"), Ok(()));
 }
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("log buffer").extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The issue saw hundreds of calls fail with "h2 protocol error" when the grace was short.
 /// Those are calls the server never accepted: tonic's client refuses a call once the
 /// connection got GOAWAY (`GoAway(NO_ERROR, Remote)`, shown as INTERNAL "h2 protocol
@@ -153,15 +138,8 @@ impl Write for Buffer {
 /// client's successes must agree, with no call cut off.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_load_every_accepted_call_is_answered() {
-    let log = Buffer::default();
-    let writer = log.clone();
-    tracing::subscriber::set_global_default(dashboard_service::server::logging::subscriber(
-        dashboard_service::server::config::LogFormat::Json,
-        tracing_subscriber::EnvFilter::new("access=info"),
-        false,
-        move || writer.clone(),
-    ))
-    .expect("one subscriber in this binary");
+    // Captured before the server starts, so every access line is there.
+    common::logs::log();
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (server, thread) = common::start_until(
@@ -221,11 +199,9 @@ async fn under_load_every_accepted_call_is_answered() {
         .unwrap();
     assert_eq!(result.expect("server thread"), Ok(()));
 
-    let text = String::from_utf8(log.0.lock().expect("log").clone()).expect("utf-8");
     let principal = format!("{org}/users/drain-load");
     let mut server_codes = BTreeMap::<String, usize>::new();
-    for line in text.lines() {
-        let line: serde_json::Value = serde_json::from_str(line).expect("json line");
+    for line in common::logs::access_lines() {
         // This binary's other test logs too: count this test's caller only.
         if line["method"] == "/dashboards.v1.DashboardService/GetDashboard"
             && line["principal"] == principal

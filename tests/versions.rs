@@ -12,13 +12,16 @@ use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use tonic::Code;
 
+/// A widget as the test tracks it: title, config value, (x, y, w, h).
+type WidgetState = (String, f64, (i32, i32, i32, i32));
+
 /// What the test expects a version to hold.
 #[derive(Debug, Clone, PartialEq, Default)]
 struct Model {
     title: String,
     description: String,
-    /// widget name -> (title, config value, (x, y, w, h))
-    widgets: BTreeMap<String, (String, f64, (i32, i32, i32, i32))>,
+    /// By widget name.
+    widgets: BTreeMap<String, WidgetState>,
 }
 
 fn config(value: f64) -> prost_types::Struct {
@@ -61,7 +64,7 @@ fn model_of(dashboard: &pb::Dashboard) -> Model {
             .widgets
             .iter()
             .map(|w| {
-                let l = w.layout.clone().unwrap_or_default();
+                let l = w.layout.unwrap_or_default();
                 (
                     w.name.clone(),
                     (

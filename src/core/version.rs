@@ -62,6 +62,44 @@ pub struct StoredDataSource {
     pub query: String,
 }
 
+impl From<&DataSource> for StoredDataSource {
+    fn from(s: &DataSource) -> Self {
+        let DataSource {
+            device_id,
+            device_name,
+            project_id,
+            project_name,
+            query,
+        } = s.clone();
+        Self {
+            device_id,
+            device_name,
+            project_id,
+            project_name,
+            query,
+        }
+    }
+}
+
+impl From<&StoredDataSource> for DataSource {
+    fn from(s: &StoredDataSource) -> Self {
+        let StoredDataSource {
+            device_id,
+            device_name,
+            project_id,
+            project_name,
+            query,
+        } = s.clone();
+        Self {
+            device_id,
+            device_name,
+            project_id,
+            project_name,
+            query,
+        }
+    }
+}
+
 /// The key a content is stored under.
 pub fn content_hash(encoded: &[u8]) -> Vec<u8> {
     Sha256::digest(encoded).to_vec()
@@ -104,17 +142,7 @@ impl StoredWidget {
             subtitle: w.subtitle.clone(),
             description: w.description.clone(),
             config: w.config.clone(),
-            data_sources: w
-                .data_sources
-                .iter()
-                .map(|s| StoredDataSource {
-                    device_id: s.device_id.clone(),
-                    device_name: s.device_name.clone(),
-                    project_id: s.project_id.clone(),
-                    project_name: s.project_name.clone(),
-                    query: s.query.clone(),
-                })
-                .collect(),
+            data_sources: w.data_sources.iter().map(StoredDataSource::from).collect(),
             create_time: w.create_time,
         }
     }
@@ -161,17 +189,7 @@ impl StoredWidget {
             description: self.description.clone(),
             layout,
             config: self.config.clone(),
-            data_sources: self
-                .data_sources
-                .iter()
-                .map(|s| DataSource {
-                    device_id: s.device_id.clone(),
-                    device_name: s.device_name.clone(),
-                    project_id: s.project_id.clone(),
-                    project_name: s.project_name.clone(),
-                    query: s.query.clone(),
-                })
-                .collect(),
+            data_sources: self.data_sources.iter().map(DataSource::from).collect(),
             revision: 0,
             create_time: self.create_time,
             update_time: self.create_time,

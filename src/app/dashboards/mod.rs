@@ -18,7 +18,7 @@ use crate::core::{Error, Principal, Result, names};
 /// Authorizes `caller` for `needed` on the dashboard, begins the write and locks the
 /// dashboard's row for it: the root row every decision of the command is made under.
 /// NOT_FOUND if it vanished since the caller was authorized.
-async fn begin_on_dashboard(
+pub(crate) async fn begin_on_dashboard(
     app: &App,
     caller: &Principal,
     id: &str,

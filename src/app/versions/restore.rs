@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 
 use super::read::load;
+use crate::app::dashboards::begin_on_dashboard;
 use crate::app::{App, Written};
-use crate::core::authz::{Permission, authorize};
+use crate::core::authz::Permission;
 use crate::core::dashboard::{Dashboard, DashboardFields};
 use crate::core::event::{Change, EventType};
 use crate::core::version::StoredWidget;
@@ -24,26 +25,15 @@ pub async fn restore(
     version_message: &str,
 ) -> Result<Written<Dashboard>> {
     let resource = names::dashboard_name(dashboard_id);
-    let (_, access) = app
-        .authorizer
-        .dashboard(caller, dashboard_id, Permission::Write)
+    app.authorizer
+        .dashboard(caller, dashboard_id, Permission::ManageWidgets)
         .await?;
-    authorize(&access, Permission::ManageWidgets, &resource)?;
-
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
-    let current = app
-        .store
-        .dashboards()
-        .lock(write.txn(), &caller.org_id, dashboard_id)
-        .await?
-        .ok_or_else(|| Error::not_found(&resource))?;
+    let (mut write, current) =
+        begin_on_dashboard(app, caller, dashboard_id, Permission::Write).await?;
     if current.is_deleted() {
         return Err(Error::dashboard_deleted(current.name()));
     }
     check_etag(etag, &current.etag(), &resource)?;
-    write.not_before(current.update_time);
     let target = load(app, &caller.org_id, dashboard_id, version).await?;
     let now = write.now();
 
