@@ -132,6 +132,14 @@ pub enum Error {
     /// replica is the right reaction.
     #[error("the server is shutting down; retry on another replica")]
     ShuttingDown,
+
+    /// The server is at its limit of concurrent calls (`MAX_CONCURRENT_CALLS`) and refused
+    /// this one at once rather than queue it; `retry_after` is the hint sent as `RetryInfo`.
+    #[error(
+        "the server is at its limit of concurrent calls; retry after the RetryInfo delay, \
+         preferably on another replica"
+    )]
+    Overloaded { retry_after: std::time::Duration },
 }
 
 impl Error {
@@ -219,6 +227,7 @@ impl Error {
             Self::Unavailable(_) => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
             Self::ShuttingDown => Code::Unavailable,
+            Self::Overloaded { .. } => Code::ResourceExhausted,
         }
     }
 
@@ -239,6 +248,7 @@ impl Error {
             Self::Unavailable(_) => "DATABASE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
             Self::ShuttingDown => "SHUTTING_DOWN",
+            Self::Overloaded { .. } => "OVERLOADED",
         }
     }
 }

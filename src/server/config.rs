@@ -206,7 +206,15 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
 
-    /// Concurrent streams per HTTP/2 connection.
+    /// Calls in flight at once (health and reflection not counted); a call over the limit is
+    /// refused at once with RESOURCE_EXHAUSTED (reason OVERLOADED) and a RetryInfo delay.
+    /// Default: the database pool size (see `default_concurrent_calls`); 0 means no limit.
+    #[arg(long, env = "MAX_CONCURRENT_CALLS", global = true)]
+    pub max_concurrent_calls: Option<usize>,
+
+    /// Concurrent streams per HTTP/2 connection. Keep it above MAX_CONCURRENT_CALLS, so that
+    /// overload reaches callers as RESOURCE_EXHAUSTED rather than as calls queued in their
+    /// own client for a free stream.
     #[arg(
         long,
         env = "MAX_CONCURRENT_STREAMS",
@@ -299,6 +307,17 @@ fn default_pool_size() -> u32 {
     (cores * 4).clamp(4, 32)
 }
 
+/// The limit of concurrent calls: one per pooled database connection. Nearly every call holds
+/// a connection for most of its life (authentication reads the caller's row, then the
+/// handler's statements), so calls beyond the pool only wait in the pool's queue, where they
+/// hold memory and time out as UNAVAILABLE after `DB_ACQUIRE_TIMEOUT`; and the pool itself is
+/// sized from the cores (4 per core), so the limit follows the machine: with SQLite the
+/// statements run on these cores, and a few calls per core keep them busy while others parse,
+/// verify tokens and encode.
+fn default_concurrent_calls(pool_size: u32) -> usize {
+    pool_size as usize
+}
+
 impl Config {
     /// A configuration with every default, for tests and embedding.
     pub fn defaults() -> Self {
@@ -319,6 +338,13 @@ impl Config {
             },
             statement_timeout: Some(self.request_timeout),
         }
+    }
+
+    /// The limit of concurrent calls (0: none).
+    pub fn concurrent_calls(&self) -> usize {
+        self.max_concurrent_calls.unwrap_or_else(|| {
+            default_concurrent_calls(self.db_max_connections.unwrap_or_else(default_pool_size))
+        })
     }
 
     pub fn limits(&self) -> Limits {
@@ -395,6 +421,13 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
         assert!(c.grpc_web_allowed_origins.is_empty());
+        assert_eq!(c.concurrent_calls(), default_pool_size() as usize);
+        let cli =
+            <Cli as clap::Parser>::parse_from(["dashboard-service", "--db-max-connections=3"]);
+        assert_eq!(cli.config.concurrent_calls(), 3);
+        let cli =
+            <Cli as clap::Parser>::parse_from(["dashboard-service", "--max-concurrent-calls=0"]);
+        assert_eq!(cli.config.concurrent_calls(), 0);
         // Durable commits unless SQLITE_SYNCHRONOUS=normal opts out (store/sqlite.rs tests
         // that the setting reaches every pooled connection).
         assert_eq!(c.db_options().sqlite_synchronous, SqliteSynchronous::Full);

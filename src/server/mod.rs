@@ -23,7 +23,7 @@ use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{DeadlineLayer, status_layer};
+use crate::server::layers::{DeadlineLayer, OverloadLayer, status_layer};
 use crate::store::Store;
 
 pub mod auth;
@@ -259,7 +259,13 @@ pub async fn serve_with_metrics(
         )?))
         .layer(tonic_web::GrpcWebLayer::new())
         // Then metrics and the access log see every call, also those refused below.
-        .layer(calls::CallsLayer::new(metrics, config.request_timeout))
+        .layer(calls::CallsLayer::new(
+            metrics.clone(),
+            config.request_timeout,
+        ))
+        // Over MAX_CONCURRENT_CALLS a call is shed at once (RESOURCE_EXHAUSTED, OVERLOADED),
+        // before authentication reads the database for it; health and reflection never are.
+        .layer(OverloadLayer::new(config.concurrent_calls(), metrics))
         // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
