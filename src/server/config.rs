@@ -208,7 +208,8 @@ pub struct Config {
 
     /// Calls in flight at once (health and reflection not counted); a call over the limit is
     /// refused at once with RESOURCE_EXHAUSTED (reason OVERLOADED) and a RetryInfo delay.
-    /// Default: the database pool size (see `default_concurrent_calls`); 0 means no limit.
+    /// Default: 2 per core, at most the database pool size (see `default_concurrent_calls`);
+    /// 0 means no limit.
     #[arg(long, env = "MAX_CONCURRENT_CALLS", global = true)]
     pub max_concurrent_calls: Option<usize>,
 
@@ -303,19 +304,26 @@ pub struct Config {
 /// A pool sized for the machine: queries are short, so a few connections per core keep the
 /// cores busy while some wait on I/O, without piling up work the database cannot run.
 fn default_pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-    (cores * 4).clamp(4, 32)
+    (cores() as u32 * 4).clamp(4, 32)
 }
 
-/// The limit of concurrent calls: one per pooled database connection. Nearly every call holds
-/// a connection for most of its life (authentication reads the caller's row, then the
-/// handler's statements), so calls beyond the pool only wait in the pool's queue, where they
-/// hold memory and time out as UNAVAILABLE after `DB_ACQUIRE_TIMEOUT`; and the pool itself is
-/// sized from the cores (4 per core), so the limit follows the machine: with SQLite the
-/// statements run on these cores, and a few calls per core keep them busy while others parse,
-/// verify tokens and encode.
-fn default_concurrent_calls(pool_size: u32) -> usize {
-    pool_size as usize
+/// The limit of concurrent calls: two per core, and never more than the database pool.
+///
+/// A call here is CPU work (SQLite runs its statements on this machine's cores; with
+/// PostgreSQL the server still decodes rows, checks policy and encodes responses) between
+/// short waits on the database, so a second call per core keeps a core busy while the other
+/// waits; beyond that, calls only queue for the cores and everyone's latency grows with the
+/// queue while throughput does not. Measured with `dashboard-service-bench overload` on
+/// 2 cores: member ListDashboards reaches its calls/s at 4 callers; at 8 in flight its p99
+/// is ~3.5x the p99 of a lone caller, at 4 ~2x (README "Overload"). A call holds a database
+/// connection for most of its life, so more calls than the pool has connections would wait
+/// for one and then fail UNAVAILABLE after `DB_ACQUIRE_TIMEOUT`: the pool caps the limit.
+fn default_concurrent_calls(cores: usize, pool_size: u32) -> usize {
+    (2 * cores).clamp(1, pool_size.max(1) as usize)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Config {
@@ -343,7 +351,10 @@ impl Config {
     /// The limit of concurrent calls (0: none).
     pub fn concurrent_calls(&self) -> usize {
         self.max_concurrent_calls.unwrap_or_else(|| {
-            default_concurrent_calls(self.db_max_connections.unwrap_or_else(default_pool_size))
+            default_concurrent_calls(
+                cores(),
+                self.db_max_connections.unwrap_or_else(default_pool_size),
+            )
         })
     }
 
@@ -421,10 +432,13 @@ mod tests {
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");
         assert!(c.grpc_web_allowed_origins.is_empty());
-        assert_eq!(c.concurrent_calls(), default_pool_size() as usize);
+        assert_eq!(c.concurrent_calls(), 2 * cores());
+        assert_eq!(default_concurrent_calls(2, 8), 4);
+        assert_eq!(default_concurrent_calls(64, 32), 32, "the pool caps it");
+        assert_eq!(default_concurrent_calls(4, 3), 3);
         let cli =
-            <Cli as clap::Parser>::parse_from(["dashboard-service", "--db-max-connections=3"]);
-        assert_eq!(cli.config.concurrent_calls(), 3);
+            <Cli as clap::Parser>::parse_from(["dashboard-service", "--db-max-connections=1"]);
+        assert_eq!(cli.config.concurrent_calls(), 1);
         let cli =
             <Cli as clap::Parser>::parse_from(["dashboard-service", "--max-concurrent-calls=0"]);
         assert_eq!(cli.config.concurrent_calls(), 0);
