@@ -29,7 +29,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt;
 
-use crate::rss::{RssWatch, rss_kib};
+use crate::rss::{RssWatch, cpu_seconds, rss_kib};
 use crate::target::{self, Scenario, Setup, TargetArgs, call, shed_delay};
 
 #[derive(Debug, Clone, Args)]
@@ -48,6 +48,10 @@ pub struct OverloadArgs {
     /// The overload phase runs at this many times the saturating concurrency.
     #[arg(long, default_value_t = 4)]
     pub factor: usize,
+    /// Callers of the overload phase, instead of `--factor` times the saturating concurrency
+    /// (e.g. 4x a saturation measured earlier with MAX_CONCURRENT_CALLS=0).
+    #[arg(long)]
+    pub callers: Option<usize>,
     /// How long the overload phase runs.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
@@ -110,6 +114,8 @@ struct Report {
     admitted_p99_over_unloaded: f64,
     health: Probes,
     honoured_retry_info: bool,
+    /// CPU seconds the server used during the overload phase (`--server-pid`).
+    server_cpu_seconds: Option<f64>,
     /// Resident memory (MiB): idle before, peak during the overload phase, then after it
     /// (seconds after the phase, MiB).
     rss_idle_mib: Option<f64>,
@@ -161,10 +167,13 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
         sweep[0].callers
     );
 
-    let callers = saturating * args.factor.max(1);
+    let callers = args
+        .callers
+        .unwrap_or(saturating * args.factor.max(1))
+        .max(1);
     println!(
-        "overload: {callers} callers ({}x) for {:?}, Health/Check every {:?} on its own connection{}",
-        args.factor,
+        "overload: {callers} callers ({:.1}x the saturating {saturating}) for {:?}, Health/Check every {:?} on its own connection{}",
+        callers as f64 / saturating as f64,
         args.duration,
         args.probe_interval,
         if retry {
@@ -174,6 +183,7 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
         }
     );
     let rss = args.server_pid.map(RssWatch::start);
+    let cpu_before = args.server_pid.and_then(cpu_seconds);
     let probes = tokio::spawn(probe_loop(
         setup.health_channel.clone(),
         args.probe_interval,
@@ -182,6 +192,11 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
     ));
     let phase = drive(scenario, &setup, callers, args.duration, retry).await?;
     let health = probes.await??;
+    let server_cpu = args
+        .server_pid
+        .and_then(cpu_seconds)
+        .zip(cpu_before)
+        .map(|(after, before)| after - before);
     let rss_peak = match rss {
         Some(watch) => watch.peak_mib().await,
         None => None,
@@ -202,6 +217,13 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
         phase.shed_p99_ms,
         phase.errors.values().map(|(n, _)| n).sum::<u64>()
     );
+    if let Some(cpu) = server_cpu {
+        println!(
+            "server CPU during the overload: {cpu:.1} s in {:.1} s ({:.2} cores)",
+            args.duration.as_secs_f64(),
+            cpu / args.duration.as_secs_f64()
+        );
+    }
     println!(
         "health: {} probes, {} SERVING, {} NOT_SERVING, {} failed; p99 {:.2} ms, max {:.2} ms",
         health.sent,
@@ -212,6 +234,8 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
         health.max_ms
     );
 
+    // The server's idle state after the burst: no client connections left open.
+    drop(setup);
     let mut rss_after = Vec::new();
     if let Some(pid) = args.server_pid {
         let start = Instant::now();
@@ -230,7 +254,7 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
             .map(|(s, m)| format!("{s}s {m:.0}"))
             .collect();
         println!(
-            "server RSS (MiB): idle {}, peak during the overload {}, after it: {}",
+            "server RSS (MiB): idle {}, peak during the overload {}, after it (our connections closed): {}",
             rss_idle.map_or("-".into(), |m| format!("{m:.0}")),
             rss_peak.map_or("-".into(), |m| format!("{m:.0}")),
             after.join(", ")
@@ -247,6 +271,7 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
             admitted_p99_over_unloaded: ratio,
             health,
             honoured_retry_info: retry,
+            server_cpu_seconds: server_cpu,
             rss_idle_mib: rss_idle,
             rss_peak_mib: rss_peak,
             rss_after_mib: rss_after,

@@ -1,4 +1,4 @@
-//! The server's resident memory, read from /proc (Linux only).
+//! The server's resident memory and CPU time, read from /proc (Linux only).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,4 +40,16 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// The CPU time (user + system, seconds) a process has used: fields 14 and 15 of
+/// /proc/{pid}/stat, in USER_HZ ticks (100 per second on Linux's x86 and arm ABIs).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after it.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    let mut fields = after_name.split_whitespace().skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
