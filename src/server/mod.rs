@@ -286,7 +286,12 @@ pub async fn serve_with_metrics(
             drain.started(),
         );
     let mut server = tokio::spawn(server);
-    tracing::info!(%addr, database = %redact(&config.database_url), "serving gRPC");
+    tracing::info!(
+        %addr,
+        database = %redact(&config.database_url),
+        max_concurrent_calls = config.concurrent_calls(),
+        "serving gRPC"
+    );
 
     let result = run_until_drained(
         &config,
