@@ -83,6 +83,9 @@ impl From<Error> for Status {
                     bounded(message, MAX_DESCRIPTION_CHARS),
                 )]);
             }
+            Error::Overloaded { retry_after } => {
+                details.set_retry_info(Some(*retry_after));
+            }
             _ => {}
         }
         for value in metadata.values_mut() {
@@ -157,6 +160,9 @@ mod tests {
                 message: "later".into(),
             },
             Error::ShuttingDown,
+            Error::Overloaded {
+                retry_after: std::time::Duration::from_millis(100),
+            },
         ];
         for err in errors {
             let reason = err.reason();
@@ -176,5 +182,19 @@ mod tests {
         });
         assert_eq!(status.code(), Code::Aborted);
         assert!(status.get_error_details().precondition_failure().is_some());
+    }
+
+    #[test]
+    fn overloaded_is_resource_exhausted_with_a_retry_delay() {
+        let status = Status::from(Error::Overloaded {
+            retry_after: std::time::Duration::from_millis(120),
+        });
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(info(&status).reason, "OVERLOADED");
+        let retry = status.get_error_details().retry_info().cloned();
+        assert_eq!(
+            retry.and_then(|r| r.retry_delay),
+            Some(std::time::Duration::from_millis(120))
+        );
     }
 }

@@ -141,6 +141,14 @@ pub enum Error {
     /// replica is the right reaction.
     #[error("the server is shutting down; retry on another replica")]
     ShuttingDown,
+
+    /// The server is at its limit of concurrent calls (`MAX_CONCURRENT_CALLS`) and refused
+    /// this one at once rather than queue it; `retry_after` is the hint sent as `RetryInfo`.
+    #[error(
+        "the server is at its limit of concurrent calls; retry after the RetryInfo delay, \
+         preferably on another replica"
+    )]
+    Overloaded { retry_after: std::time::Duration },
 }
 
 impl Error {
@@ -228,6 +236,7 @@ impl Error {
             Self::Unavailable(_) | Self::DatabaseDown { .. } => Code::Unavailable,
             Self::Internal(_) => Code::Internal,
             Self::ShuttingDown => Code::Unavailable,
+            Self::Overloaded { .. } => Code::ResourceExhausted,
         }
     }
 
@@ -248,6 +257,7 @@ impl Error {
             Self::Unavailable(_) | Self::DatabaseDown { .. } => "DATABASE_UNAVAILABLE",
             Self::Internal(_) => "INTERNAL",
             Self::ShuttingDown => "SHUTTING_DOWN",
+            Self::Overloaded { .. } => "OVERLOADED",
         }
     }
 }

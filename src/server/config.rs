@@ -257,7 +257,16 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
     pub request_timeout: Duration,
 
-    /// Concurrent streams per HTTP/2 connection.
+    /// Calls in flight at once (health and reflection not counted); a call over the limit is
+    /// refused at once with RESOURCE_EXHAUSTED (reason OVERLOADED) and a RetryInfo delay.
+    /// Default: 2 per core, at most the database pool size (see `default_concurrent_calls`);
+    /// 0 means no limit.
+    #[arg(long, env = "MAX_CONCURRENT_CALLS", global = true)]
+    pub max_concurrent_calls: Option<usize>,
+
+    /// Concurrent streams per HTTP/2 connection. Keep it above MAX_CONCURRENT_CALLS, so that
+    /// overload reaches callers as RESOURCE_EXHAUSTED rather than as calls queued in their
+    /// own client for a free stream.
     #[arg(
         long,
         env = "MAX_CONCURRENT_STREAMS",
@@ -379,8 +388,26 @@ pub struct Config {
 /// A pool sized for the machine: queries are short, so a few connections per core keep the
 /// cores busy while some wait on I/O, without piling up work the database cannot run.
 fn default_pool_size() -> u32 {
-    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-    (cores * 4).clamp(4, 32)
+    (cores() as u32 * 4).clamp(4, 32)
+}
+
+/// The limit of concurrent calls: two per core, and never more than the database pool.
+///
+/// A call here is CPU work (SQLite runs its statements on this machine's cores; with
+/// PostgreSQL the server still decodes rows, checks policy and encodes responses) between
+/// short waits on the database, so a second call per core keeps a core busy while the other
+/// waits; beyond that, calls only queue for the cores and everyone's latency grows with the
+/// queue while throughput does not. Measured with `dashboard-service-bench overload` on
+/// 2 cores: member ListDashboards reaches its calls/s at 4 callers; at 8 in flight its p99
+/// is ~3.5x the p99 of a lone caller, at 4 ~2x (README "Overload"). A call holds a database
+/// connection for most of its life, so more calls than the pool has connections would wait
+/// for one and then fail UNAVAILABLE after `DB_ACQUIRE_TIMEOUT`: the pool caps the limit.
+fn default_concurrent_calls(cores: usize, pool_size: u32) -> usize {
+    (2 * cores).clamp(1, pool_size.max(1) as usize)
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
 impl Config {
@@ -405,6 +432,16 @@ impl Config {
             health_check_interval: self.health_check_interval,
             health_check_timeout: self.health_check_timeout,
         }
+    }
+
+    /// The limit of concurrent calls (0: none).
+    pub fn concurrent_calls(&self) -> usize {
+        self.max_concurrent_calls.unwrap_or_else(|| {
+            default_concurrent_calls(
+                cores(),
+                self.db_max_connections.unwrap_or_else(default_pool_size),
+            )
+        })
     }
 
     pub fn limits(&self) -> Limits {
@@ -501,6 +538,16 @@ mod tests {
         if std::env::var_os("OTEL_EXPORTER_OTLP_ENDPOINT").is_none() {
             assert_eq!(c.otlp_endpoint, None);
         }
+        assert_eq!(c.concurrent_calls(), 2 * cores());
+        assert_eq!(default_concurrent_calls(2, 8), 4);
+        assert_eq!(default_concurrent_calls(64, 32), 32, "the pool caps it");
+        assert_eq!(default_concurrent_calls(4, 3), 3);
+        let cli =
+            <Cli as clap::Parser>::parse_from(["dashboard-service", "--db-max-connections=1"]);
+        assert_eq!(cli.config.concurrent_calls(), 1);
+        let cli =
+            <Cli as clap::Parser>::parse_from(["dashboard-service", "--max-concurrent-calls=0"]);
+        assert_eq!(cli.config.concurrent_calls(), 0);
         // Durable commits unless SQLITE_SYNCHRONOUS=normal opts out (store/sqlite.rs tests
         // that the setting reaches every pooled connection).
         assert_eq!(c.db_options().sqlite_synchronous, SqliteSynchronous::Full);

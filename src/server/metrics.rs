@@ -6,7 +6,8 @@
 //! `grpc_server_msg_sent_total`, labelled `grpc_type`, `grpc_service`, `grpc_method` (and
 //! `grpc_code` on handled). Labels come from the served descriptors, never from the request
 //! path: an unknown path counts as `unknown`, so callers cannot grow the label set.
-//! Gauges sampled at scrape time (the database pool, later caches and watches) go here too.
+//! Gauges sampled at scrape time (the database pool, later caches and watches) go here too,
+//! and the overload limit's (`layers/overload.rs`): calls shed, calls holding a slot, the limit.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -29,6 +30,9 @@ pub const MSG_RECEIVED: &str = "grpc_server_msg_received_total";
 pub const MSG_SENT: &str = "grpc_server_msg_sent_total";
 pub const DB_POOL_IN_USE: &str = "db_pool_connections_in_use";
 pub const DB_POOL_IDLE: &str = "db_pool_connections_idle";
+pub const SHED: &str = "grpc_server_shed_total";
+pub const IN_FLIGHT: &str = "grpc_server_calls_in_flight";
+pub const CONCURRENCY_LIMIT: &str = "grpc_server_max_concurrent_calls";
 
 /// The path metrics are served on.
 pub const PATH: &str = "/metrics";
@@ -48,6 +52,8 @@ pub struct MethodMetrics {
     pub received: IntCounter,
     pub sent: IntCounter,
     pub seconds: Histogram,
+    /// Calls refused by the concurrency limit (RESOURCE_EXHAUSTED, reason OVERLOADED).
+    pub shed: IntCounter,
 }
 
 impl MethodMetrics {
@@ -64,6 +70,8 @@ pub struct Metrics {
     handled: IntCounterVec,
     pool_in_use: IntGauge,
     pool_idle: IntGauge,
+    in_flight: IntGauge,
+    concurrency_limit: IntGauge,
     store: Option<Store>,
 }
 
@@ -100,6 +108,22 @@ impl Metrics {
         )?;
         let pool_in_use = IntGauge::new(DB_POOL_IN_USE, "Database connections lent to calls.")?;
         let pool_idle = IntGauge::new(DB_POOL_IDLE, "Open database connections not in use.")?;
+        let shed = IntCounterVec::new(
+            Opts::new(
+                SHED,
+                "RPCs refused at once with RESOURCE_EXHAUSTED (OVERLOADED): the server was at \
+                 its limit of concurrent calls.",
+            ),
+            &METHOD_LABELS,
+        )?;
+        let in_flight = IntGauge::new(
+            IN_FLIGHT,
+            "RPCs holding a slot of the concurrency limit (health and reflection never do).",
+        )?;
+        let concurrency_limit = IntGauge::new(
+            CONCURRENCY_LIMIT,
+            "The limit of concurrent calls (MAX_CONCURRENT_CALLS); 0 when there is none.",
+        )?;
         registry.register(Box::new(started.clone()))?;
         registry.register(Box::new(handled.clone()))?;
         registry.register(Box::new(seconds.clone()))?;
@@ -107,6 +131,9 @@ impl Metrics {
         registry.register(Box::new(sent.clone()))?;
         registry.register(Box::new(pool_in_use.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
+        registry.register(Box::new(shed.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        registry.register(Box::new(concurrency_limit.clone()))?;
 
         let resolve = |kind: &'static str, service: &str, method: &str| {
             let labels = [kind, service, method];
@@ -118,6 +145,7 @@ impl Metrics {
                 received: received.with_label_values(&labels),
                 sent: sent.with_label_values(&labels),
                 seconds: seconds.with_label_values(&labels),
+                shed: shed.with_label_values(&labels),
             })
         };
         let mut methods = HashMap::new();
@@ -151,6 +179,8 @@ impl Metrics {
             handled,
             pool_in_use,
             pool_idle,
+            in_flight,
+            concurrency_limit,
             store,
         })
     }
@@ -158,6 +188,17 @@ impl Metrics {
     /// The counters of the method at `path` (the `unknown` ones for a path nobody serves).
     pub fn method(&self, path: &str) -> Arc<MethodMetrics> {
         self.methods.get(path).unwrap_or(&self.unknown).clone()
+    }
+
+    /// The gauge of calls holding a slot of the concurrency limit.
+    pub fn in_flight(&self) -> &IntGauge {
+        &self.in_flight
+    }
+
+    /// Publishes the configured limit of concurrent calls (0: none).
+    pub fn set_concurrency_limit(&self, limit: usize) {
+        self.concurrency_limit
+            .set(i64::try_from(limit).unwrap_or(i64::MAX));
     }
 
     /// Records a finished call.

@@ -23,7 +23,7 @@ use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{BreakerLayer, DeadlineLayer, status_layer};
+use crate::server::layers::{BreakerLayer, DeadlineLayer, OverloadLayer, status_layer};
 use crate::store::Store;
 
 pub mod auth;
@@ -286,10 +286,13 @@ pub async fn serve_with_metrics(
         .layer(tonic_web::GrpcWebLayer::new())
         // Then metrics and the access log see every call, also those refused below.
         .layer(calls::CallsLayer::new(
-            metrics,
+            metrics.clone(),
             config.request_timeout,
             trace_export.as_ref().map(otlp::TraceExport::tracer),
         ))
+        // Over MAX_CONCURRENT_CALLS a call is shed at once (RESOURCE_EXHAUSTED, OVERLOADED),
+        // before authentication reads the database for it; health and reflection never are.
+        .layer(OverloadLayer::new(config.concurrent_calls(), metrics))
         // A panic anywhere below (a bug, or a library's) answers INTERNAL instead of
         // resetting the stream, and is logged.
         .layer(CatchPanicLayer::custom(panic_to_status))
@@ -323,7 +326,13 @@ pub async fn serve_with_metrics(
             )),
             None => tokio::spawn(router.serve_with_incoming_shutdown(incoming, drain.started())),
         };
-    tracing::info!(%addr, tls = tls_mode, database = %redact(&config.database_url), "serving gRPC");
+    tracing::info!(
+        %addr,
+        tls = tls_mode,
+        database = %redact(&config.database_url),
+        max_concurrent_calls = config.concurrent_calls(),
+        "serving gRPC"
+    );
 
     let result = run_until_drained(
         &config,

@@ -78,6 +78,10 @@ pub fn start_with(
     config.listen_addr = "127.0.0.1:0".parse().expect("addr");
     config.shutdown_grace = Duration::from_secs(2);
     config.shutdown_delay = Duration::from_millis(200);
+    // One server serves every test of a binary at once, and some tests fire dozens of calls
+    // together: a limit far above that, so that only tests/overload.rs (which sets its own)
+    // sees calls shed. Every call still takes its slot and gives it back.
+    config.max_concurrent_calls = Some(1024);
     customize(&mut config);
 
     let listener = std::net::TcpListener::bind(config.listen_addr).expect("bind");

@@ -1,9 +1,13 @@
 //! The load generator: `seed` fills a database with a realistic dataset in bulk, `run`
 //! drives a running server over gRPC and reports throughput and latency per RPC next to
-//! grpc.health.v1.Health/Check measured in the same run (the ceiling of this stack here).
+//! grpc.health.v1.Health/Check measured in the same run (the ceiling of this stack here);
+//! `overload` drives one RPC past saturation and reports what the server sheds.
 
+mod overload;
+mod rss;
 mod run;
 mod seed;
+mod target;
 
 use std::process::ExitCode;
 
@@ -25,6 +29,9 @@ enum Command {
     Seed(seed::SeedArgs),
     /// Drive a running server and print per-RPC calls/s and latency percentiles.
     Run(Box<run::RunArgs>),
+    /// Find the concurrency that saturates one RPC, then drive it at a multiple of that and
+    /// report admitted calls' latency, shed calls and Health/Check answered meanwhile.
+    Overload(Box<overload::OverloadArgs>),
 }
 
 #[tokio::main]
@@ -39,6 +46,7 @@ async fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Seed(args) => seed::seed(args).await,
         Command::Run(args) => run::run(*args).await,
+        Command::Overload(args) => overload::overload(*args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
