@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use dashboard_service::server;
 use dashboard_service::server::auth::{KeyMaterial, Minter, TokenRequest};
-use dashboard_service::server::config::{Cli, Command, Config, HealthArgs, LogFormat, TokenArgs};
+use dashboard_service::server::cli::{Cli, Command, HealthArgs, TokenArgs};
+use dashboard_service::server::config::{Config, LogFormat};
 use dashboard_service::server::probe::ProbeTls;
 use tracing_subscriber::EnvFilter;
 

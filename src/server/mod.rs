@@ -28,6 +28,7 @@ use crate::store::Store;
 
 pub mod auth;
 mod calls;
+pub mod cli;
 pub mod config;
 mod drain;
 mod jobs;
