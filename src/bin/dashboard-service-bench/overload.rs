@@ -138,7 +138,7 @@ pub async fn overload(args: OverloadArgs) -> Result<(), BoxError> {
     if args.levels.is_empty() || args.levels.contains(&0) {
         return Err("--levels: one or more concurrency levels, each at least 1".into());
     }
-    let setup = target::prepare(&args.target).await?;
+    let setup = target::prepare(&args.target, false).await?;
     let mib = |kib: u64| kib as f64 / 1024.0;
     let rss_idle = args.server_pid.and_then(rss_kib).map(mib);
     let retry = !args.ignore_retry_info;

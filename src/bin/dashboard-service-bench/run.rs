@@ -57,7 +57,9 @@ struct Outcome {
 }
 
 pub async fn run(args: RunArgs) -> Result<(), BoxError> {
-    let setup = target::prepare(&args.target).await?;
+    let with_restore =
+        args.only.is_empty() || args.only.iter().any(|o| *o == Scenario::Restore.key());
+    let setup = target::prepare(&args.target, with_restore).await?;
     println!("{} callers, {:?} per RPC", args.concurrency, args.duration);
 
     let mut outcomes: Vec<Outcome> = Vec::new();

@@ -9,6 +9,8 @@ use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
+use dashboard_service::pb::version_service_client::VersionServiceClient;
+use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use dashboard_service::server::BoxError;
 use dashboard_service::server::auth::{KeyMaterial, Minter, TokenRequest};
 use dashboard_service::server::config::Config;
@@ -50,10 +52,11 @@ pub enum Scenario {
     BatchCheckAccess,
     Update,
     Create,
+    Restore,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 11] = [
+    pub const ALL: [Scenario; 12] = [
         Scenario::Health,
         Scenario::GetBasic,
         Scenario::GetBasicMember,
@@ -65,6 +68,7 @@ impl Scenario {
         Scenario::BatchCheckAccess,
         Scenario::Update,
         Scenario::Create,
+        Scenario::Restore,
     ];
 
     pub fn name(self) -> &'static str {
@@ -80,6 +84,7 @@ impl Scenario {
             Self::BatchCheckAccess => "BatchCheckAccess(100)",
             Self::Update => "UpdateDashboard",
             Self::Create => "CreateDashboard",
+            Self::Restore => "RestoreDashboardVersion",
         }
     }
 
@@ -103,7 +108,13 @@ pub struct Setup {
     /// Seeded dashboards that carry widgets (what the FULL view is for); `any` if none.
     pub with_widgets: Vec<String>,
     pub deep_token: String,
+    /// Versions to restore (`dashboards/D/versions/N`), made by `prepare` for the Restore
+    /// scenario: a few dashboards of the admin's, each with widgets and a few versions.
+    pub restorable: Vec<String>,
 }
+
+/// Dashboards the Restore scenario restores versions of.
+const RESTORE_DASHBOARDS: usize = 8;
 
 pub fn authed<T>(message: T, token: &str) -> Result<Request<T>, BoxError> {
     let mut request = Request::new(message);
@@ -128,7 +139,7 @@ pub fn shed_delay(status: &tonic::Status) -> Option<Duration> {
 }
 
 /// Connects, mints the tokens and samples the seeded dataset.
-pub async fn prepare(target: &TargetArgs) -> Result<Arc<Setup>, BoxError> {
+pub async fn prepare(target: &TargetArgs, with_restore: bool) -> Result<Arc<Setup>, BoxError> {
     let options = target.config.jwt_options();
     let minter = Minter::new(&KeyMaterial::load(&options)?, &options)?;
     let token = |sub: &str, role| {
@@ -220,7 +231,13 @@ pub async fn prepare(target: &TargetArgs) -> Result<Arc<Setup>, BoxError> {
         full_sample,
         channels.len(),
     );
+    let restorable = if with_restore {
+        restorable(&channels[0], &admin_token).await?
+    } else {
+        Vec::new()
+    };
     Ok(Arc::new(Setup {
+        restorable,
         channels,
         health_channel,
         admin_token,
@@ -230,6 +247,65 @@ pub async fn prepare(target: &TargetArgs) -> Result<Arc<Setup>, BoxError> {
         with_widgets,
         deep_token,
     }))
+}
+
+/// Makes [`RESTORE_DASHBOARDS`] dashboards with two widgets and a retitle each (versions 1 to
+/// 4), and returns versions 1 and 3 of each: restoring them in turn changes fields and widgets.
+async fn restorable(channel: &Channel, token: &str) -> Result<Vec<String>, BoxError> {
+    let mut dashboards = DashboardServiceClient::new(channel.clone());
+    let mut widgets = WidgetServiceClient::new(channel.clone());
+    let mut names = Vec::new();
+    for i in 0..RESTORE_DASHBOARDS {
+        let name = dashboards
+            .create_dashboard(authed(
+                pb::CreateDashboardRequest {
+                    dashboard: Some(pb::Dashboard {
+                        title: format!("Bench restore {i}"),
+                        ..Default::default()
+                    }),
+                    request_id: String::new(),
+                },
+                token,
+            )?)
+            .await?
+            .into_inner()
+            .name;
+        for w in 0..2 {
+            widgets
+                .create_widget(authed(
+                    pb::CreateWidgetRequest {
+                        parent: name.clone(),
+                        widget: Some(pb::Widget {
+                            r#type: pb::WidgetType::Chart as i32,
+                            title: format!("widget {w}"),
+                            ..Default::default()
+                        }),
+                        ..Default::default()
+                    },
+                    token,
+                )?)
+                .await?;
+        }
+        dashboards
+            .update_dashboard(authed(
+                pb::UpdateDashboardRequest {
+                    dashboard: Some(pb::Dashboard {
+                        name: name.clone(),
+                        title: format!("Bench restore {i}, retitled"),
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["title".into()],
+                    }),
+                    ..Default::default()
+                },
+                token,
+            )?)
+            .await?;
+        names.push(format!("{name}/versions/1"));
+        names.push(format!("{name}/versions/3"));
+    }
+    Ok(names)
 }
 
 /// One call of the scenario; `Ok(Err(status))` when the server answered with an error.
@@ -330,6 +406,16 @@ pub async fn call(
             };
             dashboards
                 .update_dashboard(authed(request, &setup.admin_token)?)
+                .await
+                .map(|_| ())
+        }
+        Scenario::Restore => {
+            let request = pb::RestoreDashboardVersionRequest {
+                name: pick(&setup.restorable, rng),
+                ..Default::default()
+            };
+            VersionServiceClient::new(channel.clone())
+                .restore_dashboard_version(authed(request, &setup.admin_token)?)
                 .await
                 .map(|_| ())
         }
