@@ -5,10 +5,11 @@ use std::time::Duration;
 use tonic::{Request, Response, Status};
 
 use super::{
-    convert, page_fit, page_size, pagination, parse_dashboard_names, split, version_message,
+    convert, page_fit, page_size, pagination, parse_dashboard_names, split, version_message, watch,
     written,
 };
 use crate::app::dashboards::{self, NewDashboardFields};
+use crate::app::watch as app_watch;
 use crate::app::{App, Written};
 use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortKey};
 use crate::core::error::echo;
@@ -37,14 +38,21 @@ pub struct DashboardApi {
     app: App,
     limits: Limits,
     trash_retention: Duration,
+    watch_bookmark_interval: Duration,
 }
 
 impl DashboardApi {
-    pub fn new(app: App, limits: Limits, trash_retention: Duration) -> Self {
+    pub fn new(
+        app: App,
+        limits: Limits,
+        trash_retention: Duration,
+        watch_bookmark_interval: Duration,
+    ) -> Self {
         Self {
             app,
             limits,
             trash_retention,
+            watch_bookmark_interval,
         }
     }
 }
@@ -116,7 +124,7 @@ impl DashboardService for DashboardApi {
             show_deleted: request.show_deleted,
             limit: page_size as u64 + 1,
         };
-        let mut rows = dashboards::list(&self.app, &caller, list).await?;
+        let (revision, mut rows) = dashboards::list(&self.app, &caller, list).await?;
         let mut more = rows.len() > page_size;
         rows.truncate(page_size);
         let mut rendered = self.render(rows.clone()).await?;
@@ -129,7 +137,18 @@ impl DashboardService for DashboardApi {
         Ok(Response::new(pb::ListDashboardsResponse {
             dashboards: rendered,
             next_page_token,
+            revision,
         }))
+    }
+
+    async fn watch_dashboards(
+        &self,
+        request: Request<pb::WatchDashboardsRequest>,
+    ) -> Result<Response<watch::WatchStream>, Status> {
+        let (caller, request) = split(request)?;
+        let request = watch::parse(request, self.watch_bookmark_interval)?;
+        let events = app_watch::watch(&self.app, &caller, request).await?;
+        Ok(Response::new(watch::stream(events)))
     }
 
     async fn update_dashboard(

@@ -10,6 +10,7 @@ mod page_fit;
 mod sharing_service;
 mod status;
 mod version_service;
+mod watch;
 mod widget_service;
 
 pub use audit_service::AuditApi;

@@ -10,6 +10,7 @@ pub mod events;
 pub mod identity;
 pub mod sharing;
 pub mod versions;
+pub mod watch;
 pub mod widgets;
 pub mod write;
 
@@ -19,13 +20,15 @@ pub use write::{Doorbell, Write, Written};
 use crate::core::Result;
 use crate::store::Store;
 
-/// What every use case works with: the store, the authorizer over it, and the doorbell
-/// every committed write rings.
+/// What every use case works with: the store, the authorizer over it, the doorbell every
+/// committed write rings, and the watch streams' shared readers of the log.
 #[derive(Clone)]
 pub struct App {
     pub store: Store,
     pub authorizer: Authorizer,
     pub doorbell: Doorbell,
+    /// The change-log tails of this replica's watch streams.
+    pub hub: watch::WatchHub,
 }
 
 impl App {
@@ -34,6 +37,7 @@ impl App {
             authorizer: Authorizer::new(store.clone()),
             store,
             doorbell: Doorbell::default(),
+            hub: watch::WatchHub::default(),
         }
     }
 

@@ -47,7 +47,10 @@ impl Doorbell {
         self.sender.subscribe()
     }
 
-    fn ring(&self, org_id: &str, revision: i64) {
+    /// Says that `org_id`'s log reached `revision`: after a commit here, or when another
+    /// replica's commit is heard of (`server::notify`; an empty org means "any org": rings
+    /// may have been missed).
+    pub fn ring(&self, org_id: &str, revision: i64) {
         // No subscriber is not an error: nobody is waiting.
         let _ = self.sender.send((org_id.to_string(), revision));
     }

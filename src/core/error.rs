@@ -111,6 +111,14 @@ pub enum Error {
     #[error("{message}")]
     Unimplemented { message: String },
 
+    /// A position outside what exists: a watch's start revision that the change log no
+    /// longer holds, or has not reached.
+    #[error("{message}")]
+    OutOfRange {
+        reason: &'static str,
+        message: String,
+    },
+
     /// The call's deadline (the client's `grpc-timeout`, capped by `REQUEST_TIMEOUT`) passed,
     /// or the database gave up on a statement at its timeout.
     #[error("{message}")]
@@ -231,6 +239,7 @@ impl Error {
             Self::Unauthenticated { .. } => Code::Unauthenticated,
             Self::ResourceExhausted { .. } => Code::ResourceExhausted,
             Self::Unimplemented { .. } => Code::Unimplemented,
+            Self::OutOfRange { .. } => Code::OutOfRange,
             Self::DeadlineExceeded { .. } => Code::DeadlineExceeded,
             Self::Other { code, .. } => *code,
             Self::Unavailable(_) | Self::DatabaseDown { .. } => Code::Unavailable,
@@ -248,7 +257,8 @@ impl Error {
             | Self::FailedPrecondition { reason, .. }
             | Self::PermissionDenied { reason, .. }
             | Self::Unauthenticated { reason, .. }
-            | Self::ResourceExhausted { reason, .. } => reason,
+            | Self::ResourceExhausted { reason, .. }
+            | Self::OutOfRange { reason, .. } => reason,
             Self::NotFound { .. } => "NOT_FOUND",
             Self::EtagMismatch { .. } => "ETAG_MISMATCH",
             Self::Unimplemented { .. } => "UNIMPLEMENTED",

@@ -156,6 +156,11 @@ pub struct Config {
     #[arg(long, env = "PURGE_INTERVAL", default_value = "1h", value_parser = humantime::parse_duration, global = true)]
     pub purge_interval: Duration,
 
+    /// A WatchDashboards stream that sent nothing for this long sends a BOOKMARK with the
+    /// revision it reached.
+    #[arg(long, env = "WATCH_BOOKMARK_INTERVAL", default_value = "30s", value_parser = humantime::parse_duration, global = true)]
+    pub watch_bookmark_interval: Duration,
+
     /// How often health re-checks the database (`store::breaker`); also the retry delay
     /// callers are told while the database is unreachable.
     #[arg(long, env = "HEALTH_CHECK_INTERVAL", default_value = "1s", value_parser = humantime::parse_duration, global = true)]
@@ -449,6 +454,7 @@ mod tests {
         assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(c.trash_retention, Duration::from_secs(30 * 86_400));
         assert_eq!(c.event_retention, Duration::from_secs(400 * 86_400));
+        assert_eq!(c.watch_bookmark_interval, Duration::from_secs(30));
         assert_eq!(c.shutdown_delay, Duration::from_secs(5));
         assert_eq!(c.shutdown_grace, Duration::from_secs(10));
         assert_eq!(c.metrics_addr.to_string(), "0.0.0.0:9090");

@@ -26,8 +26,9 @@ use crate::core::Error;
 
 /// Streams that never end on their own: they would hold their connection open through the
 /// whole grace period, so the drain ends them.
-pub const LONG_STREAMS: [&str; 3] = [
+pub const LONG_STREAMS: [&str; 4] = [
     "/grpc.health.v1.Health/Watch",
+    "/dashboards.v1.DashboardService/WatchDashboards",
     "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
 ];

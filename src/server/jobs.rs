@@ -1,4 +1,5 @@
-//! Background jobs: the database breaker's probes with health following it, and the purges.
+//! Background jobs: the database breaker's probes with health following it, the purges, and
+//! on PostgreSQL the listener for other replicas' writes.
 
 use std::sync::Arc;
 
@@ -18,6 +19,7 @@ pub(super) async fn background_jobs(config: Config, app: App, health: Health) {
         store.watch_health(),
         health_follows_the_breaker(store.breaker(), health),
         purge_periodically(&config, &app),
+        super::notify::listen(config.database_url.clone(), app.doorbell.clone()),
     );
 }
 

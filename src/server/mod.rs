@@ -36,6 +36,7 @@ pub mod layers;
 mod linger;
 pub mod logging;
 pub mod metrics;
+mod notify;
 pub mod otlp;
 pub mod probe;
 pub mod tls;
@@ -213,6 +214,7 @@ pub async fn serve_with_metrics(
         app.clone(),
         config.limits(),
         config.trash_retention,
+        config.watch_bookmark_interval,
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);

@@ -14,10 +14,41 @@ use crate::core::event_filter::{EventComparison, EventFilter};
 use crate::core::filter::{Filter, Ordering};
 use crate::core::{Error, Micros, Result};
 
+/// The PostgreSQL channel every committed write notifies with `"{revision} {org}"`: the
+/// doorbell between replicas (DESIGN §7); `server::notify` listens to it.
+pub const REVISIONS_CHANNEL: &str = "dashboards_revisions";
+
+/// Orgs longer than this are not named in a notification (its payload is limited to 8,000
+/// bytes); their watchers on other replicas learn of writes by polling instead.
+const MAX_NOTIFIED_ORG_BYTES: usize = 1_000;
+
 /// Makes the org's next revision and returns it. The counter row stays locked until the
 /// transaction ends, so writers of one org take revisions in commit order, without gaps;
 /// callers bump last, after every other lock they take, so the wait is one commit long.
+///
+/// On PostgreSQL the same statement queues a `NOTIFY` on [`REVISIONS_CHANNEL`], which the
+/// server delivers to listeners when (and only if) the transaction commits.
 pub async fn bump_revision(txn: &DatabaseTransaction, org_id: &str) -> Result<i64> {
+    let backend = txn.get_database_backend();
+    if backend == sea_orm::DatabaseBackend::Postgres && org_id.len() <= MAX_NOTIFIED_ORG_BYTES {
+        let statement = sea_orm::Statement::from_sql_and_values(
+            backend,
+            format!(
+                "WITH bumped AS (\
+                   INSERT INTO org_revisions (org_id, revision) VALUES ($1, 1) \
+                   ON CONFLICT (org_id) DO UPDATE SET revision = org_revisions.revision + 1 \
+                   RETURNING revision) \
+                 SELECT b.revision FROM bumped b CROSS JOIN LATERAL \
+                   (SELECT pg_notify('{REVISIONS_CHANNEL}', b.revision::text || ' ' || $1)) n"
+            ),
+            [org_id.into()],
+        );
+        let row = txn
+            .query_one_raw(statement)
+            .await?
+            .ok_or_else(|| Error::internal("the revision counter returned no row"))?;
+        return Ok(row.try_get_by_index::<i64>(0)?);
+    }
     let insert = Query::insert()
         .into_table(org_revision::Entity)
         .columns([org_revision::Column::OrgId, org_revision::Column::Revision])
@@ -33,7 +64,6 @@ pub async fn bump_revision(txn: &DatabaseTransaction, org_id: &str) -> Result<i6
         )
         .returning_col(org_revision::Column::Revision)
         .to_owned();
-    let backend = txn.get_database_backend();
     let row = txn
         .query_one_raw(backend.build(&insert))
         .await?
@@ -95,6 +125,38 @@ pub async fn latest_revision(conn: &impl ConnectionTrait, org_id: &str) -> Resul
         .one(conn)
         .await?
         .map_or(0, |r| r.revision))
+}
+
+/// The events of revisions `after + 1 ..= through`, oldest first: what a watch reads.
+pub async fn after(
+    conn: &impl ConnectionTrait,
+    org_id: &str,
+    after: i64,
+    through: i64,
+) -> Result<Vec<Event>> {
+    let rows = event::Entity::find()
+        .filter(event::Column::OrgId.eq(org_id))
+        .filter(event::Column::Revision.gt(after))
+        .filter(event::Column::Revision.lte(through))
+        .order_by(event::Column::Revision, Order::Asc)
+        .order_by(event::Column::Seq, Order::Asc)
+        .all(conn)
+        .await?;
+    rows.into_iter().map(into_domain).collect()
+}
+
+/// The oldest revision the log still holds for the org (`None`: it holds none).
+pub async fn oldest_revision(conn: &impl ConnectionTrait, org_id: &str) -> Result<Option<i64>> {
+    let row = event::Entity::find()
+        .select_only()
+        .column(event::Column::Revision)
+        .filter(event::Column::OrgId.eq(org_id))
+        .order_by(event::Column::Revision, Order::Asc)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(conn)
+        .await?;
+    Ok(row)
 }
 
 /// A page of events, newest first, strictly before `before` (revision, index) when given.

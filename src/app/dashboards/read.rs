@@ -9,6 +9,7 @@ use crate::core::filter;
 use crate::core::widget::{DataSource, Widget, unique_data_sources};
 use crate::core::{Error, Principal, Result, names, now_micros};
 use crate::store::dashboards::ListQuery;
+use crate::store::events;
 
 /// The dashboard (with its public-link state), and its widgets when `full`.
 pub async fn get(
@@ -32,8 +33,11 @@ pub async fn get(
     Ok((dashboard, widgets))
 }
 
-/// One page of the dashboards the caller may READ, in the order asked.
-pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<Vec<Dashboard>> {
+/// One page of the dashboards the caller may READ, in the order asked, and the org's
+/// revision read just before it (the page reflects at least that revision: a watch started
+/// from it misses nothing).
+pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64, Vec<Dashboard>)> {
+    let revision = events::latest_revision(app.store.db(), &caller.org_id).await?;
     // An ADMIN reads every dashboard: its subjects matter only to a filter
     // (`shared_with_me`).
     let subjects = if caller.is_admin() && page.filter.is_none() {
@@ -52,7 +56,7 @@ pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<Vec<D
         now: now_micros(),
         page,
     };
-    app.store.dashboards().list(&query).await
+    Ok((revision, app.store.dashboards().list(&query).await?))
 }
 
 /// The dashboards of `ids` (in that order, repeats allowed), each with its widgets when

@@ -404,3 +404,22 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
         }
     }
 }
+
+impl DashboardRepo {
+    /// The live dashboards among `ids` that the query's filter matches (every live one
+    /// without a filter), ignoring access: what a watch asks of the dashboards a batch of
+    /// changes touched, whose access the policy decides separately.
+    pub async fn matching(&self, query: &ListQuery, ids: &[String]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut statement = org_page(query);
+        statement
+            .and_where(
+                Expr::col((dashboard::Entity, dashboard::Column::Id)).is_in(ids.iter().cloned()),
+            )
+            .reset_limit();
+        let rows = self.store.db().query_all(&statement).await?;
+        rows.iter().map(|row| Ok(from_row(row)?.id)).collect()
+    }
+}
