@@ -83,6 +83,15 @@ impl From<Error> for Status {
                     bounded(message, MAX_DESCRIPTION_CHARS),
                 )]);
             }
+            Error::RevisionNotReached { min, latest } => {
+                metadata.insert("min_revision".to_string(), min.to_string());
+                metadata.insert("latest_revision".to_string(), latest.to_string());
+                details.set_precondition_failure(vec![PreconditionViolation::new(
+                    "REVISION",
+                    "x-dashboards-min-revision",
+                    format!("revision {min} asked for, {latest} reached"),
+                )]);
+            }
             Error::Overloaded { retry_after } => {
                 details.set_retry_info(Some(*retry_after));
             }
@@ -160,6 +169,7 @@ mod tests {
                 message: "later".into(),
             },
             Error::ShuttingDown,
+            Error::RevisionNotReached { min: 9, latest: 7 },
             Error::Overloaded {
                 retry_after: std::time::Duration::from_millis(100),
             },

@@ -18,6 +18,7 @@ use sea_orm::DatabaseTransaction;
 
 use std::collections::BTreeMap;
 
+use super::freshness::Watermarks;
 use crate::core::event::{Change, EventType};
 use crate::core::names;
 use crate::core::{Micros, Result, now_micros};
@@ -28,16 +29,20 @@ use crate::store::{Store, WriteTxn, events};
 /// the log from its last revision).
 const DOORBELL_CAPACITY: usize = 1024;
 
-/// Rung after every committed write with its org and revision.
+/// Rung after every committed write with its org and revision. It also remembers the
+/// highest revision rung per org ([`Watermarks`]), so that `x-dashboards-min-revision`
+/// (see `freshness`) costs nothing when the revision asked for was already rung here.
 #[derive(Clone)]
 pub struct Doorbell {
     sender: tokio::sync::broadcast::Sender<(String, i64)>,
+    watermarks: Watermarks,
 }
 
 impl Default for Doorbell {
     fn default() -> Self {
         Self {
             sender: tokio::sync::broadcast::channel(DOORBELL_CAPACITY).0,
+            watermarks: Watermarks::default(),
         }
     }
 }
@@ -47,10 +52,17 @@ impl Doorbell {
         self.sender.subscribe()
     }
 
+    /// The highest revision known committed, per org.
+    pub fn watermarks(&self) -> &Watermarks {
+        &self.watermarks
+    }
+
     /// Says that `org_id`'s log reached `revision`: after a commit here, or when another
     /// replica's commit is heard of (`server::notify`; an empty org means "any org": rings
     /// may have been missed).
     pub fn ring(&self, org_id: &str, revision: i64) {
+        // Raised before the ring goes out, so a woken waiter finds it.
+        self.watermarks.raise(org_id, revision);
         // No subscriber is not an error: nobody is waiting.
         let _ = self.sender.send((org_id.to_string(), revision));
     }

@@ -78,6 +78,15 @@ pub enum Error {
         resource: String,
     },
 
+    /// The org has not reached the revision the caller asked for with
+    /// `x-dashboards-min-revision` within the call's deadline (DESIGN §7).
+    #[error(
+        "the org is at revision {latest}, not yet at the revision {min} asked for in \
+         x-dashboards-min-revision, and did not reach it within the call's deadline; retry \
+         later, or check that the revision is one of this org's"
+    )]
+    RevisionNotReached { min: i64, latest: i64 },
+
     /// The caller's etag is stale.
     #[error("etag of {resource} does not match: it was changed by someone else; re-read and retry")]
     EtagMismatch { resource: String },
@@ -234,7 +243,9 @@ impl Error {
             Self::NotFound { .. } => Code::NotFound,
             Self::AlreadyExists { .. } => Code::AlreadyExists,
             Self::EtagMismatch { .. } => Code::Aborted,
-            Self::FailedPrecondition { .. } => Code::FailedPrecondition,
+            Self::FailedPrecondition { .. } | Self::RevisionNotReached { .. } => {
+                Code::FailedPrecondition
+            }
             Self::PermissionDenied { .. } => Code::PermissionDenied,
             Self::Unauthenticated { .. } => Code::Unauthenticated,
             Self::ResourceExhausted { .. } => Code::ResourceExhausted,
@@ -261,6 +272,7 @@ impl Error {
             | Self::OutOfRange { reason, .. } => reason,
             Self::NotFound { .. } => "NOT_FOUND",
             Self::EtagMismatch { .. } => "ETAG_MISMATCH",
+            Self::RevisionNotReached { .. } => "REVISION_NOT_REACHED",
             Self::Unimplemented { .. } => "UNIMPLEMENTED",
             Self::DeadlineExceeded { .. } => "DEADLINE_EXCEEDED",
             Self::Other { code, .. } => code_reason(*code),

@@ -23,7 +23,9 @@ use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
-use crate::server::layers::{BreakerLayer, DeadlineLayer, OverloadLayer, status_layer};
+use crate::server::layers::{
+    BreakerLayer, DeadlineLayer, MinRevisionLayer, OverloadLayer, status_layer,
+};
 use crate::store::Store;
 
 pub mod auth;
@@ -309,6 +311,9 @@ pub async fn serve_with_metrics(
         .layer(BreakerLayer::new(store.breaker(), &health.names))
         .layer(auth)
         .layer(calls::PrincipalProbeLayer)
+        // `x-dashboards-min-revision`: wait until the caller's org is that fresh (needs the
+        // caller's org, so inside authentication; bounded by the deadline set above).
+        .layer(MinRevisionLayer::new(app.clone(), config.request_timeout))
         .layer(drain.layer())
         .add_routes(routes);
     // TCP_NODELAY: without it, responses larger than a segment wait ~40 ms for the client's

@@ -5,13 +5,18 @@
 //! the deadline bounds the time to the response head: a server stream, once started, runs on.
 
 use std::task::{Context, Poll};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures_util::future::BoxFuture;
 use tonic::body::Body;
 use tower::{Layer, Service};
 
 use crate::core::Error;
+
+/// When the call's deadline passes, in the request's extensions for the layers below that
+/// wait (`x-dashboards-min-revision`) and must give up before it.
+#[derive(Clone, Copy, Debug)]
+pub struct CallDeadline(pub Instant);
 
 #[derive(Clone)]
 pub struct DeadlineLayer {
@@ -55,11 +60,14 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut request: http::Request<B>) -> Self::Future {
         let timeout = match client_timeout(request.headers()) {
             Some(client) => client.min(self.server_timeout),
             None => self.server_timeout,
         };
+        if let Some(at) = Instant::now().checked_add(timeout) {
+            request.extensions_mut().insert(CallDeadline(at));
+        }
         let future = self.inner.call(request);
         Box::pin(async move {
             match tokio::time::timeout(timeout, future).await {
