@@ -4,10 +4,9 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::replica::Replica;
 use common::{Caller, assert_error, revision_of, server, unique_org, violated_fields};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
@@ -183,8 +182,8 @@ async fn a_write_on_one_replica_is_seen_by_a_read_on_another() {
     let database = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
     let _replicas;
     let (a, b) = if database.starts_with("postgres") {
-        let replica_a = Replica::start(&database).await;
-        let replica_b = Replica::start(&database).await;
+        let replica_a = Replica::start(&database, &[]).await;
+        let replica_b = Replica::start(&database, &[]).await;
         let channels = (replica_a.channel().await, replica_b.channel().await);
         _replicas = (replica_a, replica_b);
         channels
@@ -209,64 +208,5 @@ async fn a_write_on_one_replica_is_seen_by_a_read_on_another() {
             title,
             "round {i}"
         );
-    }
-}
-
-/// A process of the binary serving on an ephemeral port; killed (by its PID) when dropped,
-/// so also when the test fails.
-struct Replica {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Replica {
-    async fn start(database_url: &str) -> Replica {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-        let child = Command::new(env!("CARGO_BIN_EXE_dashboard-service"))
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("LISTEN_ADDR", addr.to_string())
-            .env("METRICS_ADDR", "127.0.0.1:0")
-            .env("JWT_SECRET", common::SECRET)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the binary");
-        let replica = Replica { child, addr };
-        // Started one after the other, so the second does not migrate alongside the first.
-        let start = Instant::now();
-        loop {
-            if let Ok(channel) = common::connect(addr, None).await {
-                let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
-                let check = health
-                    .check(tonic_health::pb::HealthCheckRequest::default())
-                    .await;
-                if check.is_ok_and(|r| r.into_inner().status == 1) {
-                    return replica;
-                }
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(60),
-                "the replica on {addr} did not start"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn channel(&self) -> tonic::transport::Channel {
-        common::connect(self.addr, None)
-            .await
-            .expect("connect to the replica")
-    }
-}
-
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

@@ -127,22 +127,40 @@ pub async fn latest_revision(conn: &impl ConnectionTrait, org_id: &str) -> Resul
         .map_or(0, |r| r.revision))
 }
 
-/// The events of revisions `after + 1 ..= through`, oldest first: what a watch reads.
+/// The events after revision `after`, oldest first, in whole revisions: about `limit` of
+/// them (more only when a single revision holds more), and whether more may follow. What a
+/// watch reads.
 pub async fn after(
     conn: &impl ConnectionTrait,
     org_id: &str,
     after: i64,
-    through: i64,
-) -> Result<Vec<Event>> {
-    let rows = event::Entity::find()
-        .filter(event::Column::OrgId.eq(org_id))
+    limit: u64,
+) -> Result<(Vec<Event>, bool)> {
+    let of_org = || event::Entity::find().filter(event::Column::OrgId.eq(org_id));
+    let mut rows = of_org()
         .filter(event::Column::Revision.gt(after))
-        .filter(event::Column::Revision.lte(through))
         .order_by(event::Column::Revision, Order::Asc)
         .order_by(event::Column::Seq, Order::Asc)
+        .limit(limit + 1)
         .all(conn)
         .await?;
-    rows.into_iter().map(into_domain).collect()
+    let more = rows.len() as u64 > limit;
+    if more {
+        let (first, last) = (rows[0].revision, rows[rows.len() - 1].revision);
+        if first == last {
+            // One revision larger than the limit: read it whole.
+            rows = of_org()
+                .filter(event::Column::Revision.eq(first))
+                .order_by(event::Column::Seq, Order::Asc)
+                .all(conn)
+                .await?;
+        } else {
+            // The last revision may be cut short: it is read next time.
+            rows.retain(|e| e.revision < last);
+        }
+    }
+    let events = rows.into_iter().map(into_domain).collect::<Result<_>>()?;
+    Ok((events, more))
 }
 
 /// The oldest revision the log still holds for the org (`None`: it holds none).

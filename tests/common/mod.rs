@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod replica;
 
 use std::net::SocketAddr;
 use std::sync::OnceLock;

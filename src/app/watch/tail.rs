@@ -19,8 +19,9 @@ use crate::store::{Store, events};
 /// Events kept in memory per org: a few seconds of a busy org, ~1 MiB.
 pub const RECENT_EVENTS: usize = 4_096;
 
-/// Revisions read per statement, by the tail and by a stream catching up.
-pub const REVISIONS_PER_READ: i64 = 256;
+/// Events read per statement (in whole revisions), by the tail and by a stream catching
+/// up; also the most a stream judges at once.
+pub const EVENTS_PER_READ: usize = 1_000;
 
 /// How often the tail looks at the log without a ring: rings can be missed (a replica's
 /// listening connection down for a moment), the log cannot.
@@ -66,14 +67,19 @@ impl OrgTail {
         self.reached.subscribe()
     }
 
-    /// The events after `cursor`, of at most [`REVISIONS_PER_READ`] revisions, from memory
-    /// when they are still there, else from the log.
+    /// The events after `cursor`, about [`EVENTS_PER_READ`] of them in whole revisions, from
+    /// memory when they are still there, else from the log.
     pub async fn read_after(&self, cursor: i64) -> Result<Read> {
         if let Some(events) = self.in_memory(cursor)? {
             return Ok(Read::Events(events));
         }
-        let through = cursor.saturating_add(REVISIONS_PER_READ);
-        let read = events::after(self.store.db(), &self.org_id, cursor, through).await?;
+        let (read, _) = events::after(
+            self.store.db(),
+            &self.org_id,
+            cursor,
+            EVENTS_PER_READ as u64,
+        )
+        .await?;
         // The log holds every revision up to the latest unless the purge took some.
         let complete = read.first().is_some_and(|e| e.revision == cursor + 1);
         if !complete {
@@ -99,23 +105,30 @@ impl OrgTail {
         if cursor + 1 < oldest {
             return Ok(None);
         }
-        let through = cursor.saturating_add(REVISIONS_PER_READ);
         let start = recent.partition_point(|e| e.revision <= cursor);
-        Ok(Some(
-            recent
-                .range(start..)
-                .take_while(|e| e.revision <= through)
-                .cloned()
-                .collect(),
-        ))
+        let mut events: Vec<Arc<Event>> = Vec::new();
+        for event in recent.range(start..) {
+            // Whole revisions: stop at a revision's first event once the read is full.
+            let new_revision = events.last().is_none_or(|e| e.revision != event.revision);
+            if new_revision && events.len() >= EVENTS_PER_READ {
+                break;
+            }
+            events.push(event.clone());
+        }
+        Ok(Some(events))
     }
 
     /// Reads what the log gained since `reached` into memory and publishes it.
     async fn catch_up(&self) -> Result<()> {
         loop {
             let reached = *self.reached.borrow();
-            let through = reached.saturating_add(REVISIONS_PER_READ);
-            let read = events::after(self.store.db(), &self.org_id, reached, through).await?;
+            let (read, more) = events::after(
+                self.store.db(),
+                &self.org_id,
+                reached,
+                EVENTS_PER_READ as u64,
+            )
+            .await?;
             let Some(newest) = read.last().map(|e| e.revision) else {
                 return Ok(());
             };
@@ -146,7 +159,7 @@ impl OrgTail {
                 }
             }
             self.reached.send_replace(newest);
-            if newest < through {
+            if !more {
                 return Ok(());
             }
         }
