@@ -180,7 +180,12 @@ impl Stream {
             let mut send = |seen: Seen| {
                 let sender = sender.clone();
                 sent_any = true;
-                async move { sender.send(Ok(WatchEvent::Change(Box::new(seen)))).await.is_ok() }
+                async move {
+                    sender
+                        .send(Ok(WatchEvent::Change(Box::new(seen))))
+                        .await
+                        .is_ok()
+                }
             };
             if !self.visibility.apply(&self.app, &events, &mut send).await? {
                 return Ok(());
