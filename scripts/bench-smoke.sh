@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the load generator end to end on a small dataset so it never rots. Asserts only that
 # seeding, every scenario and the overload mode complete without RPC errors other than shed
-# calls (RESOURCE_EXHAUSTED, OVERLOADED) and that health answered during the overload; timings
+# calls (RESOURCE_EXHAUSTED, OVERLOADED), that health answered during the overload, and that
+# the watch mode's subscribers got every write exactly once without a stream error; timings
 # are printed, never checked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,3 +56,19 @@ if bad:
 if not health["serving"]:
     sys.exit("no health probe answered SERVING during the overload")
 ' "$WORK/overload.json"
+# Watch streams past the same small limit (their openings are shed and tried again): every
+# subscriber must receive every write of the run exactly once.
+"$BIN/dashboard-service-bench" watch --addr "http://127.0.0.1:$PORT" --subscribers 20 --duration 2s \
+    --server-pid "$SERVER_PID" --json "$WORK/watch.json"
+python3 -c '
+import json, sys
+report = json.load(open(sys.argv[1]))
+print("watch: %d writes, %d events to %d subscribers, lag p99 %.2f ms" % (
+    report["writes"], report["all"]["events"], report["subscribers"], report["all"]["lag_p99_ms"]))
+if report["subscriber_errors"]:
+    sys.exit("subscriber errors: %s" % report["subscriber_errors"][:5])
+if report["missing"] or report["duplicates"]:
+    sys.exit("missing %d, duplicates %d" % (report["missing"], report["duplicates"]))
+if not report["all"]["events"] or not report["writes"]:
+    sys.exit("no write or no event delivered")
+' "$WORK/watch.json"

@@ -1,13 +1,16 @@
 //! The load generator: `seed` fills a database with a realistic dataset in bulk, `run`
 //! drives a running server over gRPC and reports throughput and latency per RPC next to
 //! grpc.health.v1.Health/Check measured in the same run (the ceiling of this stack here);
-//! `overload` drives one RPC past saturation and reports what the server sheds.
+//! `overload` drives one RPC past saturation and reports what the server sheds; `watch`
+//! holds WatchDashboards streams open under writes and reports events/s and end-to-end lag.
 
 mod overload;
 mod rss;
 mod run;
 mod seed;
 mod target;
+mod watch;
+mod watch_tasks;
 
 use std::process::ExitCode;
 
@@ -32,6 +35,9 @@ enum Command {
     /// Find the concurrency that saturates one RPC, then drive it at a multiple of that and
     /// report admitted calls' latency, shed calls and Health/Check answered meanwhile.
     Overload(Box<overload::OverloadArgs>),
+    /// Open WatchDashboards streams (admin and org members), write meanwhile, and report
+    /// events delivered per second, end-to-end lag and missed or duplicated events.
+    Watch(Box<watch::WatchArgs>),
 }
 
 #[tokio::main]
@@ -47,6 +53,7 @@ async fn main() -> ExitCode {
         Command::Seed(args) => seed::seed(args).await,
         Command::Run(args) => run::run(*args).await,
         Command::Overload(args) => overload::overload(*args).await,
+        Command::Watch(args) => watch::watch(*args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -130,7 +130,12 @@ fn widgets_of(d: usize, org: &str, now: i64) -> Result<Vec<widget::ActiveModel>,
 
 /// Tenant of user `i`: every fifth user belongs to a tenant; the first two are org users.
 fn tenant_of(i: usize, tenants: usize) -> Option<String> {
-    (i >= 2 && tenants > 0 && i % 5 == 0).then(|| format!("t{}", (i / 5) % tenants))
+    (tenants > 0 && maybe_tenant_user(i)).then(|| format!("t{}", (i / 5) % tenants))
+}
+
+/// Whether user `i` is a tenant user when the seed made tenants; the others are org users.
+pub fn maybe_tenant_user(i: usize) -> bool {
+    i >= 2 && i % 5 == 0
 }
 
 pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {

@@ -138,23 +138,40 @@ pub fn shed_delay(status: &tonic::Status) -> Option<Duration> {
         })
 }
 
-/// Connects, mints the tokens and samples the seeded dataset.
-pub async fn prepare(target: &TargetArgs, with_restore: bool) -> Result<Arc<Setup>, BoxError> {
-    let options = target.config.jwt_options();
-    let minter = Minter::new(&KeyMaterial::load(&options)?, &options)?;
-    let token = |sub: &str, role| {
-        minter.mint(&TokenRequest {
-            sub: sub.into(),
+/// Mints tokens for org users of the seeded org with the server's key configuration.
+pub struct Tokens {
+    minter: Minter,
+    org: String,
+}
+
+impl Tokens {
+    pub fn new(target: &TargetArgs) -> Result<Self, BoxError> {
+        let options = target.config.jwt_options();
+        Ok(Self {
+            minter: Minter::new(&KeyMaterial::load(&options)?, &options)?,
             org: target.org.clone(),
+        })
+    }
+
+    /// A token for user `sub` with the role and email the seed gave it.
+    pub fn mint(&self, sub: &str, role: PlatformRole) -> Result<String, BoxError> {
+        Ok(self.minter.mint(&TokenRequest {
+            sub: sub.into(),
+            org: self.org.clone(),
             tenant: None,
             role,
-            email: Some(format!("{sub}@{}.bench", target.org)),
+            email: Some(format!("{sub}@{}.bench", self.org)),
             name: None,
             ttl: Duration::from_secs(3600),
-        })
-    };
-    let admin_token = token(ADMIN, PlatformRole::Admin)?;
-    let member_token = token(MEMBER, PlatformRole::Author)?;
+        })?)
+    }
+}
+
+/// Connects, mints the tokens and samples the seeded dataset.
+pub async fn prepare(target: &TargetArgs, with_restore: bool) -> Result<Arc<Setup>, BoxError> {
+    let tokens = Tokens::new(target)?;
+    let admin_token = tokens.mint(ADMIN, PlatformRole::Admin)?;
+    let member_token = tokens.mint(MEMBER, PlatformRole::Author)?;
     let mut channels = Vec::new();
     for _ in 0..target.connections.max(1) {
         channels.push(Channel::from_shared(target.addr.clone())?.connect().await?);
