@@ -60,6 +60,18 @@ async fn serves_through_the_delay_then_ends_long_streams_and_refuses_connections
         watches.push(watch);
     }
 
+    // And a WatchDashboards stream, which never ends on its own either.
+    let mut watcher = server
+        .user(&org, "drain-watcher", PlatformRole::Admin)
+        .await;
+    let request = watcher.req(dashboard_service::pb::WatchDashboardsRequest::default());
+    let mut dashboards_watch = watcher
+        .dashboards
+        .watch_dashboards(request)
+        .await
+        .expect("watch dashboards")
+        .into_inner();
+
     stop.send(()).unwrap();
     for watch in &mut watches {
         let next = watch.next().await.expect("a status after SIGTERM").unwrap();
@@ -105,6 +117,20 @@ async fn serves_through_the_delay_then_ends_long_streams_and_refuses_connections
         }
         assert!(watch.next().await.is_none(), "the stream is over");
     }
+
+    // The dashboard watch saw the dashboard made during the delay, then ended the same way.
+    let mut added = 0;
+    loop {
+        match dashboards_watch.message().await {
+            Ok(Some(_)) => added += 1,
+            Err(status) => {
+                common::assert_error(&status, Code::Unavailable, "SHUTTING_DOWN");
+                break;
+            }
+            Ok(None) => panic!("the dashboard watch ended without a status"),
+        }
+    }
+    assert_eq!(added, 1, "the dashboard made during the delay");
 
     // Then new connections are refused (the listener is closed, not left to a backlog that
     // nobody accepts from).

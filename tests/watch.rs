@@ -338,3 +338,35 @@ async fn an_idle_stream_sends_bookmarks() {
     assert_eq!(event.revision, latest);
     assert!(event.dashboard.is_none());
 }
+
+/// A directory demotion counts from the next event: an ADMIN's stream demoted to VIEWER
+/// reports REMOVED for what a VIEWER of the org cannot read, and goes on for the rest.
+#[tokio::test]
+async fn a_demoted_subscriber_loses_what_it_no_longer_reads() {
+    let org = unique_org();
+    let mut admin = server().user(&org, "admin", PlatformRole::Admin).await;
+    let mut boss = server().user(&org, "boss", PlatformRole::Admin).await;
+    let (private, _) = create(&mut admin, "private").await;
+    let (shared, _) = create(&mut admin, "shared").await;
+    admin.share_with(&shared, &boss, "roles/viewer").await;
+    let mut stream = watch(&mut boss, 0, "").await;
+    let response = admin
+        .directory
+        .upsert_user(admin.req(pb::UpsertUserRequest {
+            user: Some(pb::User {
+                name: boss.name(),
+                role: pb::PlatformRole::Viewer as i32,
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("demote");
+    let demoted = revision_of(&response);
+    assert_eq!(
+        next(&mut stream).await,
+        (Type::Removed, demoted, private.clone())
+    );
+    update_title(&mut admin, &private, "private 2").await;
+    let r = update_title(&mut admin, &shared, "shared 2").await;
+    assert_eq!(next(&mut stream).await, (Type::Modified, r, shared.clone()));
+}
