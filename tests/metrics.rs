@@ -170,3 +170,44 @@ async fn unknown_paths_do_not_grow_the_labels() {
     );
     assert!(!text.contains("made.up"), "{text}");
 }
+
+/// `dashboards_watch_streams` counts the WatchDashboards streams open on the replica, and
+/// their events count as stream messages sent.
+#[tokio::test]
+async fn watch_streams_are_counted_while_open() {
+    let server = common::start(|_| {});
+    let org = common::unique_org();
+    let mut admin = server.user(&org, "watcher", PlatformRole::Admin).await;
+    let streams = |text: &str| sample(text, "dashboards_watch_streams");
+    let (_, body) = http_get(server.metrics_addr, "/metrics").await;
+    assert_eq!(streams(&body), Some(0.0));
+    let mut opened = Vec::new();
+    for _ in 0..2 {
+        let request = admin.req(pb::WatchDashboardsRequest::default());
+        let stream = admin.dashboards.watch_dashboards(request).await;
+        opened.push(stream.expect("watch").into_inner());
+    }
+    admin.create("seen by both").await;
+    for stream in &mut opened {
+        let event = stream.message().await.expect("open").expect("an event");
+        assert_eq!(
+            event.r#type(),
+            pb::watch_dashboards_response::Type::Added
+        );
+    }
+    let (_, body) = http_get(server.metrics_addr, "/metrics").await;
+    assert_eq!(streams(&body), Some(2.0));
+    let sent = "grpc_server_msg_sent_total{grpc_method=\"WatchDashboards\",\
+                grpc_service=\"dashboards.v1.DashboardService\",grpc_type=\"server_stream\"}";
+    assert_eq!(sample(&body, sent), Some(2.0));
+    drop(opened);
+    // The server learns of the cancellations asynchronously.
+    for _ in 0..100 {
+        let (_, body) = http_get(server.metrics_addr, "/metrics").await;
+        if streams(&body) == Some(0.0) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the streams were still counted after they were dropped");
+}

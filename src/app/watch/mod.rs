@@ -12,6 +12,7 @@ mod tail;
 mod visibility;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -54,9 +55,15 @@ pub struct WatchRequest {
 #[derive(Clone, Default)]
 pub struct WatchHub {
     tails: Arc<tokio::sync::Mutex<HashMap<String, Weak<OrgTail>>>>,
+    streams: Arc<AtomicUsize>,
 }
 
 impl WatchHub {
+    /// The streams open now (a gauge).
+    pub fn open_streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
+    }
+
     async fn tail(&self, app: &App, org_id: &str) -> Result<Arc<OrgTail>> {
         let mut tails = self.tails.lock().await;
         tails.retain(|_, tail| tail.strong_count() > 0);
@@ -104,6 +111,7 @@ pub async fn watch(
     let visibility = Visibility::load(app, caller.clone(), request.filter).await?;
     let (sender, receiver) = mpsc::channel(STREAM_BUFFER);
     let stream = Stream {
+        _open: OpenStream::count(&app.hub.streams),
         app: app.clone(),
         tail,
         cursor,
@@ -126,7 +134,24 @@ fn compacted(cursor: i64) -> Error {
     }
 }
 
+/// Counts a stream as open while it lives.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl OpenStream {
+    fn count(streams: &Arc<AtomicUsize>) -> Self {
+        streams.fetch_add(1, Ordering::Relaxed);
+        Self(streams.clone())
+    }
+}
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 struct Stream {
+    _open: OpenStream,
     app: App,
     tail: Arc<OrgTail>,
     /// Every event up to this revision has been judged (and sent when visible).
@@ -175,6 +200,13 @@ impl Stream {
                 continue;
             };
             let events: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();
+            let mut ids: Vec<String> = events
+                .iter()
+                .filter_map(|e| e.change.dashboard_id.clone())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            let known = self.tail.rows(&ids, last);
             let sender = self.sender.clone();
             let mut sent_any = false;
             let mut send = |seen: Seen| {
@@ -187,7 +219,7 @@ impl Stream {
                         .is_ok()
                 }
             };
-            if !self.visibility.apply(&self.app, &events, &mut send).await? {
+            if !self.visibility.apply(&self.app, &events, &known, &mut send).await? {
                 return Ok(());
             }
             self.cursor = last;

@@ -6,12 +6,13 @@
 //! [`RECENT_EVENTS`] events in memory; a stream further behind reads the log itself, at its
 //! own pace, and never makes the tail keep more.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::Duration;
 
 use tokio::sync::{broadcast, watch};
 
+use crate::core::dashboard::Dashboard;
 use crate::core::event::Event;
 use crate::core::{Error, Result};
 use crate::store::{Store, events};
@@ -41,6 +42,10 @@ pub struct OrgTail {
     reached: watch::Sender<i64>,
     /// Events of consecutive revisions ending at `reached`, oldest first.
     recent: RwLock<VecDeque<Arc<Event>>>,
+    /// The rows of the dashboards those events touched (`None`: gone), each with the
+    /// revision it was read at: read once per write for every stream, which then only
+    /// decides its subscriber's access (facts shared, decisions not).
+    rows: RwLock<HashMap<String, (i64, Option<Dashboard>)>>,
 }
 
 impl OrgTail {
@@ -57,6 +62,7 @@ impl OrgTail {
             store,
             reached: watch::channel(latest).0,
             recent: RwLock::new(VecDeque::new()),
+            rows: RwLock::new(HashMap::new()),
         });
         tokio::spawn(follow(Arc::downgrade(&tail), rings));
         Ok(tail)
@@ -118,6 +124,19 @@ impl OrgTail {
         Ok(Some(events))
     }
 
+    /// The rows of `ids` read at revision `fresh_from` or later, of those it holds.
+    pub fn rows(&self, ids: &[String], fresh_from: i64) -> HashMap<String, Option<Dashboard>> {
+        let Ok(rows) = self.rows.read() else {
+            return HashMap::new();
+        };
+        ids.iter()
+            .filter_map(|id| {
+                let (read_at, row) = rows.get(id)?;
+                (*read_at >= fresh_from).then(|| (id.clone(), row.clone()))
+            })
+            .collect()
+    }
+
     /// Reads what the log gained since `reached` into memory and publishes it.
     async fn catch_up(&self) -> Result<()> {
         loop {
@@ -131,6 +150,20 @@ impl OrgTail {
             .await?;
             let Some(newest) = read.last().map(|e| e.revision) else {
                 return Ok(());
+            };
+            let mut touched: Vec<String> = read
+                .iter()
+                .filter_map(|e| e.change.dashboard_id.clone())
+                .collect();
+            touched.sort();
+            touched.dedup();
+            let found = if touched.is_empty() {
+                Vec::new()
+            } else {
+                self.store
+                    .dashboards()
+                    .get_many(&self.org_id, &touched)
+                    .await?
             };
             if read.first().is_some_and(|e| e.revision != reached + 1) {
                 // The purge took revisions the tail had not read (it was stopped for longer
@@ -157,6 +190,22 @@ impl OrgTail {
                         recent.pop_front();
                     }
                 }
+                let mut rows = self
+                    .rows
+                    .write()
+                    .map_err(|_| Error::internal("the change-log tail's lock is poisoned"))?;
+                let mut found: HashMap<String, Dashboard> =
+                    found.into_iter().map(|d| (d.id.clone(), d)).collect();
+                for id in touched {
+                    let row = found.remove(&id);
+                    rows.insert(id, (newest, row));
+                }
+                // Only the rows of dashboards that events in memory touched.
+                let in_memory: HashSet<&str> = recent
+                    .iter()
+                    .filter_map(|e| e.change.dashboard_id.as_deref())
+                    .collect();
+                rows.retain(|id, _| in_memory.contains(id.as_str()));
             }
             self.reached.send_replace(newest);
             if !more {

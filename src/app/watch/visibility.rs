@@ -149,10 +149,25 @@ impl Visibility {
         }
     }
 
-    /// The dashboards among `ids` visible to the subscriber now, with their rows.
-    async fn visible_now(&self, app: &App, ids: &[String]) -> Result<HashMap<String, Dashboard>> {
+    /// The dashboards among `ids` visible to the subscriber now, with their rows: those of
+    /// `known` (read once for every stream, at or after the events' revision), the others
+    /// read here.
+    async fn visible_now(
+        &self,
+        app: &App,
+        ids: &[String],
+        known: &HashMap<String, Option<Dashboard>>,
+    ) -> Result<HashMap<String, Dashboard>> {
         let org = &self.principal.org_id;
-        let rows = app.store.dashboards().get_many(org, ids).await?;
+        let unknown: Vec<String> = ids
+            .iter()
+            .filter(|id| !known.contains_key(*id))
+            .cloned()
+            .collect();
+        let mut rows: Vec<Dashboard> = known.values().flatten().cloned().collect();
+        if !unknown.is_empty() {
+            rows.extend(app.store.dashboards().get_many(org, &unknown).await?);
+        }
         let live: Vec<Dashboard> = rows
             .into_iter()
             .filter(|d| d.delete_time.is_none())
@@ -197,11 +212,13 @@ impl Visibility {
     }
 
     /// What `events` (of consecutive revisions, in order) mean to the subscriber, judged
-    /// now; `send` gets each in order and returns false once the subscriber is gone.
+    /// now, with the rows `known` of the dashboards they touched; `send` gets each in order
+    /// and returns false once the subscriber is gone.
     pub async fn apply<F, Fut>(
         &mut self,
         app: &App,
         events: &[&Event],
+        known: &HashMap<String, Option<Dashboard>>,
         send: &mut F,
     ) -> Result<bool>
     where
@@ -217,7 +234,7 @@ impl Visibility {
         let mut now = if ids.is_empty() {
             HashMap::new()
         } else {
-            self.visible_now(app, &ids).await?
+            self.visible_now(app, &ids, known).await?
         };
         let mut start = 0;
         while start < events.len() {
@@ -238,7 +255,7 @@ impl Visibility {
                 }
                 // Access changed: what follows is judged anew.
                 if start < events.len() && !ids.is_empty() {
-                    now = self.visible_now(app, &ids).await?;
+                    now = self.visible_now(app, &ids, known).await?;
                 }
             }
         }
