@@ -190,10 +190,7 @@ async fn watch_streams_are_counted_while_open() {
     admin.create("seen by both").await;
     for stream in &mut opened {
         let event = stream.message().await.expect("open").expect("an event");
-        assert_eq!(
-            event.r#type(),
-            pb::watch_dashboards_response::Type::Added
-        );
+        assert_eq!(event.r#type(), pb::watch_dashboards_response::Type::Added);
     }
     let (_, body) = http_get(server.metrics_addr, "/metrics").await;
     assert_eq!(streams(&body), Some(2.0));

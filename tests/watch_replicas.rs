@@ -143,7 +143,10 @@ async fn a_subscriber_that_reads_nothing_costs_the_server_little_memory() {
         return;
     }
     let dir = tempfile::tempdir().expect("temp dir");
-    let database = format!("sqlite://{}?mode=rwc", dir.path().join("watch.db").display());
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("watch.db").display()
+    );
     let server = Replica::start(&database, &[]).await;
     let org = unique_org();
     let token = common::token(&org, "admin", None, PlatformRole::Admin);

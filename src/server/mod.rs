@@ -255,16 +255,18 @@ pub async fn serve_with_metrics(
         health.clone(),
     ));
 
-    let metrics = Arc::new(metrics::Metrics::new(
-        &[
-            FILE_DESCRIPTOR_SET,
-            tonic_health::pb::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
-            tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
-        ],
-        Some(store.clone()),
-    )?
-    .with_watches(app.hub.clone()));
+    let metrics = Arc::new(
+        metrics::Metrics::new(
+            &[
+                FILE_DESCRIPTOR_SET,
+                tonic_health::pb::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET,
+                tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET,
+            ],
+            Some(store.clone()),
+        )?
+        .with_watches(app.hub.clone()),
+    );
     let metrics_addr = metrics_listener.local_addr()?;
     // Serves until the gRPC server has stopped, so the drain itself can be watched.
     let metrics_stop = tokio_util::sync::CancellationToken::new();

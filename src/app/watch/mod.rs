@@ -219,7 +219,11 @@ impl Stream {
                         .is_ok()
                 }
             };
-            if !self.visibility.apply(&self.app, &events, &known, &mut send).await? {
+            if !self
+                .visibility
+                .apply(&self.app, &events, &known, &mut send)
+                .await?
+            {
                 return Ok(());
             }
             self.cursor = last;
