@@ -36,42 +36,10 @@ fn get(name: &str) -> pb::GetDashboardRequest {
     }
 }
 
-fn retitle(name: &str, title: &str) -> pb::UpdateDashboardRequest {
-    pb::UpdateDashboardRequest {
-        dashboard: Some(pb::Dashboard {
-            name: name.into(),
-            title: title.into(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["title".into()],
-        }),
-        version_message: String::new(),
-    }
-}
-
-/// Creates a dashboard; returns it and the revision its creation committed at.
-async fn create(caller: &mut Caller, title: &str) -> (pb::Dashboard, i64) {
-    let request = caller.req(pb::CreateDashboardRequest {
-        dashboard: Some(pb::Dashboard {
-            title: title.into(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    });
-    let response = caller
-        .dashboards
-        .create_dashboard(request)
-        .await
-        .expect("create");
-    let revision = revision_of(&response);
-    (response.into_inner(), revision)
-}
-
 #[tokio::test]
 async fn a_read_at_a_committed_revision_answers() {
     let mut alice = author().await;
-    let (dashboard, revision) = create(&mut alice, "Fresh").await;
+    let (dashboard, revision) = alice.create_at_revision("Fresh").await;
     for min in [revision, revision - 1, 0] {
         let request = at_least(&alice, get(&dashboard.name), &min.to_string());
         let read = alice.dashboards.get_dashboard(request).await;
@@ -91,7 +59,7 @@ async fn a_read_at_a_committed_revision_answers() {
     assert_eq!(listed.into_inner().dashboards.len(), 1);
     let request = at_least(
         &alice,
-        retitle(&dashboard.name, "Fresher"),
+        common::retitle_request(&dashboard.name, "Fresher"),
         &revision.to_string(),
     );
     let updated = alice.dashboards.update_dashboard(request).await;
@@ -101,7 +69,7 @@ async fn a_read_at_a_committed_revision_answers() {
 #[tokio::test]
 async fn a_revision_not_reached_within_the_deadline_fails_the_precondition() {
     let mut alice = author().await;
-    let (dashboard, revision) = create(&mut alice, "Ahead").await;
+    let (dashboard, revision) = alice.create_at_revision("Ahead").await;
     let min = revision + 1_000_000;
     let mut request = at_least(&alice, get(&dashboard.name), &min.to_string());
     // The deadline as a header only: the client itself does not time the call out, so what
@@ -126,14 +94,14 @@ async fn a_revision_not_reached_within_the_deadline_fails_the_precondition() {
 #[tokio::test]
 async fn a_waiting_read_is_released_by_the_write_it_waits_for() {
     let mut alice = author().await;
-    let (dashboard, revision) = create(&mut alice, "Before").await;
+    let (dashboard, revision) = alice.create_at_revision("Before").await;
     let mut reader = alice.dashboards.clone();
     let mut request = at_least(&alice, get(&dashboard.name), &(revision + 1).to_string());
     request.set_timeout(Duration::from_secs(5));
     let read = tokio::spawn(async move { reader.get_dashboard(request).await });
     // Give the read time to start waiting (it answers correctly either way).
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let request = alice.req(retitle(&dashboard.name, "After"));
+    let request = alice.req(common::retitle_request(&dashboard.name, "After"));
     let updated = alice.dashboards.update_dashboard(request).await;
     assert_eq!(revision_of(&updated.expect("update")), revision + 1);
     let read = read.await.expect("the read task").expect("the read");
@@ -143,7 +111,7 @@ async fn a_waiting_read_is_released_by_the_write_it_waits_for() {
 #[tokio::test]
 async fn a_header_that_is_not_a_revision_is_invalid() {
     let mut alice = author().await;
-    let (dashboard, _) = create(&mut alice, "Bad").await;
+    let (dashboard, _) = alice.create_at_revision("Bad").await;
     for bad in ["abc", "-1", "1.5", "99999999999999999999", ""] {
         let request = at_least(&alice, get(&dashboard.name), bad);
         let status = alice
@@ -193,10 +161,10 @@ async fn a_write_on_one_replica_is_seen_by_a_read_on_another() {
     };
     let mut on_a = Caller::on(&a, token.clone(), &org, "alice");
     let mut on_b = Caller::on(&b, token, &org, "alice");
-    let (dashboard, mut last) = create(&mut on_a, "v0").await;
+    let (dashboard, mut last) = on_a.create_at_revision("v0").await;
     for i in 1..=1_000 {
         let title = format!("v{i}");
-        let request = on_a.req(retitle(&dashboard.name, &title));
+        let request = on_a.req(common::retitle_request(&dashboard.name, &title));
         let response = on_a.dashboards.update_dashboard(request).await;
         let revision = revision_of(&response.expect("update on A"));
         assert!(revision > last, "revisions grow: {revision} after {last}");

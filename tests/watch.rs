@@ -18,25 +18,16 @@ type Watch = Streaming<pb::WatchDashboardsResponse>;
 const EVENT_WAIT: Duration = Duration::from_secs(10);
 
 async fn watch(caller: &mut Caller, start_revision: i64, filter: &str) -> Watch {
-    try_watch(caller, start_revision, filter)
+    caller
+        .watch(start_revision, filter)
         .await
         .expect("watch starts")
 }
 
-async fn try_watch(
-    caller: &mut Caller,
-    start_revision: i64,
-    filter: &str,
-) -> Result<Watch, tonic::Status> {
-    let request = caller.req(pb::WatchDashboardsRequest {
-        start_revision,
-        filter: filter.into(),
-    });
-    caller
-        .dashboards
-        .watch_dashboards(request)
-        .await
-        .map(|r| r.into_inner())
+/// Creates a dashboard; its name and the revision it was created at.
+async fn create(caller: &mut Caller, title: &str) -> (String, i64) {
+    let (dashboard, revision) = caller.create_at_revision(title).await;
+    (dashboard.name, revision)
 }
 
 /// The next event that is not a BOOKMARK, as (type, revision, dashboard name).
@@ -54,41 +45,6 @@ async fn next(stream: &mut Watch) -> (Type, i64, String) {
         let name = event.dashboard.map(|d| d.name).unwrap_or_default();
         return (r#type, event.revision, name);
     }
-}
-
-async fn update_title(caller: &mut Caller, name: &str, title: &str) -> i64 {
-    let response = caller
-        .dashboards
-        .update_dashboard(caller.req(pb::UpdateDashboardRequest {
-            dashboard: Some(pb::Dashboard {
-                name: name.into(),
-                title: title.into(),
-                ..Default::default()
-            }),
-            update_mask: Some(prost_types::FieldMask {
-                paths: vec!["title".into()],
-            }),
-            version_message: String::new(),
-        }))
-        .await
-        .expect("update title");
-    revision_of(&response)
-}
-
-async fn create(caller: &mut Caller, title: &str) -> (String, i64) {
-    let response = caller
-        .dashboards
-        .create_dashboard(caller.req(pb::CreateDashboardRequest {
-            dashboard: Some(pb::Dashboard {
-                title: title.into(),
-                ..Default::default()
-            }),
-            request_id: String::new(),
-        }))
-        .await
-        .expect("create");
-    let revision = revision_of(&response);
-    (response.into_inner().name, revision)
 }
 
 async fn add_widget(caller: &mut Caller, dashboard: &str) -> i64 {
@@ -160,7 +116,7 @@ async fn list_then_watch_sees_every_change_once_in_order_across_a_reconnect() {
     );
 
     let mut first = watch(&mut admin, listed.revision, "").await;
-    let r1 = update_title(&mut admin, &a, "a2").await;
+    let r1 = admin.retitle(&a, "a2").await;
     let (d, r2) = create(&mut admin, "d").await;
     let r3 = add_widget(&mut admin, &b).await;
     let mut seen = Vec::new();
@@ -181,7 +137,7 @@ async fn list_then_watch_sees_every_change_once_in_order_across_a_reconnect() {
     let r4 = trash(&mut admin, &c).await;
     let r5 = undelete(&mut admin, &c).await;
     let mut second = watch(&mut admin, r3, "").await;
-    let r6 = update_title(&mut admin, &d, "d2").await;
+    let r6 = admin.retitle(&d, "d2").await;
     let mut rest = Vec::new();
     for _ in 0..3 {
         rest.push(next(&mut second).await);
@@ -214,14 +170,14 @@ async fn access_changes_turn_into_added_and_removed_for_the_subscriber() {
     owner.share_with(&e, &member, "roles/viewer").await;
 
     let mut stream = watch(&mut member, 0, "").await;
-    let r1 = update_title(&mut owner, &d, "d2").await;
+    let r1 = owner.retitle(&d, "d2").await;
     assert_eq!(next(&mut stream).await, (Type::Modified, r1, d.clone()));
     let r2 = revoke(&mut owner, &share_d.name).await;
     assert_eq!(next(&mut stream).await, (Type::Removed, r2, d.clone()));
     // Nothing of d follows: the next event is e's.
-    update_title(&mut owner, &d, "d3").await;
+    owner.retitle(&d, "d3").await;
     add_widget(&mut owner, &d).await;
-    let r3 = update_title(&mut owner, &e, "e2").await;
+    let r3 = owner.retitle(&e, "e2").await;
     assert_eq!(next(&mut stream).await, (Type::Modified, r3, e.clone()));
     // Shared again: ADDED.
     let share = owner.share_with(&d, &member, "roles/viewer").await;
@@ -253,8 +209,8 @@ async fn access_changes_turn_into_added_and_removed_for_the_subscriber() {
     let r6 = revision_of(&response);
     assert_eq!(next(&mut stream).await, (Type::Removed, r6, f.clone()));
     // And nothing of f after it.
-    update_title(&mut owner, &f, "f2").await;
-    let r7 = update_title(&mut owner, &e, "e3").await;
+    owner.retitle(&f, "f2").await;
+    let r7 = owner.retitle(&e, "e3").await;
     assert_eq!(next(&mut stream).await, (Type::Modified, r7, e.clone()));
 }
 
@@ -285,12 +241,12 @@ async fn a_filter_adds_and_removes_dashboards_as_they_match() {
     let (ops, _) = create(&mut admin, "ops board").await;
     let (other, _) = create(&mut admin, "sales").await;
     let mut stream = watch(&mut admin, 0, "title:\"ops\"").await;
-    update_title(&mut admin, &other, "sales 2").await;
-    let r1 = update_title(&mut admin, &ops, "ops board 2").await;
+    admin.retitle(&other, "sales 2").await;
+    let r1 = admin.retitle(&ops, "ops board 2").await;
     assert_eq!(next(&mut stream).await, (Type::Modified, r1, ops.clone()));
-    let r2 = update_title(&mut admin, &other, "ops too").await;
+    let r2 = admin.retitle(&other, "ops too").await;
     assert_eq!(next(&mut stream).await, (Type::Added, r2, other.clone()));
-    let r3 = update_title(&mut admin, &ops, "finance").await;
+    let r3 = admin.retitle(&ops, "finance").await;
     assert_eq!(next(&mut stream).await, (Type::Removed, r3, ops.clone()));
 }
 
@@ -300,14 +256,14 @@ async fn bad_starts_and_filters_are_refused() {
     let org = unique_org();
     let mut admin = server().user(&org, "admin", PlatformRole::Admin).await;
     let (_, latest) = create(&mut admin, "a").await;
-    let status = try_watch(&mut admin, -1, "").await.expect_err("negative");
+    let status = admin.watch(-1, "").await.expect_err("negative");
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(common::violated_fields(&details), vec!["start_revision"]);
-    let status = try_watch(&mut admin, latest + 10, "")
+    let status = admin.watch(latest + 10, "")
         .await
         .expect_err("ahead");
     assert_error(&status, Code::OutOfRange, "REVISION_NOT_REACHED");
-    let status = try_watch(&mut admin, 0, "title ~ 3")
+    let status = admin.watch(0, "title ~ 3")
         .await
         .expect_err("bad filter");
     assert_eq!(status.code(), Code::InvalidArgument);
@@ -366,7 +322,7 @@ async fn a_demoted_subscriber_loses_what_it_no_longer_reads() {
         next(&mut stream).await,
         (Type::Removed, demoted, private.clone())
     );
-    update_title(&mut admin, &private, "private 2").await;
-    let r = update_title(&mut admin, &shared, "shared 2").await;
+    admin.retitle(&private, "private 2").await;
+    let r = admin.retitle(&shared, "shared 2").await;
     assert_eq!(next(&mut stream).await, (Type::Modified, r, shared.clone()));
 }

@@ -25,51 +25,11 @@ fn postgres() -> Option<String> {
 }
 
 async fn watch(caller: &mut Caller) -> Watch {
-    let request = caller.req(pb::WatchDashboardsRequest::default());
-    caller
-        .dashboards
-        .watch_dashboards(request)
-        .await
-        .expect("watch")
-        .into_inner()
+    caller.watch(0, "").await.expect("watch")
 }
 
 async fn create(caller: &mut Caller, title: &str) -> String {
-    let request = caller.req(pb::CreateDashboardRequest {
-        dashboard: Some(pb::Dashboard {
-            title: title.into(),
-            ..Default::default()
-        }),
-        request_id: String::new(),
-    });
-    caller
-        .dashboards
-        .create_dashboard(request)
-        .await
-        .expect("create")
-        .into_inner()
-        .name
-}
-
-async fn retitle(caller: &mut Caller, name: &str, title: &str) -> i64 {
-    let request = caller.req(pb::UpdateDashboardRequest {
-        dashboard: Some(pb::Dashboard {
-            name: name.into(),
-            title: title.into(),
-            ..Default::default()
-        }),
-        update_mask: Some(prost_types::FieldMask {
-            paths: vec!["title".into()],
-        }),
-        version_message: String::new(),
-    });
-    revision_of(
-        &caller
-            .dashboards
-            .update_dashboard(request)
-            .await
-            .expect("update"),
-    )
+    caller.create_at_revision(title).await.0.name
 }
 
 /// The next non-BOOKMARK event within `wait`.
@@ -106,7 +66,7 @@ async fn a_write_on_one_replica_reaches_a_watcher_on_another() {
     let mut slowest = Duration::ZERO;
     for round in 1..=20 {
         let written = Instant::now();
-        let revision = retitle(&mut on_a, &dashboard, &format!("v{round}")).await;
+        let revision = on_a.retitle(&dashboard, &format!("v{round}")).await;
         let event = next_change(&mut stream, CROSS_REPLICA_BOUND)
             .await
             .unwrap_or_else(|| panic!("round {round}: nothing reached B within 1 s"));

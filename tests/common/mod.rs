@@ -369,6 +369,47 @@ impl Caller {
             .into_inner()
     }
 
+    /// Creates a dashboard; returns it and the revision its creation committed at.
+    pub async fn create_at_revision(&mut self, title: &str) -> (pb::Dashboard, i64) {
+        let request = self.req(pb::CreateDashboardRequest {
+            dashboard: Some(pb::Dashboard {
+                title: title.into(),
+                ..Default::default()
+            }),
+            request_id: String::new(),
+        });
+        let response = self
+            .dashboards
+            .create_dashboard(request)
+            .await
+            .expect("create");
+        let revision = revision_of(&response);
+        (response.into_inner(), revision)
+    }
+
+    /// Changes a dashboard's title; returns the revision the write committed at.
+    pub async fn retitle(&mut self, name: &str, title: &str) -> i64 {
+        let request = self.req(retitle_request(name, title));
+        let response = self.dashboards.update_dashboard(request).await;
+        revision_of(&response.expect("update title"))
+    }
+
+    /// A WatchDashboards stream from `start_revision` (0: now) through `filter`.
+    pub async fn watch(
+        &mut self,
+        start_revision: i64,
+        filter: &str,
+    ) -> Result<tonic::codec::Streaming<pb::WatchDashboardsResponse>, Status> {
+        let request = self.req(pb::WatchDashboardsRequest {
+            start_revision,
+            filter: filter.into(),
+        });
+        self.dashboards
+            .watch_dashboards(request)
+            .await
+            .map(|r| r.into_inner())
+    }
+
     pub async fn get(&mut self, name: &str) -> Result<pb::Dashboard, Status> {
         let request = self.req(pb::GetDashboardRequest {
             name: name.into(),
@@ -406,6 +447,21 @@ impl Caller {
             }
             request.page_token = page.next_page_token;
         }
+    }
+}
+
+/// An UpdateDashboard of `name`'s title alone.
+pub fn retitle_request(name: &str, title: &str) -> pb::UpdateDashboardRequest {
+    pb::UpdateDashboardRequest {
+        dashboard: Some(pb::Dashboard {
+            name: name.into(),
+            title: title.into(),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["title".into()],
+        }),
+        version_message: String::new(),
     }
 }
 

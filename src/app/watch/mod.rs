@@ -124,6 +124,17 @@ pub async fn watch(
     Ok(receiver)
 }
 
+/// The dashboards `events` belong to, sorted, each once.
+fn touched_dashboards<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<String> {
+    let mut ids: Vec<String> = events
+        .into_iter()
+        .filter_map(|e| e.change.dashboard_id.clone())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
 fn compacted(cursor: i64) -> Error {
     Error::OutOfRange {
         reason: "REVISION_COMPACTED",
@@ -200,12 +211,7 @@ impl Stream {
                 continue;
             };
             let events: Vec<&Event> = events.iter().map(|e| e.as_ref()).collect();
-            let mut ids: Vec<String> = events
-                .iter()
-                .filter_map(|e| e.change.dashboard_id.clone())
-                .collect();
-            ids.sort();
-            ids.dedup();
+            let ids = touched_dashboards(events.iter().copied());
             let known = self.tail.rows(&ids, last);
             let sender = self.sender.clone();
             let mut sent_any = false;

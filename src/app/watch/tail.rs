@@ -151,12 +151,7 @@ impl OrgTail {
             let Some(newest) = read.last().map(|e| e.revision) else {
                 return Ok(());
             };
-            let mut touched: Vec<String> = read
-                .iter()
-                .filter_map(|e| e.change.dashboard_id.clone())
-                .collect();
-            touched.sort();
-            touched.dedup();
+            let touched = super::touched_dashboards(&read);
             let found = if touched.is_empty() {
                 Vec::new()
             } else {

@@ -212,12 +212,13 @@ impl Visibility {
     }
 
     /// What `events` (of consecutive revisions, in order) mean to the subscriber, judged
-    /// now, with the rows `known` of the dashboards they touched; `send` gets each in order
-    /// and returns false once the subscriber is gone.
+    /// now; `ids` are the dashboards they touched, `known` the rows of those already read;
+    /// `send` gets each in order and returns false once the subscriber is gone.
     pub async fn apply<F, Fut>(
         &mut self,
         app: &App,
         events: &[&Event],
+        ids: &[String],
         known: &HashMap<String, Option<Dashboard>>,
         send: &mut F,
     ) -> Result<bool>
@@ -225,16 +226,10 @@ impl Visibility {
         F: FnMut(Seen) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        let mut ids: Vec<String> = events
-            .iter()
-            .filter_map(|e| e.change.dashboard_id.clone())
-            .collect();
-        ids.sort();
-        ids.dedup();
         let mut now = if ids.is_empty() {
             HashMap::new()
         } else {
-            self.visible_now(app, &ids, known).await?
+            self.visible_now(app, ids, known).await?
         };
         let mut start = 0;
         while start < events.len() {
@@ -255,7 +250,7 @@ impl Visibility {
                 }
                 // Access changed: what follows is judged anew.
                 if start < events.len() && !ids.is_empty() {
-                    now = self.visible_now(app, &ids, known).await?;
+                    now = self.visible_now(app, ids, known).await?;
                 }
             }
         }
