@@ -259,13 +259,9 @@ async fn bad_starts_and_filters_are_refused() {
     let status = admin.watch(-1, "").await.expect_err("negative");
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(common::violated_fields(&details), vec!["start_revision"]);
-    let status = admin.watch(latest + 10, "")
-        .await
-        .expect_err("ahead");
+    let status = admin.watch(latest + 10, "").await.expect_err("ahead");
     assert_error(&status, Code::OutOfRange, "REVISION_NOT_REACHED");
-    let status = admin.watch(0, "title ~ 3")
-        .await
-        .expect_err("bad filter");
+    let status = admin.watch(0, "title ~ 3").await.expect_err("bad filter");
     assert_eq!(status.code(), Code::InvalidArgument);
     let mut anonymous = server().dashboards().await;
     let status = anonymous

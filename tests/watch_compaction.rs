@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Caller, assert_error, revision_of, unique_org};
+use common::{assert_error, unique_org};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use tonic::Code;
@@ -39,8 +39,6 @@ async fn a_start_older_than_retention_is_compacted() {
     }
     let status = admin.watch(first, "").await.expect_err("compacted");
     assert_error(&status, Code::OutOfRange, "REVISION_COMPACTED");
-    admin.watch(latest, "")
-        .await
-        .expect("from the latest");
+    admin.watch(latest, "").await.expect("from the latest");
     admin.watch(0, "").await.expect("from now");
 }

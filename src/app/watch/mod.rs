@@ -227,7 +227,7 @@ impl Stream {
             };
             if !self
                 .visibility
-                .apply(&self.app, &events, &known, &mut send)
+                .apply(&self.app, &events, &ids, &known, &mut send)
                 .await?
             {
                 return Ok(());
