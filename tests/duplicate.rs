@@ -6,9 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::{
-    Caller, assert_error, revision_in, revision_of, server, unique_org, violated_fields,
-};
+use common::{Caller, assert_error, revision_in, revision_of, server, unique_org, violated_fields};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use tonic::{Code, Response, Status};
@@ -167,9 +165,7 @@ async fn a_full_dashboard_is_copied_whole_in_one_write() {
     let mut bob = server().user(&org, "bob", PlatformRole::Author).await;
     let original = source(&mut alice, "Plant", 200).await;
     // READ on the source is enough to copy it.
-    alice
-        .share_with(&original.name, &bob, "roles/viewer")
-        .await;
+    alice.share_with(&original.name, &bob, "roles/viewer").await;
 
     let response = duplicate(&mut bob, &original.name, "", "")
         .await

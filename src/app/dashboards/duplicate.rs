@@ -74,9 +74,7 @@ pub async fn duplicate(
     }
     let widgets_repo = app.store.widgets();
     let mut widgets = widgets_repo.all_of(write.txn(), &source_id).await?;
-    widgets.sort_by(|a, b| {
-        (a.layout.y, a.layout.x, &a.id).cmp(&(b.layout.y, b.layout.x, &b.id))
-    });
+    widgets.sort_by(|a, b| (a.layout.y, a.layout.x, &a.id).cmp(&(b.layout.y, b.layout.x, &b.id)));
     let mut content = 0usize;
     for widget in &widgets {
         content = content.saturating_add(stored_content_bytes(widget)?);
