@@ -301,6 +301,22 @@ async fn a_retry_with_the_same_request_id_returns_the_first_copy() {
         .await
         .expect("another key");
     assert_ne!(other.into_inner().name, first.name);
+
+    // Concurrent first calls with one key make one copy, which every call returns.
+    let before = count(&mut alice).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..4 {
+        let mut client = alice.dashboards.clone();
+        let request = alice.req(request(&original.name, "", "copy-3"));
+        tasks.spawn(async move { client.duplicate_dashboard(request).await });
+    }
+    let mut names = BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let copy = done.expect("task").expect("concurrent duplicate");
+        names.insert(copy.into_inner().name);
+    }
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert_eq!(count(&mut alice).await, before + 1);
 }
 
 #[tokio::test]
