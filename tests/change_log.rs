@@ -285,6 +285,39 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
             &[("LAYOUT_CHANGED", w.clone())],
         )
         .await;
+    // A copy: the dashboard and its widget, at one revision.
+    let response = alice
+        .dashboards
+        .duplicate_dashboard(alice.req(pb::DuplicateDashboardRequest {
+            name: d.clone(),
+            ..Default::default()
+        }))
+        .await
+        .expect("duplicate");
+    let copy = response.get_ref().name.clone();
+    let copied_widget = alice
+        .dashboards
+        .get_dashboard(alice.req(pb::GetDashboardRequest {
+            name: copy.clone(),
+            view: pb::DashboardView::Full as i32,
+        }))
+        .await
+        .expect("get the copy")
+        .into_inner()
+        .widgets[0]
+        .name
+        .clone();
+    ledger
+        .check(
+            "DashboardService/DuplicateDashboard",
+            &response,
+            &alice,
+            &[
+                ("DASHBOARD_CREATED", copy.clone()),
+                ("WIDGET_CREATED", copied_widget),
+            ],
+        )
+        .await;
     let response = widgets
         .delete_widget(alice.req(pb::DeleteWidgetRequest {
             name: w.clone(),

@@ -206,6 +206,19 @@ async fn permission_matrix() {
                 view,
                 "{ctx}: view"
             );
+            // Duplicating needs READ and a role that may create.
+            let duplicated = caller
+                .dashboards
+                .duplicate_dashboard(caller.req(pb::DuplicateDashboardRequest {
+                    name: dashboard.name.clone(),
+                    ..Default::default()
+                }))
+                .await;
+            let duplicate = match view {
+                YES if !actor.may_create => DENIED,
+                other => other,
+            };
+            assert_eq!(outcome(duplicated), duplicate, "{ctx}: duplicate");
             let edited = caller
                 .dashboards
                 .update_dashboard(caller.req(update_title(&dashboard.name, "edited")))

@@ -8,7 +8,7 @@ use super::{
     convert, page_fit, page_size, pagination, parse_dashboard_names, split, version_message, watch,
     written,
 };
-use crate::app::dashboards::{self, NewDashboardFields};
+use crate::app::dashboards::{self, DuplicateRequest, NewDashboardFields};
 use crate::app::watch as app_watch;
 use crate::app::{App, Written};
 use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortKey};
@@ -70,16 +70,9 @@ impl DashboardService for DashboardApi {
         let mut fields = fields_of(&dashboard, None)?;
         fields.title = Some(dashboard.title.clone());
         fields.description = Some(dashboard.description.clone());
-        check_fields(&fields, &self.limits)?;
-        if request.request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-            return Err(Error::invalid(
-                "request_id",
-                format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
-            )
-            .into());
-        }
+        check_fields(&fields, "dashboard", &self.limits)?;
         let new = NewDashboardFields {
-            request_id: Some(request.request_id).filter(|r| !r.is_empty()),
+            request_id: request_id(request.request_id)?,
             title: dashboard.title,
             description: dashboard.description,
             metadata: fields.metadata.unwrap_or_default(),
@@ -162,7 +155,7 @@ impl DashboardService for DashboardApi {
         let id = names::parse_dashboard_name("dashboard.name", &dashboard.name)?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let fields = fields_of(&dashboard, Some(&paths))?;
-        check_fields(&fields, &self.limits)?;
+        check_fields(&fields, "dashboard", &self.limits)?;
         if fields == DashboardFields::default() {
             return Err(Error::invalid("update_mask", "names no field to update").into());
         }
@@ -192,6 +185,28 @@ impl DashboardService for DashboardApi {
         let id = names::parse_dashboard_name("name", &request.name)?;
         let restored = dashboards::undelete(&self.app, &caller, &id).await?;
         self.respond(restored).await
+    }
+
+    async fn duplicate_dashboard(
+        &self,
+        request: Request<pb::DuplicateDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let (caller, request) = split(request)?;
+        let source_id = names::parse_dashboard_name("name", &request.name)?;
+        let title = Some(request.title).filter(|t| !t.is_empty());
+        let fields = DashboardFields {
+            title: title.clone(),
+            ..Default::default()
+        };
+        // The title is the request's own field (`title`), not `dashboard.title`.
+        check_fields(&fields, "", &self.limits)?;
+        let duplicate = DuplicateRequest {
+            source_id,
+            title,
+            request_id: request_id(request.request_id)?,
+        };
+        let copy = dashboards::duplicate(&self.app, &caller, &self.limits, duplicate).await?;
+        self.respond(copy).await
     }
 
     async fn batch_get_dashboards(
@@ -311,13 +326,24 @@ fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<Dashb
     Ok(fields)
 }
 
-fn check_fields(fields: &DashboardFields, limits: &Limits) -> Result<()> {
-    let violations = fields.validate("dashboard", limits);
+fn check_fields(fields: &DashboardFields, prefix: &str, limits: &Limits) -> Result<()> {
+    let violations = fields.validate(prefix, limits);
     if violations.is_empty() {
         Ok(())
     } else {
         Err(Error::invalid_fields(violations))
     }
+}
+
+/// An optional idempotency key: `None` when empty.
+fn request_id(given: String) -> Result<Option<String>> {
+    if given.chars().count() > MAX_REQUEST_ID_CHARS {
+        return Err(Error::invalid(
+            "request_id",
+            format!("must be at most {MAX_REQUEST_ID_CHARS} characters"),
+        ));
+    }
+    Ok(Some(given).filter(|r| !r.is_empty()))
 }
 
 /// True for DASHBOARD_VIEW_FULL; BASIC and UNSPECIFIED are the dashboard alone.

@@ -113,19 +113,19 @@ impl DashboardFields {
     }
 
     /// Checks every set field against the limits; `prefix` is the request path of the
-    /// dashboard message (e.g. `dashboard`).
+    /// dashboard message (e.g. `dashboard`; empty: the fields are the request's own).
     pub fn validate(&self, prefix: &str, limits: &Limits) -> Vec<Violation> {
         let mut violations = Vec::new();
         if let Some(title) = &self.title {
             let chars = title.chars().count();
             if title.trim().is_empty() {
                 violations.push(Violation::new(
-                    format!("{prefix}.title"),
+                    path(prefix, "title"),
                     "required: must not be empty",
                 ));
             } else if chars > limits.max_title_chars {
                 violations.push(Violation::new(
-                    format!("{prefix}.title"),
+                    path(prefix, "title"),
                     format!(
                         "must be at most {} characters (got {chars})",
                         limits.max_title_chars
@@ -137,7 +137,7 @@ impl DashboardFields {
             let chars = description.chars().count();
             if chars > limits.max_description_chars {
                 violations.push(Violation::new(
-                    format!("{prefix}.description"),
+                    path(prefix, "description"),
                     format!(
                         "must be at most {} characters (got {chars})",
                         limits.max_description_chars
@@ -149,7 +149,7 @@ impl DashboardFields {
             && metadata.len() > limits.max_metadata_bytes
         {
             violations.push(Violation::new(
-                format!("{prefix}.metadata"),
+                path(prefix, "metadata"),
                 format!(
                     "must be at most {} bytes (got {})",
                     limits.max_metadata_bytes,
@@ -161,7 +161,7 @@ impl DashboardFields {
             && nanos < 0
         {
             violations.push(Violation::new(
-                format!("{prefix}.refresh_period"),
+                path(prefix, "refresh_period"),
                 "must not be negative",
             ));
         }
@@ -169,9 +169,41 @@ impl DashboardFields {
     }
 }
 
+/// The request path of `field` under `prefix`.
+fn path(prefix: &str, field: &str) -> String {
+    if prefix.is_empty() {
+        field.to_string()
+    } else {
+        format!("{prefix}.{field}")
+    }
+}
+
+/// The default title of a copy: `<title> (Copy)`, the source's title cut so that the whole
+/// stays within `max_chars` characters (the suffix is what tells the copy apart).
+pub fn copy_title(title: &str, max_chars: usize) -> String {
+    const SUFFIX: &str = " (Copy)";
+    let room = max_chars.saturating_sub(SUFFIX.chars().count());
+    if room == 0 {
+        // A limit too small for the suffix: the title alone, cut.
+        return title.chars().take(max_chars).collect();
+    }
+    let mut copy: String = title.chars().take(room).collect();
+    copy.push_str(SUFFIX);
+    copy
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_titles_keep_their_suffix_within_the_limit() {
+        assert_eq!(copy_title("Ops", 200), "Ops (Copy)");
+        let long = copy_title(&"é".repeat(200), 200);
+        assert_eq!(long.chars().count(), 200);
+        assert!(long.ends_with("é (Copy)"));
+        assert_eq!(copy_title("Ops", 4), "Ops");
+    }
 
     #[test]
     fn title_limits_count_characters_not_bytes() {

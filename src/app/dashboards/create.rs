@@ -8,6 +8,9 @@ use crate::core::event::{Change, EventType};
 use crate::core::{Error, Principal, Result, names};
 use crate::store::dashboards::NewDashboard;
 
+/// The fields a DASHBOARD_CREATED event names: every writable one.
+pub(super) const CREATED_FIELDS: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
+
 /// What a caller asks for; validated by the caller of this function.
 pub struct NewDashboardFields {
     pub request_id: Option<String>,
@@ -22,12 +25,7 @@ pub async fn create(
     caller: &Principal,
     fields: NewDashboardFields,
 ) -> Result<Written<Dashboard>> {
-    if !may_create_dashboards(caller.role) {
-        return Err(Error::permission_denied(
-            "ROLE_CANNOT_CREATE",
-            format!("role {} cannot create dashboards", caller.role),
-        ));
-    }
+    check_may_create(caller)?;
     let new = NewDashboard {
         org_id: caller.org_id.clone(),
         tenant_id: caller.tenant_id.clone(),
@@ -62,7 +60,20 @@ pub async fn create(
     write.record(
         Change::new(EventType::DashboardCreated, created.name())
             .on_dashboard(&created.id)
-            .fields(["title", "description", "metadata", "refresh_period"]),
+            .fields(CREATED_FIELDS),
     );
     write.commit(created).await
+}
+
+/// PERMISSION_DENIED `ROLE_CANNOT_CREATE` for a platform role that may not create
+/// dashboards (VIEWER).
+pub(super) fn check_may_create(caller: &Principal) -> Result<()> {
+    if may_create_dashboards(caller.role) {
+        Ok(())
+    } else {
+        Err(Error::permission_denied(
+            "ROLE_CANNOT_CREATE",
+            format!("role {} cannot create dashboards", caller.role),
+        ))
+    }
 }

@@ -1,11 +1,13 @@
 //! Dashboard commands and queries.
 
 mod create;
+mod duplicate;
 mod read;
 mod trash;
 mod update;
 
 pub use create::{NewDashboardFields, create};
+pub use duplicate::{DuplicateRequest, duplicate};
 pub use read::{batch_get, data_sources, get, list, with_public_state};
 pub use trash::{delete, purge_expired, undelete};
 pub use update::update;

@@ -12,7 +12,7 @@ use crate::core::{Error, Principal, Result, names, new_id};
 use crate::store::widgets::stored_content_bytes;
 
 /// The fields a WIDGET_CREATED event names: every writable one.
-const CREATED_FIELDS: [&str; 7] = [
+pub(crate) const CREATED_FIELDS: [&str; 7] = [
     "type",
     "title",
     "subtitle",

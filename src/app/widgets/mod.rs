@@ -16,6 +16,7 @@ mod layouts;
 mod queries;
 mod update;
 
+pub(crate) use create::CREATED_FIELDS;
 pub use create::{NewWidgetRequest, create};
 pub use delete::delete;
 pub use layouts::{LayoutEntry, batch_update_layouts};

@@ -9,7 +9,7 @@ pub use arrangement::Arrangement;
 pub use layout::{DEFAULT_HEIGHT, DEFAULT_WIDTH, GRID_COLUMNS, Layout, LayoutPatch};
 pub use validation::{
     ContentTotals, MAX_DATA_SOURCE_FIELD_CHARS, WIDGET_OVERHEAD_BYTES, WidgetLimits, check_content,
-    check_widget_count, content_bytes, type_required,
+    check_copy, check_widget_count, content_bytes, type_required,
 };
 
 use serde::{Deserialize, Serialize};

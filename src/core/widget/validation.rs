@@ -124,6 +124,41 @@ pub fn check_content(
     Ok(())
 }
 
+/// Refuses a copy of a whole dashboard that today's limits would not let one dashboard hold
+/// (limits may have shrunk since the source was written): `widgets` widgets whose
+/// [`content_bytes`] sum to `content`. The source's state, not the request, is at fault:
+/// FAILED_PRECONDITION naming the source.
+pub fn check_copy(
+    widgets: usize,
+    content: usize,
+    limits: &WidgetLimits,
+    source: &str,
+) -> Result<()> {
+    if widgets > limits.max_widgets_per_dashboard {
+        return Err(Error::failed_precondition(
+            "WIDGET_LIMIT_REACHED",
+            source,
+            format!(
+                "the dashboard has {widgets} widgets, more than one dashboard may hold \
+                 (max widgets per dashboard: {})",
+                limits.max_widgets_per_dashboard
+            ),
+        ));
+    }
+    if content > limits.max_content_bytes {
+        return Err(Error::failed_precondition(
+            "DASHBOARD_TOO_LARGE",
+            source,
+            format!(
+                "the dashboard's widgets hold {content} bytes, more than the {} one dashboard \
+                 may hold",
+                limits.max_content_bytes
+            ),
+        ));
+    }
+    Ok(())
+}
+
 impl WidgetFields {
     /// Checks every set field against the limits, and the layout's fields on their own (the
     /// final layout and overlaps need the arrangement: see [`super::Arrangement`]); `prefix` is the
