@@ -63,6 +63,7 @@ pub fn dashboard(d: &Dashboard) -> pb::Dashboard {
         expire_time: d.expire_time.map(timestamp),
         etag: d.etag(),
         is_public: d.is_public.unwrap_or(false),
+        starred: d.starred.unwrap_or(false),
         widgets: Vec::new(),
     }
 }

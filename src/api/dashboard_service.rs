@@ -15,7 +15,7 @@ use crate::core::dashboard::{Dashboard, DashboardFields, Limits, ListPage, SortK
 use crate::core::error::echo;
 use crate::core::mask::MaskFields;
 use crate::core::widget::Widget;
-use crate::core::{Error, Result, filter, names};
+use crate::core::{Error, Principal, Result, filter, names};
 use crate::pb;
 use crate::pb::dashboard_service_server::DashboardService;
 
@@ -79,7 +79,7 @@ impl DashboardService for DashboardApi {
             refresh_period_nanos: fields.refresh_period_nanos.flatten(),
         };
         let created = dashboards::create(&self.app, &caller, new).await?;
-        self.respond(created).await
+        self.respond(&caller, created).await
     }
 
     async fn get_dashboard(
@@ -90,7 +90,9 @@ impl DashboardService for DashboardApi {
         let id = names::parse_dashboard_name("name", &request.name)?;
         let full = is_full_view(request.view)?;
         let (dashboard, widgets) = dashboards::get(&self.app, &caller, &id, full).await?;
-        Ok(Response::new(self.render_full(dashboard, &widgets).await?))
+        Ok(Response::new(
+            self.render_full(&caller, dashboard, &widgets).await?,
+        ))
     }
 
     async fn list_dashboards(
@@ -120,7 +122,7 @@ impl DashboardService for DashboardApi {
         let (revision, mut rows) = dashboards::list(&self.app, &caller, list).await?;
         let mut more = rows.len() > page_size;
         rows.truncate(page_size);
-        let mut rendered = self.render(rows.clone()).await?;
+        let mut rendered = self.render(&caller, rows.clone()).await?;
         more |= page_fit::fit(&mut rendered, self.limits.max_response_bytes);
         rows.truncate(rendered.len());
         let next_page_token = match rows.last() {
@@ -162,7 +164,7 @@ impl DashboardService for DashboardApi {
         let message = version_message(&request.version_message)?;
         let updated =
             dashboards::update(&self.app, &caller, &id, &dashboard.etag, &fields, message).await?;
-        self.respond(updated).await
+        self.respond(&caller, updated).await
     }
 
     async fn delete_dashboard(
@@ -174,7 +176,7 @@ impl DashboardService for DashboardApi {
         let deleted =
             dashboards::delete(&self.app, &caller, &id, &request.etag, self.trash_retention)
                 .await?;
-        self.respond(deleted).await
+        self.respond(&caller, deleted).await
     }
 
     async fn undelete_dashboard(
@@ -184,7 +186,7 @@ impl DashboardService for DashboardApi {
         let (caller, request) = split(request)?;
         let id = names::parse_dashboard_name("name", &request.name)?;
         let restored = dashboards::undelete(&self.app, &caller, &id).await?;
-        self.respond(restored).await
+        self.respond(&caller, restored).await
     }
 
     async fn duplicate_dashboard(
@@ -206,7 +208,7 @@ impl DashboardService for DashboardApi {
             request_id: request_id(request.request_id)?,
         };
         let copy = dashboards::duplicate(&self.app, &caller, &self.limits, duplicate).await?;
-        self.respond(copy).await
+        self.respond(&caller, copy).await
     }
 
     async fn batch_get_dashboards(
@@ -231,14 +233,36 @@ impl DashboardService for DashboardApi {
         }
         let ids = parse_dashboard_names(&request.names)?;
         let found = dashboards::batch_get(&self.app, &caller, &ids, full).await?;
-        let mut rendered = Vec::with_capacity(found.len());
-        for (dashboard, widgets) in found {
-            rendered.push(self.render_full(dashboard, &widgets).await?);
+        // Rendered together: the caller's stars are read once for the whole batch.
+        let (found, widgets): (Vec<Dashboard>, Vec<Vec<Widget>>) = found.into_iter().unzip();
+        let mut rendered = self.render(&caller, found).await?;
+        for (one, widgets) in rendered.iter_mut().zip(&widgets) {
+            one.widgets = widgets.iter().map(convert::widget).collect();
         }
         page_fit::check_fits(&rendered, self.limits.max_response_bytes)?;
         Ok(Response::new(pb::BatchGetDashboardsResponse {
             dashboards: rendered,
         }))
+    }
+
+    async fn star_dashboard(
+        &self,
+        request: Request<pb::StarDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let (caller, request) = split(request)?;
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let starred = dashboards::star(&self.app, &caller, &id).await?;
+        self.respond(&caller, starred).await
+    }
+
+    async fn unstar_dashboard(
+        &self,
+        request: Request<pb::UnstarDashboardRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let (caller, request) = split(request)?;
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let unstarred = dashboards::unstar(&self.app, &caller, &id).await?;
+        self.respond(&caller, unstarred).await
     }
 
     async fn list_dashboard_data_sources(
@@ -255,14 +279,23 @@ impl DashboardService for DashboardApi {
 }
 
 impl DashboardApi {
-    /// The wire form of dashboards, with their public-link state.
-    async fn render(&self, dashboards: Vec<Dashboard>) -> Result<Vec<pb::Dashboard>> {
-        let dashboards = dashboards::with_public_state(&self.app, dashboards).await?;
+    /// The wire form of dashboards, with their public-link state and the caller's stars.
+    async fn render(
+        &self,
+        caller: &Principal,
+        dashboards: Vec<Dashboard>,
+    ) -> Result<Vec<pb::Dashboard>> {
+        let dashboards = dashboards::with_caller_state(&self.app, caller, dashboards).await?;
         Ok(dashboards.iter().map(convert::dashboard).collect())
     }
 
-    async fn render_full(&self, dashboard: Dashboard, widgets: &[Widget]) -> Result<pb::Dashboard> {
-        let mut rendered = self.render(vec![dashboard]).await?;
+    async fn render_full(
+        &self,
+        caller: &Principal,
+        dashboard: Dashboard,
+        widgets: &[Widget],
+    ) -> Result<pb::Dashboard> {
+        let mut rendered = self.render(caller, vec![dashboard]).await?;
         let mut one = rendered
             .pop()
             .ok_or_else(|| Error::internal("render lost a dashboard"))?;
@@ -273,10 +306,11 @@ impl DashboardApi {
     /// A write's response: the dashboard and `x-dashboards-revision`.
     async fn respond(
         &self,
+        caller: &Principal,
         written_: Written<Dashboard>,
     ) -> Result<Response<pb::Dashboard>, Status> {
         let Written { value, revision } = written_;
-        let rendered = self.render_full(value, &[]).await?;
+        let rendered = self.render_full(caller, value, &[]).await?;
         Ok(written(Written {
             value: rendered,
             revision,

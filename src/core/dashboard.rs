@@ -61,6 +61,9 @@ pub struct Dashboard {
     /// Whether an active public link exists, when the read that produced this value
     /// looked (`None`: not looked up).
     pub is_public: Option<bool>,
+    /// Whether the caller of the read that produced this value starred it, when that read
+    /// looked (`None`: not looked up).
+    pub starred: Option<bool>,
 }
 
 impl Dashboard {

@@ -13,7 +13,8 @@
 //! Fields: `title`, `description` (`:` is a case-insensitive substring match; `=`, `!=`),
 //! `creator`, `owner` (`=`, `!=` with `users/{id}`; `users/me` is the caller),
 //! `create_time`, `update_time` (`=` `!=` `<` `<=` `>` `>=` with an RFC 3339 time),
-//! `shared_with_me` (`= true|false`), `visibility` (`= public|private`). Values are data, never SQL: `%`, `_` and quotes match
+//! `shared_with_me` (`= true|false`), `starred` (`= true|false`: the caller starred it),
+//! `visibility` (`= public|private`). Values are data, never SQL: `%`, `_` and quotes match
 //! themselves. The parse produces a tree; the store turns it into bound parameters.
 
 use super::error::echo;
@@ -48,7 +49,7 @@ pub enum Comparison {
     CreatorEquals(String, bool),
     /// `owner = users/{id}`: the user holds `roles/owner` directly.
     OwnerEquals(String, bool),
-    /// `shared_with_me = true`, `visibility = public` and their negations.
+    /// `shared_with_me = true`, `starred = true`, `visibility = public` and their negations.
     Flag(Flag, bool),
     Time(TimeField, Ordering, Micros),
 }
@@ -59,6 +60,8 @@ pub enum Flag {
     SharedWithMe,
     /// Has an unexpired public link.
     Public,
+    /// Starred by the caller.
+    Starred,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -426,13 +429,18 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             let id = names::parse_user_name("filter", &value)?;
             Ok(Comparison::OwnerEquals(id, equal()?))
         }
-        "shared_with_me" => {
+        "shared_with_me" | "starred" => {
+            let flag = if field == "starred" {
+                Flag::Starred
+            } else {
+                Flag::SharedWithMe
+            };
             let value = match value.as_str() {
                 "true" => true,
                 "false" => false,
-                _ => return Err(bad("shared_with_me takes true or false")),
+                _ => return Err(bad(format!("{field} takes true or false"))),
             };
-            Ok(Comparison::Flag(Flag::SharedWithMe, value == equal()?))
+            Ok(Comparison::Flag(flag, value == equal()?))
         }
         "visibility" => {
             let public = match value.to_ascii_lowercase().as_str() {
@@ -444,7 +452,7 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
         }
         _ => Err(bad(format!(
             "unknown field {}: filterable fields are title, description, creator, owner, \
-             create_time, update_time, shared_with_me, visibility",
+             create_time, update_time, shared_with_me, starred, visibility",
             echo(field)
         ))),
     }
@@ -509,6 +517,8 @@ mod tests {
         for bad in [
             "owner = x",
             "shared_with_me = maybe",
+            "starred = yes",
+            "starred > true",
             "visibility = secret",
             "title",
             "title >= \"a\"",
@@ -547,6 +557,10 @@ mod tests {
         assert_eq!(
             parse("shared_with_me = true").unwrap(),
             Some(cmp(Comparison::Flag(Flag::SharedWithMe, true)))
+        );
+        assert_eq!(
+            parse("starred != true").unwrap(),
+            Some(cmp(Comparison::Flag(Flag::Starred, false)))
         );
         assert_eq!(
             parse("visibility != public").unwrap(),

@@ -19,6 +19,7 @@ pub mod public_links;
 pub mod roles;
 pub mod shares;
 mod sqlite;
+pub mod stars;
 pub mod users;
 pub mod versions;
 pub mod widgets;
@@ -47,6 +48,7 @@ pub use public_links::PublicLinkRepo;
 pub use roles::RoleRepo;
 pub use sea_orm::sqlx::sqlite::SqliteSynchronous;
 pub use shares::ShareRepo;
+pub use stars::StarRepo;
 pub use users::UserRepo;
 pub use widgets::WidgetRepo;
 
@@ -398,6 +400,10 @@ impl Store {
 
     pub fn public_links(&self) -> PublicLinkRepo {
         PublicLinkRepo::new(self.clone())
+    }
+
+    pub fn stars(&self) -> StarRepo {
+        StarRepo::new(self.clone())
     }
 }
 

@@ -3,12 +3,14 @@
 mod create;
 mod duplicate;
 mod read;
+mod stars;
 mod trash;
 mod update;
 
 pub use create::{NewDashboardFields, create};
 pub use duplicate::{DuplicateRequest, duplicate};
-pub use read::{batch_get, data_sources, get, list, with_public_state};
+pub use read::{batch_get, data_sources, get, list, with_caller_state};
+pub use stars::{star, unstar};
 pub use trash::{delete, purge_expired, undelete};
 pub use update::update;
 

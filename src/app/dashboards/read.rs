@@ -115,11 +115,19 @@ pub async fn data_sources(app: &App, caller: &Principal, id: &str) -> Result<Vec
     Ok(unique_data_sources(&widgets))
 }
 
-/// Fills in the public-link state of dashboards fresh from a write (reads carry it).
-pub async fn with_public_state(
+/// Fills in what the wire form shows beyond the rows: whether the caller starred each
+/// dashboard, and the public-link state of those fresh from a write (reads carry it). One
+/// statement each for a whole page.
+pub async fn with_caller_state(
     app: &App,
-    mut dashboards: Vec<Dashboard>,
+    caller: &Principal,
+    dashboards: Vec<Dashboard>,
 ) -> Result<Vec<Dashboard>> {
+    let dashboards = with_public_state(app, dashboards).await?;
+    super::stars::with_stars(app, caller, dashboards).await
+}
+
+async fn with_public_state(app: &App, mut dashboards: Vec<Dashboard>) -> Result<Vec<Dashboard>> {
     let unknown: Vec<String> = dashboards
         .iter()
         .filter(|d| d.is_public.is_none())

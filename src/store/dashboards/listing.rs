@@ -367,6 +367,15 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
             }
             Expr::from(if *value { shared } else { shared.not() })
         }
+        Comparison::Flag(Flag::Starred, value) => {
+            // The caller's own star. The listing applies it after access, so a star of a
+            // dashboard the caller can no longer read never shows.
+            let starred = Expr::exists(crate::store::stars::starred_by(
+                &query.org_id,
+                &query.caller_id,
+            ));
+            if *value { starred } else { starred.not() }
+        }
         Comparison::Flag(Flag::Public, value) => {
             let public = Query::select()
                 .column(public_link::Column::DashboardId)

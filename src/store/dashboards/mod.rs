@@ -404,6 +404,24 @@ impl DashboardRepo {
         self.get_in(txn, org_id, id).await
     }
 
+    /// Reads the dashboard under a shared lock for the rest of the write (SELECT ... FOR
+    /// SHARE on PostgreSQL: it waits for a trash or purge in flight and holds the next one
+    /// off, yet never blocks another shared reader; SQLite's writers are serialized). What a
+    /// write that does not change the dashboard itself (a star) decides on.
+    pub async fn lock_shared(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        id: &str,
+    ) -> Result<Option<Dashboard>> {
+        let row = dashboard::Entity::find_by_id(id.to_string())
+            .filter(dashboard::Column::OrgId.eq(org_id))
+            .lock_shared()
+            .one(txn)
+            .await?;
+        Ok(row.map(into_domain))
+    }
+
     /// One page of the dashboards the query's subjects may READ, in sort order.
     pub async fn list(&self, query: &ListQuery) -> Result<Vec<Dashboard>> {
         let statement = if query.only_readable {
@@ -430,7 +448,7 @@ impl DashboardRepo {
     }
 
     /// Deletes the trashed, expired dashboards among `ids` of `org`, with their grants,
-    /// widgets and public links (explicitly, not only by the foreign keys' cascade); returns
+    /// widgets, public links, stars and versions (explicitly, not only by the foreign keys' cascade); returns
     /// the ids it deleted.
     pub async fn purge(
         &self,
@@ -463,6 +481,7 @@ impl DashboardRepo {
             .filter(public_link::Column::DashboardId.is_in(purged.iter().cloned()))
             .exec(txn)
             .await?;
+        super::stars::delete_all(txn, &purged).await?;
         super::versions::delete_all(txn, org_id, &purged).await?;
         dashboard::Entity::delete_many()
             .filter(dashboard::Column::Id.is_in(purged.iter().cloned()))
@@ -562,5 +581,6 @@ fn into_domain(m: dashboard::Model) -> Dashboard {
         delete_time: m.delete_time,
         expire_time: m.expire_time,
         is_public: None,
+        starred: None,
     }
 }

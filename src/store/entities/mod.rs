@@ -9,6 +9,7 @@ pub mod group_member;
 pub mod org_revision;
 pub mod public_link;
 pub mod role;
+pub mod star;
 pub mod user;
 pub mod version_content;
 pub mod widget;

@@ -10,6 +10,7 @@ mod m20261122_000005_grant_listing_keys;
 mod m20261201_220000_identity_sources;
 mod m20261202_120000_change_log;
 mod m20261202_200000_versions;
+mod m20261203_010000_stars;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_220000_identity_sources::Migration),
             Box::new(m20261202_120000_change_log::Migration),
             Box::new(m20261202_200000_versions::Migration),
+            Box::new(m20261203_010000_stars::Migration),
         ]
     }
 }
