@@ -142,6 +142,22 @@ impl Ledger {
         }
         self.covered.insert(method.to_string());
     }
+
+    /// A write that is not audited (stars, DESIGN §7): it takes no revision and appends
+    /// no event.
+    async fn check_unaudited<T>(&mut self, method: &str, response: &Response<T>) {
+        assert_eq!(
+            common::revision_in(response),
+            None,
+            "{method} took a revision"
+        );
+        assert_eq!(
+            latest_revision(&self.admin).await,
+            self.last,
+            "{method} appended an event"
+        );
+        self.covered.insert(method.to_string());
+    }
 }
 
 fn widget_layout(x: i32) -> pb::WidgetLayout {
@@ -509,6 +525,24 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
             &admin,
             &[("PUBLIC_LINK_REVOKED", link.clone())],
         )
+        .await;
+
+    // Stars: not audited.
+    let response = alice
+        .dashboards
+        .star_dashboard(alice.req(pb::StarDashboardRequest { name: d.clone() }))
+        .await
+        .expect("star");
+    ledger
+        .check_unaudited("DashboardService/StarDashboard", &response)
+        .await;
+    let response = alice
+        .dashboards
+        .unstar_dashboard(alice.req(pb::UnstarDashboardRequest { name: d.clone() }))
+        .await
+        .expect("unstar");
+    ledger
+        .check_unaudited("DashboardService/UnstarDashboard", &response)
         .await;
 
     // The trash.
