@@ -3,8 +3,8 @@
 //! grantee kind, expired and revoked shares, public links, trashed dashboards), every
 //! caller's ListDashboards (walked to the end) must be exactly the dashboards CheckAccess
 //! says it may READ, and GetDashboard must agree with both; a few filters that depend on
-//! access (`shared_with_me`, `owner`, `creator`, `visibility`) are checked against what
-//! CheckAccess and ListShares imply.
+//! access (`shared_with_me`, `owner`, `creator`, `visibility`, `starred`: stars made
+//! before access changed) are checked against what CheckAccess and ListShares imply.
 //!
 //! The fixtures come from a seeded RNG; the seed is printed and `DIFFERENTIAL_SEED=<n>`
 //! replays a run.
@@ -99,6 +99,8 @@ struct Who {
     recorded: bool,
     groups: Vec<String>,
     token: String,
+    /// The dashboards it starred (while it could read them).
+    starred: BTreeSet<String>,
 }
 
 impl Who {
@@ -112,6 +114,7 @@ impl Who {
             recorded: false,
             groups: Vec::new(),
             token: token(org, sub, tenant, role),
+            starred: BTreeSet::new(),
         }
     }
 
@@ -514,6 +517,30 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
                 .into_inner();
             share_count += 1;
             made.push((d, share.name));
+        }
+    }
+    // Stars, while the shares are fresh: the revocations, expiries, role and membership
+    // changes below make some of them invisible (never an error).
+    for who in members
+        .iter_mut()
+        .chain(std::iter::once(&mut admin))
+        .filter(|w| w.recorded)
+    {
+        let mut caller = who.caller(&channel);
+        for dash in &dashboards {
+            if !rng.chance(25) {
+                continue;
+            }
+            let request = caller.req(pb::StarDashboardRequest {
+                name: dash.name.clone(),
+            });
+            match caller.dashboards.star_dashboard(request).await {
+                Ok(_) => {
+                    who.starred.insert(dash.name.clone());
+                }
+                Err(e) if e.code() == Code::NotFound => {}
+                Err(e) => panic!("star {} as {}: {e:?}", dash.name, who.name()),
+            }
         }
     }
     // Some shares revoked.
@@ -1179,6 +1206,7 @@ impl Ctx {
             })
             .cloned()
             .collect();
+        let starred: BTreeSet<String> = readable_live.intersection(&who.starred).cloned().collect();
         let someone = rng.pick(&self.org.members).name();
         let mut cases: Vec<(String, BTreeSet<String>)> = vec![
             ("shared_with_me = true".into(), shared.clone()),
@@ -1218,6 +1246,19 @@ impl Ctx {
                 readable_live
                     .iter()
                     .filter(|n| self.dash(n).is_some_and(|d| d.public))
+                    .cloned()
+                    .collect(),
+            ),
+            ("starred = true".into(), starred.clone()),
+            (
+                "starred = false".into(),
+                readable_live.difference(&starred).cloned().collect(),
+            ),
+            (
+                "starred = true AND NOT title = \"dash-0\"".into(),
+                starred
+                    .iter()
+                    .filter(|n| self.dash(n).is_some_and(|d| d.title != "dash-0"))
                     .cloned()
                     .collect(),
             ),
