@@ -289,7 +289,8 @@ async fn filters_on_text_creator_and_time() {
 async fn bad_filters_and_orders_are_invalid_argument() {
     let mut alice = seeded(&["x"]).await;
     for filter in [
-        "starred = true",
+        "favourite = true",
+        "starred = maybe",
         "title",
         "title > 3",
         "create_time > soon",
