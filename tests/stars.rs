@@ -371,3 +371,40 @@ async fn a_starred_dashboard_is_purged() {
     );
     assert!(titles(&mut bob, "starred = true", true).await.is_empty());
 }
+
+/// Concurrent stars of one dashboard by one caller all succeed and leave one star; a
+/// concurrent unstar storm leaves none.
+#[tokio::test]
+async fn concurrent_stars_keep_one() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let d = alice.create("Busy").await;
+    for starring in [true, false] {
+        let mut handles = Vec::new();
+        for _ in 0..8 {
+            let mut caller = server().user(&org, "alice", PlatformRole::Author).await;
+            let name = d.name.clone();
+            handles.push(tokio::spawn(async move {
+                if starring {
+                    star(&mut caller, &name)
+                        .await
+                        .map(|r| r.into_inner().starred)
+                } else {
+                    unstar(&mut caller, &name)
+                        .await
+                        .map(|r| r.into_inner().starred)
+                }
+            }));
+        }
+        for handle in handles {
+            assert_eq!(handle.await.expect("task").expect("call"), starring);
+        }
+        assert_eq!(alice.get(&d.name).await.unwrap().starred, starring);
+        let expected: Vec<String> = if starring {
+            vec!["Busy".into()]
+        } else {
+            Vec::new()
+        };
+        assert_eq!(titles(&mut alice, "starred = true", false).await, expected);
+    }
+}
