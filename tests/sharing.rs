@@ -219,6 +219,21 @@ async fn permission_matrix() {
                 other => other,
             };
             assert_eq!(outcome(duplicated), duplicate, "{ctx}: duplicate");
+            // Starring needs READ alone, whatever the platform role.
+            let starred = caller
+                .dashboards
+                .star_dashboard(caller.req(pb::StarDashboardRequest {
+                    name: dashboard.name.clone(),
+                }))
+                .await;
+            assert_eq!(outcome(starred), view, "{ctx}: star");
+            let unstarred = caller
+                .dashboards
+                .unstar_dashboard(caller.req(pb::UnstarDashboardRequest {
+                    name: dashboard.name.clone(),
+                }))
+                .await;
+            assert_eq!(outcome(unstarred), view, "{ctx}: unstar");
             let edited = caller
                 .dashboards
                 .update_dashboard(caller.req(update_title(&dashboard.name, "edited")))
