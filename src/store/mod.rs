@@ -14,6 +14,7 @@ pub mod entities;
 mod error;
 pub mod events;
 pub mod groups;
+pub mod labels;
 pub mod migration;
 pub mod public_links;
 pub mod roles;
@@ -44,6 +45,7 @@ use breaker::{Breaker, DatabaseHealth, MIN_PROBE_SPACING, ProbeTarget, Prober, T
 
 pub use dashboards::DashboardRepo;
 pub use groups::GroupRepo;
+pub use labels::LabelRepo;
 pub use public_links::PublicLinkRepo;
 pub use roles::RoleRepo;
 pub use sea_orm::sqlx::sqlite::SqliteSynchronous;
@@ -404,6 +406,10 @@ impl Store {
 
     pub fn stars(&self) -> StarRepo {
         StarRepo::new(self.clone())
+    }
+
+    pub fn labels(&self) -> LabelRepo {
+        LabelRepo::new(self.clone())
     }
 }
 

@@ -482,6 +482,7 @@ impl DashboardRepo {
             .exec(txn)
             .await?;
         super::stars::delete_all(txn, &purged).await?;
+        super::labels::delete_all(txn, &purged).await?;
         super::versions::delete_all(txn, org_id, &purged).await?;
         dashboard::Entity::delete_many()
             .filter(dashboard::Column::Id.is_in(purged.iter().cloned()))

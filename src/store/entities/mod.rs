@@ -1,11 +1,13 @@
 //! One sea-orm entity per table.
 
 pub mod dashboard;
+pub mod dashboard_label;
 pub mod dashboard_version;
 pub mod event;
 pub mod grant;
 pub mod group;
 pub mod group_member;
+pub mod label;
 pub mod org_revision;
 pub mod public_link;
 pub mod role;

@@ -11,6 +11,7 @@ mod m20261201_220000_identity_sources;
 mod m20261202_120000_change_log;
 mod m20261202_200000_versions;
 mod m20261203_010000_stars;
+mod m20261203_020000_labels;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_120000_change_log::Migration),
             Box::new(m20261202_200000_versions::Migration),
             Box::new(m20261203_010000_stars::Migration),
+            Box::new(m20261203_020000_labels::Migration),
         ]
     }
 }
