@@ -9,6 +9,7 @@ pub mod directory;
 pub mod events;
 pub mod freshness;
 pub mod identity;
+pub mod labels;
 pub mod sharing;
 pub mod versions;
 pub mod watch;

@@ -30,10 +30,15 @@ pub enum EventType {
     RoleUpdated,
     RoleDeleted,
     UserUpserted,
+    LabelCreated,
+    LabelUpdated,
+    LabelDeleted,
+    LabelAdded,
+    LabelRemoved,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 24] = [
+    pub const ALL: [EventType; 29] = [
         Self::DashboardCreated,
         Self::DashboardUpdated,
         Self::DashboardDeleted,
@@ -58,6 +63,11 @@ impl EventType {
         Self::RoleUpdated,
         Self::RoleDeleted,
         Self::UserUpserted,
+        Self::LabelCreated,
+        Self::LabelUpdated,
+        Self::LabelDeleted,
+        Self::LabelAdded,
+        Self::LabelRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -86,6 +96,11 @@ impl EventType {
             Self::RoleUpdated => "ROLE_UPDATED",
             Self::RoleDeleted => "ROLE_DELETED",
             Self::UserUpserted => "USER_UPSERTED",
+            Self::LabelCreated => "LABEL_CREATED",
+            Self::LabelUpdated => "LABEL_UPDATED",
+            Self::LabelDeleted => "LABEL_DELETED",
+            Self::LabelAdded => "LABEL_ADDED",
+            Self::LabelRemoved => "LABEL_REMOVED",
         }
     }
 

@@ -1,6 +1,6 @@
 //! Labels (DESIGN §6): org-scoped tags a dashboard carries (`labels/{id}`).
 
-use super::Micros;
+use super::{Micros, PlatformRole, Principal};
 
 /// At most this many labels on one dashboard: a label is a tag, not a data store.
 pub const MAX_LABELS_PER_DASHBOARD: usize = 50;
@@ -26,6 +26,12 @@ impl Label {
     pub fn name(&self) -> String {
         format!("labels/{}", self.id)
     }
+}
+
+/// Labels are managed by org users with AUTHOR or ADMIN; everyone in the org reads them.
+pub fn may_manage(principal: &Principal) -> bool {
+    principal.tenant_id.is_none()
+        && matches!(principal.role, PlatformRole::Author | PlatformRole::Admin)
 }
 
 /// True for `#rrggbb` (hex digits, either case) or empty.

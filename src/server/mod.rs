@@ -13,11 +13,14 @@ use tonic_health::ServingStatus;
 use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::api::{AuditApi, DashboardApi, DirectoryApi, SharingApi, VersionApi, WidgetApi};
+use crate::api::{
+    AuditApi, DashboardApi, DirectoryApi, LabelApi, SharingApi, VersionApi, WidgetApi,
+};
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
+use crate::pb::label_service_server::LabelServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
@@ -235,6 +238,9 @@ pub async fn serve_with_metrics(
     let versions = VersionServiceServer::new(VersionApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let labels = LabelServiceServer::new(LabelApi::new(app.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
@@ -242,6 +248,7 @@ pub async fn serve_with_metrics(
         .register(compressed!(directory))
         .register(compressed!(audit))
         .register(compressed!(versions))
+        .register(compressed!(labels))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

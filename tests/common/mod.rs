@@ -16,6 +16,7 @@ use dashboard_service::pb;
 use dashboard_service::pb::audit_service_client::AuditServiceClient;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
+use dashboard_service::pb::label_service_client::LabelServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
 use dashboard_service::pb::version_service_client::VersionServiceClient;
 use dashboard_service::pb::widget_service_client::WidgetServiceClient;
@@ -272,6 +273,7 @@ pub struct Caller {
     pub versions: VersionServiceClient<Channel>,
     pub audit: AuditServiceClient<Channel>,
     pub directory: DirectoryServiceClient<Channel>,
+    pub labels: LabelServiceClient<Channel>,
 }
 
 impl Caller {
@@ -287,6 +289,7 @@ impl Caller {
             versions: VersionServiceClient::new(channel.clone()),
             audit: AuditServiceClient::new(channel.clone()),
             directory: DirectoryServiceClient::new(channel.clone()),
+            labels: LabelServiceClient::new(channel.clone()),
         }
     }
 

@@ -1,0 +1,218 @@
+//! Labels (DESIGN §6): org-scoped labels (LabelService), their attachment to dashboards and
+//! the `label` filter of ListDashboards. Runs on SQLite, and on PostgreSQL with
+//! TEST_DATABASE_URL.
+
+mod common;
+
+use common::{Caller, assert_error, server, unique_org, violated_fields};
+use dashboard_service::core::PlatformRole;
+use dashboard_service::pb;
+use tonic::{Code, Status};
+
+async fn create_label(caller: &mut Caller, display_name: &str) -> Result<pb::Label, Status> {
+    let request = caller.req(pb::CreateLabelRequest {
+        label: Some(pb::Label {
+            display_name: display_name.into(),
+            color: "#ff0000".into(),
+            description: "a label".into(),
+            ..Default::default()
+        }),
+    });
+    caller
+        .labels
+        .create_label(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn get_label(caller: &mut Caller, name: &str) -> Result<pb::Label, Status> {
+    let request = caller.req(pb::GetLabelRequest { name: name.into() });
+    caller
+        .labels
+        .get_label(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+/// Every label's display name, all pages of `page_size`.
+async fn label_names(caller: &mut Caller, page_size: i32) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut token = String::new();
+    loop {
+        let request = caller.req(pb::ListLabelsRequest {
+            page_size,
+            page_token: token.clone(),
+        });
+        let page = caller
+            .labels
+            .list_labels(request)
+            .await
+            .expect("ListLabels")
+            .into_inner();
+        out.extend(page.labels.into_iter().map(|l| l.display_name));
+        if page.next_page_token.is_empty() {
+            return out;
+        }
+        token = page.next_page_token;
+    }
+}
+
+async fn update_label(
+    caller: &mut Caller,
+    label: pb::Label,
+    paths: &[&str],
+) -> Result<pb::Label, Status> {
+    let request = caller.req(pb::UpdateLabelRequest {
+        label: Some(label),
+        update_mask: Some(prost_types::FieldMask {
+            paths: paths.iter().map(|p| p.to_string()).collect(),
+        }),
+    });
+    caller
+        .labels
+        .update_label(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn delete_label(caller: &mut Caller, name: &str, etag: &str) -> Result<(), Status> {
+    let request = caller.req(pb::DeleteLabelRequest {
+        name: name.into(),
+        etag: etag.into(),
+    });
+    caller.labels.delete_label(request).await.map(|_| ())
+}
+
+/// The types and resources of the org's events, as an ADMIN lists them.
+async fn events(admin: &mut Caller, filter: &str) -> Vec<(String, String, String)> {
+    let request = admin.req(pb::ListEventsRequest {
+        page_size: 100,
+        filter: filter.into(),
+        ..Default::default()
+    });
+    admin
+        .audit
+        .list_events(request)
+        .await
+        .expect("ListEvents")
+        .into_inner()
+        .events
+        .into_iter()
+        .map(|e| (e.r#type, e.resource, e.dashboard))
+        .collect()
+}
+
+#[tokio::test]
+async fn crud_uniqueness_and_etag() {
+    let org = unique_org();
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let mut tenant = server()
+        .tenant_user(&org, "tina", "acme", PlatformRole::Viewer)
+        .await;
+
+    let prod = create_label(&mut alice, "prod").await.expect("create");
+    assert!(prod.name.starts_with("labels/"), "{prod:?}");
+    assert_eq!(prod.display_name, "prod");
+    assert_eq!(prod.color, "#ff0000");
+    assert_eq!(prod.creator, "users/alice");
+    assert!(!prod.etag.is_empty());
+
+    let taken = create_label(&mut admin, "prod").await.unwrap_err();
+    assert_error(&taken, Code::AlreadyExists, "LABEL_NAME_TAKEN");
+
+    for bad in ["", &"x".repeat(65)] {
+        let err = create_label(&mut alice, bad).await.unwrap_err();
+        let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
+        assert_eq!(violated_fields(&details), ["label.display_name"]);
+    }
+    let request = alice.req(pb::CreateLabelRequest {
+        label: Some(pb::Label {
+            display_name: "colorful".into(),
+            color: "red".into(),
+            ..Default::default()
+        }),
+    });
+    let err = alice.labels.create_label(request).await.unwrap_err();
+    let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
+    assert_eq!(violated_fields(&details), ["label.color"]);
+
+    // Anyone in the org reads labels, tenant users too.
+    assert_eq!(get_label(&mut tenant, &prod.name).await.unwrap(), prod);
+    create_label(&mut alice, "dev").await.expect("dev");
+    create_label(&mut alice, "beta").await.expect("beta");
+    assert_eq!(label_names(&mut tenant, 2).await, ["beta", "dev", "prod"]);
+    // Another org sees none of them.
+    let mut stranger = server()
+        .user(&unique_org(), "sam", PlatformRole::Admin)
+        .await;
+    let err = get_label(&mut stranger, &prod.name).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert!(label_names(&mut stranger, 10).await.is_empty());
+
+    // Update with the current etag; then the old etag is stale.
+    let mut change = prod.clone();
+    change.display_name = "production".into();
+    change.color = "#00FF00".into();
+    let updated = update_label(&mut alice, change.clone(), &["display_name", "color"])
+        .await
+        .expect("update");
+    assert_eq!(updated.display_name, "production");
+    assert_eq!(updated.color, "#00FF00");
+    assert_eq!(updated.description, "a label", "not in the mask");
+    assert_ne!(updated.etag, prod.etag);
+    let err = update_label(&mut alice, change.clone(), &["color"])
+        .await
+        .unwrap_err();
+    assert_error(&err, Code::Aborted, "ETAG_MISMATCH");
+    // Renaming onto another label's name is refused.
+    let mut clash = updated.clone();
+    clash.display_name = "dev".into();
+    let err = update_label(&mut alice, clash, &["display_name"])
+        .await
+        .unwrap_err();
+    assert_error(&err, Code::AlreadyExists, "LABEL_NAME_TAKEN");
+
+    let err = delete_label(&mut alice, &updated.name, &prod.etag)
+        .await
+        .unwrap_err();
+    assert_error(&err, Code::Aborted, "ETAG_MISMATCH");
+    delete_label(&mut alice, &updated.name, &updated.etag)
+        .await
+        .expect("delete");
+    let err = get_label(&mut alice, &updated.name).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    assert_eq!(label_names(&mut alice, 10).await, ["beta", "dev"]);
+    // The name is free again.
+    create_label(&mut alice, "production").await.expect("reuse");
+
+    let log = events(&mut admin, "").await;
+    let of = |t: &str| log.iter().filter(|(ty, ..)| ty == t).count();
+    assert_eq!(of("LABEL_CREATED"), 4, "{log:?}");
+    assert_eq!(of("LABEL_UPDATED"), 1, "{log:?}");
+    assert_eq!(of("LABEL_DELETED"), 1, "{log:?}");
+}
+
+#[tokio::test]
+async fn only_authors_and_admins_write_labels() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let prod = create_label(&mut alice, "prod").await.expect("create");
+    let mut viewer = server().user(&org, "vic", PlatformRole::Viewer).await;
+    // POWER_USER is a tenant role.
+    let mut power = server()
+        .tenant_user(&org, "pat", "acme", PlatformRole::PowerUser)
+        .await;
+    for caller in [&mut viewer, &mut power] {
+        let err = create_label(caller, "mine").await.unwrap_err();
+        assert_error(&err, Code::PermissionDenied, "AUTHOR_REQUIRED");
+        let err = update_label(caller, prod.clone(), &["color"])
+            .await
+            .unwrap_err();
+        assert_error(&err, Code::PermissionDenied, "AUTHOR_REQUIRED");
+        let err = delete_label(caller, &prod.name, "").await.unwrap_err();
+        assert_error(&err, Code::PermissionDenied, "AUTHOR_REQUIRED");
+        // They still read it.
+        assert_eq!(get_label(caller, &prod.name).await.unwrap(), prod);
+    }
+}
