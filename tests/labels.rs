@@ -216,3 +216,148 @@ async fn only_authors_and_admins_write_labels() {
         assert_eq!(get_label(caller, &prod.name).await.unwrap(), prod);
     }
 }
+
+async fn add(caller: &mut Caller, dashboard: &str, label: &str) -> Result<pb::Dashboard, Status> {
+    let request = caller.req(pb::AddDashboardLabelRequest {
+        name: dashboard.into(),
+        label: label.into(),
+    });
+    caller
+        .dashboards
+        .add_dashboard_label(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+async fn remove(
+    caller: &mut Caller,
+    dashboard: &str,
+    label: &str,
+) -> Result<pb::Dashboard, Status> {
+    let request = caller.req(pb::RemoveDashboardLabelRequest {
+        name: dashboard.into(),
+        label: label.into(),
+    });
+    caller
+        .dashboards
+        .remove_dashboard_label(request)
+        .await
+        .map(|r| r.into_inner())
+}
+
+#[tokio::test]
+async fn add_and_remove_are_idempotent_and_audited() {
+    let org = unique_org();
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let prod = create_label(&mut alice, "prod").await.unwrap();
+    let dev = create_label(&mut alice, "dev").await.unwrap();
+    let d = alice.create("Ops").await;
+    assert!(d.labels.is_empty());
+
+    for _ in 0..2 {
+        let got = add(&mut alice, &d.name, &prod.name).await.expect("add");
+        assert_eq!(got.labels, vec![prod.name.clone()]);
+        assert_eq!(got.etag, d.etag, "labels are not content");
+    }
+    let got = add(&mut alice, &d.name, &dev.name).await.expect("add dev");
+    assert_eq!(got.labels, [prod.name.clone(), dev.name.clone()]);
+    assert_eq!(alice.get(&d.name).await.unwrap().labels, got.labels);
+    let listed = alice.list_all(Default::default()).await;
+    assert_eq!(listed[0].labels, got.labels);
+
+    let got = remove(&mut alice, &d.name, &prod.name)
+        .await
+        .expect("remove");
+    assert_eq!(got.labels, vec![dev.name.clone()]);
+    let got = remove(&mut alice, &d.name, &prod.name)
+        .await
+        .expect("again");
+    assert_eq!(got.labels, vec![dev.name.clone()]);
+
+    let err = add(&mut alice, &d.name, "labels/nope").await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound);
+    let err = add(&mut alice, &d.name, "prod").await.unwrap_err();
+    assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
+
+    // Deleting a label detaches it from every dashboard.
+    let dev_now = get_label(&mut alice, &dev.name).await.unwrap();
+    delete_label(&mut alice, &dev.name, &dev_now.etag)
+        .await
+        .expect("delete");
+    assert!(alice.get(&d.name).await.unwrap().labels.is_empty());
+
+    let log = events(&mut admin, "").await;
+    let added: Vec<_> = log.iter().filter(|(t, ..)| t == "LABEL_ADDED").collect();
+    assert_eq!(added.len(), 2, "one per attachment: {log:?}");
+    assert!(added.iter().all(|(_, _, dash)| dash == &d.name), "{log:?}");
+    let removed = log.iter().filter(|(t, ..)| t == "LABEL_REMOVED").count();
+    assert_eq!(removed, 1, "{log:?}");
+    // No new version: labels are not content.
+    let request = alice.req(pb::ListDashboardVersionsRequest {
+        parent: d.name.clone(),
+        ..Default::default()
+    });
+    let versions = alice
+        .versions
+        .list_dashboard_versions(request)
+        .await
+        .unwrap()
+        .into_inner()
+        .versions;
+    assert_eq!(versions.len(), 1, "{versions:?}");
+}
+
+#[tokio::test]
+async fn at_most_fifty_labels_per_dashboard() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let d = alice.create("Busy").await;
+    let mut names = Vec::new();
+    for i in 0..51 {
+        names.push(
+            create_label(&mut alice, &format!("l{i:02}"))
+                .await
+                .unwrap()
+                .name,
+        );
+    }
+    for name in &names[..50] {
+        add(&mut alice, &d.name, name).await.expect("add");
+    }
+    let err = add(&mut alice, &d.name, &names[50]).await.unwrap_err();
+    assert_error(&err, Code::FailedPrecondition, "LABEL_LIMIT_REACHED");
+    // Re-adding an attached label at the limit is still fine (idempotent).
+    let got = add(&mut alice, &d.name, &names[0]).await.expect("re-add");
+    assert_eq!(got.labels.len(), 50);
+    remove(&mut alice, &d.name, &names[0]).await.unwrap();
+    add(&mut alice, &d.name, &names[50])
+        .await
+        .expect("room again");
+}
+
+#[tokio::test]
+async fn attaching_needs_update_labels() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let mut bob = server().user(&org, "bob", PlatformRole::Author).await;
+    let mut eve = server().user(&org, "eve", PlatformRole::Author).await;
+    let prod = create_label(&mut alice, "prod").await.unwrap();
+    let d = alice.create("Ops").await;
+    alice.share_with(&d.name, &bob, "roles/viewer").await;
+    let err = add(&mut bob, &d.name, &prod.name).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let err = remove(&mut bob, &d.name, &prod.name).await.unwrap_err();
+    assert_eq!(err.code(), Code::PermissionDenied, "{err:?}");
+    let err = add(&mut eve, &d.name, &prod.name).await.unwrap_err();
+    assert_eq!(err.code(), Code::NotFound, "{err:?}");
+    // An editor may.
+    alice.share_with(&d.name, &bob, "roles/editor").await;
+    let got = add(&mut bob, &d.name, &prod.name)
+        .await
+        .expect("editor adds");
+    assert_eq!(got.labels, vec![prod.name.clone()]);
+    // A viewer sees the labels.
+    alice.share_with(&d.name, &eve, "roles/viewer").await;
+    assert_eq!(eve.get(&d.name).await.unwrap().labels, vec![prod.name.clone()]);
+}

@@ -64,6 +64,7 @@ pub fn dashboard(d: &Dashboard) -> pb::Dashboard {
         etag: d.etag(),
         is_public: d.is_public.unwrap_or(false),
         starred: d.starred.unwrap_or(false),
+        labels: d.labels.clone().unwrap_or_default(),
         widgets: Vec::new(),
     }
 }

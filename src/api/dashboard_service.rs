@@ -265,6 +265,26 @@ impl DashboardService for DashboardApi {
         self.respond(&caller, unstarred).await
     }
 
+    async fn add_dashboard_label(
+        &self,
+        request: Request<pb::AddDashboardLabelRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let (caller, request) = split(request)?;
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let done = dashboards::add_label(&self.app, &caller, &id, &request.label).await?;
+        self.respond(&caller, done).await
+    }
+
+    async fn remove_dashboard_label(
+        &self,
+        request: Request<pb::RemoveDashboardLabelRequest>,
+    ) -> Result<Response<pb::Dashboard>, Status> {
+        let (caller, request) = split(request)?;
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let done = dashboards::remove_label(&self.app, &caller, &id, &request.label).await?;
+        self.respond(&caller, done).await
+    }
+
     async fn list_dashboard_data_sources(
         &self,
         request: Request<pb::ListDashboardDataSourcesRequest>,

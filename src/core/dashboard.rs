@@ -64,6 +64,9 @@ pub struct Dashboard {
     /// Whether the caller of the read that produced this value starred it, when that read
     /// looked (`None`: not looked up).
     pub starred: Option<bool>,
+    /// The labels it carries (`labels/{id}`, oldest attachment first), when the read that
+    /// produced this value looked (`None`: not looked up).
+    pub labels: Option<Vec<String>>,
 }
 
 impl Dashboard {

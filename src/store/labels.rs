@@ -95,6 +95,27 @@ impl LabelRepo {
         Ok(row.map(into_domain))
     }
 
+    /// The label, its row locked for the rest of the write: exclusively (`for_update`) by
+    /// a change of the label, shared by an attachment, so the two never interleave
+    /// (SQLite's writer lock already serializes writers).
+    pub async fn lock(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        id: &str,
+        for_update: bool,
+    ) -> Result<Option<Label>> {
+        let query = label::Entity::find()
+            .filter(label::Column::OrgId.eq(org_id))
+            .filter(label::Column::Id.eq(id));
+        let query = if for_update {
+            query.lock_exclusive()
+        } else {
+            query.lock_shared()
+        };
+        Ok(query.one(txn).await?.map(into_domain))
+    }
+
     async fn by_display_name(
         &self,
         conn: &impl ConnectionTrait,

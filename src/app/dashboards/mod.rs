@@ -2,6 +2,7 @@
 
 mod create;
 mod duplicate;
+mod labels;
 mod read;
 mod stars;
 mod trash;
@@ -9,6 +10,7 @@ mod update;
 
 pub use create::{NewDashboardFields, create};
 pub use duplicate::{DuplicateRequest, duplicate};
+pub use labels::{add_label, remove_label};
 pub use read::{batch_get, data_sources, get, list, with_caller_state};
 pub use stars::{star, unstar};
 pub use trash::{delete, purge_expired, undelete};

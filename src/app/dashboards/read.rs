@@ -124,6 +124,7 @@ pub async fn with_caller_state(
     dashboards: Vec<Dashboard>,
 ) -> Result<Vec<Dashboard>> {
     let dashboards = with_public_state(app, dashboards).await?;
+    let dashboards = super::labels::with_labels(app, caller, dashboards).await?;
     super::stars::with_stars(app, caller, dashboards).await
 }
 

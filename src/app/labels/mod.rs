@@ -246,7 +246,7 @@ async fn begin_change(
     let current = app
         .store
         .labels()
-        .get_in(write.txn(), &caller.org_id, id)
+        .lock(write.txn(), &caller.org_id, id, true)
         .await?
         .ok_or_else(|| Error::not_found(format!("labels/{id}")))?;
     crate::core::check_etag(etag_given, &etag(&current), &current.name())?;

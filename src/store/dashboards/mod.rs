@@ -583,5 +583,6 @@ fn into_domain(m: dashboard::Model) -> Dashboard {
         expire_time: m.expire_time,
         is_public: None,
         starred: None,
+        labels: None,
     }
 }
