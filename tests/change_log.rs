@@ -748,6 +748,116 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
         )
         .await;
 
+    // Labels: their CRUD, and attaching one to a dashboard (not content: no version).
+    let response = admin
+        .labels
+        .create_label(admin.req(pb::CreateLabelRequest {
+            label: Some(pb::Label {
+                display_name: "prod".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("create label");
+    let label = response.get_ref().clone();
+    ledger
+        .check(
+            "LabelService/CreateLabel",
+            &response,
+            &admin,
+            &[("LABEL_CREATED", label.name.clone())],
+        )
+        .await;
+    let response = admin
+        .labels
+        .update_label(admin.req(pb::UpdateLabelRequest {
+            label: Some(pb::Label {
+                color: "#00ff00".into(),
+                ..label.clone()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["color".into()],
+            }),
+        }))
+        .await
+        .expect("update label");
+    ledger
+        .check(
+            "LabelService/UpdateLabel",
+            &response,
+            &admin,
+            &[("LABEL_UPDATED", label.name.clone())],
+        )
+        .await;
+    let response = admin
+        .dashboards
+        .create_dashboard(admin.req(pb::CreateDashboardRequest {
+            dashboard: Some(pb::Dashboard {
+                title: "Labeled".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .expect("create");
+    let labeled = response.get_ref().name.clone();
+    ledger
+        .check(
+            "DashboardService/CreateDashboard",
+            &response,
+            &admin,
+            &[("DASHBOARD_CREATED", labeled.clone())],
+        )
+        .await;
+    let response = admin
+        .dashboards
+        .add_dashboard_label(admin.req(pb::AddDashboardLabelRequest {
+            name: labeled.clone(),
+            label: label.name.clone(),
+        }))
+        .await
+        .expect("add label");
+    ledger
+        .check(
+            "DashboardService/AddDashboardLabel",
+            &response,
+            &admin,
+            &[("LABEL_ADDED", label.name.clone())],
+        )
+        .await;
+    let response = admin
+        .dashboards
+        .remove_dashboard_label(admin.req(pb::RemoveDashboardLabelRequest {
+            name: labeled.clone(),
+            label: label.name.clone(),
+        }))
+        .await
+        .expect("remove label");
+    ledger
+        .check(
+            "DashboardService/RemoveDashboardLabel",
+            &response,
+            &admin,
+            &[("LABEL_REMOVED", label.name.clone())],
+        )
+        .await;
+    let response = admin
+        .labels
+        .delete_label(admin.req(pb::DeleteLabelRequest {
+            name: label.name.clone(),
+            ..Default::default()
+        }))
+        .await
+        .expect("delete label");
+    ledger
+        .check(
+            "LabelService/DeleteLabel",
+            &response,
+            &admin,
+            &[("LABEL_DELETED", label.name.clone())],
+        )
+        .await;
+
     let missing: Vec<String> = mutating_methods()
         .difference(&ledger.covered)
         .cloned()

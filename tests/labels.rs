@@ -359,5 +359,8 @@ async fn attaching_needs_update_labels() {
     assert_eq!(got.labels, vec![prod.name.clone()]);
     // A viewer sees the labels.
     alice.share_with(&d.name, &eve, "roles/viewer").await;
-    assert_eq!(eve.get(&d.name).await.unwrap().labels, vec![prod.name.clone()]);
+    assert_eq!(
+        eve.get(&d.name).await.unwrap().labels,
+        vec![prod.name.clone()]
+    );
 }

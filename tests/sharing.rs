@@ -150,6 +150,18 @@ async fn permission_matrix() {
         ),
     ];
 
+    let label = olga
+        .labels
+        .create_label(olga.req(pb::CreateLabelRequest {
+            label: Some(pb::Label {
+                display_name: "matrix".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("label")
+        .into_inner()
+        .name;
     for (a, actor) in actors.iter().enumerate() {
         let mut caller = server()
             .caller(&org, actor.sub, actor.tenant, actor.role)
@@ -239,6 +251,15 @@ async fn permission_matrix() {
                 .update_dashboard(caller.req(update_title(&dashboard.name, "edited")))
                 .await;
             assert_eq!(outcome(edited), edit, "{ctx}: edit");
+            // UPDATE_LABELS goes with WRITE in every built-in role.
+            let labeled = caller
+                .dashboards
+                .add_dashboard_label(caller.req(pb::AddDashboardLabelRequest {
+                    name: dashboard.name.clone(),
+                    label: label.clone(),
+                }))
+                .await;
+            assert_eq!(outcome(labeled), edit, "{ctx}: add label");
             let shared = caller
                 .share(&dashboard.name, Kind::User(third.name()), "roles/viewer")
                 .await;
