@@ -364,3 +364,64 @@ async fn attaching_needs_update_labels() {
         vec![prod.name.clone()]
     );
 }
+
+/// The titles a filtered listing returns, all pages, in title order.
+async fn titles(caller: &mut Caller, filter: &str) -> Vec<String> {
+    caller
+        .list_all(pb::ListDashboardsRequest {
+            page_size: 2,
+            filter: filter.into(),
+            order_by: "title".into(),
+            ..Default::default()
+        })
+        .await
+        .into_iter()
+        .map(|d| d.title)
+        .collect()
+}
+
+#[tokio::test]
+async fn filter_by_label_name_or_resource_name() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let prod = create_label(&mut alice, "prod").await.unwrap();
+    let team = create_label(&mut alice, "team a").await.unwrap();
+    let a = alice.create("A").await;
+    let b = alice.create("B").await;
+    alice.create("C").await;
+    add(&mut alice, &a.name, &prod.name).await.unwrap();
+    add(&mut alice, &a.name, &team.name).await.unwrap();
+    add(&mut alice, &b.name, &team.name).await.unwrap();
+
+    assert_eq!(titles(&mut alice, r#"label = "prod""#).await, ["A"]);
+    assert_eq!(
+        titles(&mut alice, &format!(r#"label = "{}""#, team.name)).await,
+        ["A", "B"]
+    );
+    assert_eq!(
+        titles(&mut alice, r#"label = "team a" AND NOT label = "prod""#).await,
+        ["B"]
+    );
+    assert_eq!(
+        titles(&mut alice, r#"label = "prod" OR title = "C""#).await,
+        ["A", "C"]
+    );
+    assert_eq!(titles(&mut alice, r#"label != "team a""#).await, ["C"]);
+    assert!(titles(&mut alice, r#"label = "nope""#).await.is_empty());
+    // Another org's label of the same name matches nothing here.
+    let mut other = server()
+        .user(&unique_org(), "olaf", PlatformRole::Author)
+        .await;
+    create_label(&mut other, "prod").await.unwrap();
+    assert!(titles(&mut other, r#"label = "prod""#).await.is_empty());
+
+    let err = alice
+        .dashboards
+        .list_dashboards(alice.req(pb::ListDashboardsRequest {
+            filter: r#"label < "prod""#.into(),
+            ..Default::default()
+        }))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::InvalidArgument);
+}

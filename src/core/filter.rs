@@ -14,7 +14,8 @@
 //! `creator`, `owner` (`=`, `!=` with `users/{id}`; `users/me` is the caller),
 //! `create_time`, `update_time` (`=` `!=` `<` `<=` `>` `>=` with an RFC 3339 time),
 //! `shared_with_me` (`= true|false`), `starred` (`= true|false`: the caller starred it),
-//! `visibility` (`= public|private`). Values are data, never SQL: `%`, `_` and quotes match
+//! `visibility` (`= public|private`), `label` (`=`, `!=` with a label's display name or
+//! `labels/{id}`: the dashboard carries it). Values are data, never SQL: `%`, `_` and quotes match
 //! themselves. The parse produces a tree; the store turns it into bound parameters.
 
 use super::error::echo;
@@ -52,6 +53,18 @@ pub enum Comparison {
     /// `shared_with_me = true`, `starred = true`, `visibility = public` and their negations.
     Flag(Flag, bool),
     Time(TimeField, Ordering, Micros),
+    /// `label = "prod"` / `label = "labels/{id}"` (`true`) or `!=` (`false`): the dashboard
+    /// carries the label.
+    Label(LabelRef, bool),
+}
+
+/// A label as a filter names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelRef {
+    /// `labels/{id}`.
+    Id(String),
+    /// A display name.
+    DisplayName(String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -450,9 +463,17 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             };
             Ok(Comparison::Flag(Flag::Public, public == equal()?))
         }
+        "label" => {
+            let label = match value.strip_prefix("labels/") {
+                Some(id) if names::is_valid_id(id) => LabelRef::Id(id.to_string()),
+                _ if value.is_empty() => return Err(bad("label takes a name or labels/{id}")),
+                _ => LabelRef::DisplayName(value),
+            };
+            Ok(Comparison::Label(label, equal()?))
+        }
         _ => Err(bad(format!(
             "unknown field {}: filterable fields are title, description, creator, owner, \
-             create_time, update_time, shared_with_me, starred, visibility",
+             create_time, update_time, shared_with_me, starred, visibility, label",
             echo(field)
         ))),
     }
@@ -464,6 +485,23 @@ mod tests {
 
     fn cmp(c: Comparison) -> Filter {
         Filter::Compare(c)
+    }
+
+    #[test]
+    fn parses_label_by_name_or_resource_name() {
+        assert_eq!(
+            parse("label = prod").unwrap(),
+            Some(cmp(Comparison::Label(
+                LabelRef::DisplayName("prod".into()),
+                true
+            )))
+        );
+        assert_eq!(
+            parse("label != labels/abc").unwrap(),
+            Some(cmp(Comparison::Label(LabelRef::Id("abc".into()), false)))
+        );
+        assert!(parse("label > prod").is_err());
+        assert!(parse("label = ''").is_err());
     }
 
     #[test]

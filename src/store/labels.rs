@@ -312,7 +312,6 @@ impl LabelRepo {
 
 /// `EXISTS (the listed dashboard carries the label)`, the label given by id or by display
 /// name: the `label = ...` filter, correlated with the `dashboards` row of the listing.
-#[allow(dead_code)] // Wired by the `label = ...` list filter.
 pub(super) fn carries_label(
     org_id: &str,
     by_id: Option<&str>,

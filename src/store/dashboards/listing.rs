@@ -376,6 +376,18 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
             ));
             if *value { starred } else { starred.not() }
         }
+        Comparison::Label(label, value) => {
+            let (by_id, by_name) = match label {
+                LabelRef::Id(id) => (Some(id.as_str()), None),
+                LabelRef::DisplayName(name) => (None, Some(name.as_str())),
+            };
+            let carries = Expr::exists(crate::store::labels::carries_label(
+                &query.org_id,
+                by_id,
+                by_name,
+            ));
+            if *value { carries } else { carries.not() }
+        }
         Comparison::Flag(Flag::Public, value) => {
             let public = Query::select()
                 .column(public_link::Column::DashboardId)

@@ -14,7 +14,7 @@ use super::{Store, contains_ignoring_case, is_unique_violation};
 use crate::core::authz::{BuiltinRole, Grant, GranteeKind, Subject, subjects_of};
 use crate::core::dashboard::{Dashboard, DashboardFields};
 use crate::core::filter::Flag;
-use crate::core::filter::{Comparison, Filter, Ordering, TextField, TimeField};
+use crate::core::filter::{Comparison, Filter, LabelRef, Ordering, TextField, TimeField};
 use crate::core::{Error, Micros, Principal, Result, new_id, now_micros};
 
 /// What CreateDashboard stores.
