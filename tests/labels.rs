@@ -425,3 +425,50 @@ async fn filter_by_label_name_or_resource_name() {
         .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
 }
+
+/// The purge of a labeled dashboard takes its labels along; the label stays.
+#[tokio::test]
+async fn a_labeled_dashboard_is_purged() {
+    let purging = common::start(|config| {
+        config.trash_retention = std::time::Duration::from_millis(200);
+        config.purge_interval = std::time::Duration::from_millis(100);
+    });
+    let org = unique_org();
+    let mut alice = purging.user(&org, "alice", PlatformRole::Author).await;
+    let prod = create_label(&mut alice, "prod").await.unwrap();
+    let doomed = alice.create("Doomed").await;
+    let kept = alice.create("Kept").await;
+    add(&mut alice, &doomed.name, &prod.name).await.unwrap();
+    add(&mut alice, &kept.name, &prod.name).await.unwrap();
+    let request = alice.req(pb::DeleteDashboardRequest {
+        name: doomed.name.clone(),
+        etag: String::new(),
+    });
+    alice.dashboards.delete_dashboard(request).await.unwrap();
+    let mut purged = false;
+    for _ in 0..100 {
+        if alice
+            .get(&doomed.name)
+            .await
+            .is_err_and(|s| s.code() == Code::NotFound)
+        {
+            purged = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(purged, "the labeled, trashed dashboard was never purged");
+    let listed = alice
+        .list_all(pb::ListDashboardsRequest {
+            filter: r#"label = "prod""#.into(),
+            show_deleted: true,
+            ..Default::default()
+        })
+        .await;
+    let titles: Vec<_> = listed.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(titles, ["Kept"]);
+    assert_eq!(
+        get_label(&mut alice, &prod.name).await.unwrap().name,
+        prod.name
+    );
+}
