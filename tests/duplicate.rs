@@ -423,6 +423,55 @@ async fn shares_and_public_links_stay_with_the_source() {
     assert_eq!(owners.owners.len(), 1, "{owners:?}");
 }
 
+/// The source's labels come with the copy, in the same write (one LABEL_ADDED each).
+#[tokio::test]
+async fn labels_are_copied() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let original = source(&mut alice, "Ops", 1).await;
+    let mut attached = Vec::new();
+    for display_name in ["prod", "team-a"] {
+        let request = alice.req(pb::CreateLabelRequest {
+            label: Some(pb::Label {
+                display_name: display_name.into(),
+                ..Default::default()
+            }),
+        });
+        let label = alice.labels.create_label(request).await.expect("label");
+        let name = label.into_inner().name;
+        let request = alice.req(pb::AddDashboardLabelRequest {
+            name: original.name.clone(),
+            label: name.clone(),
+        });
+        alice
+            .dashboards
+            .add_dashboard_label(request)
+            .await
+            .expect("attach");
+        attached.push(name);
+    }
+    let response = duplicate(&mut alice, &original.name, "", "")
+        .await
+        .expect("duplicate");
+    let revision = common::revision_of(&response);
+    let copy = response.into_inner();
+    assert_eq!(copy.labels, attached);
+    assert_eq!(alice.get(&copy.name).await.expect("get").labels, attached);
+    let added: Vec<String> = events_of(&mut alice, &copy.name)
+        .await
+        .into_iter()
+        .filter(|e| e.r#type == "LABEL_ADDED")
+        .map(|e| {
+            assert_eq!(e.revision, revision);
+            e.resource
+        })
+        .collect();
+    assert_eq!(added.len(), 2);
+    for name in &attached {
+        assert!(added.contains(name), "{added:?}");
+    }
+}
+
 /// Limits lowered since the source was written: the copy fails whole.
 #[tokio::test]
 async fn a_copy_over_todays_limits_fails_whole() {

@@ -86,7 +86,6 @@ pub async fn duplicate(
     new.description = source.description;
     new.metadata = source.metadata;
     new.refresh_period_nanos = source.refresh_period_nanos;
-    // Labels, once they exist, are copied here too.
     let Some(created) = repo.create(write.txn(), &new, write.now()).await? else {
         // A concurrent retry won on PostgreSQL: its copy, read outside our rolled-back
         // transaction.
@@ -111,6 +110,25 @@ pub async fn duplicate(
         })
         .collect();
     widgets_repo.insert_many(write.txn(), &copies).await?;
+    // The source's labels, in the order they were attached.
+    let labels = app.store.labels();
+    let attached = labels
+        .names_on(
+            write.txn(),
+            &caller.org_id,
+            std::slice::from_ref(&source_id),
+        )
+        .await?
+        .remove(&source_id)
+        .unwrap_or_default();
+    let mut copied_labels = Vec::with_capacity(attached.len());
+    for label in attached {
+        let label_id = label.trim_start_matches("labels/");
+        labels
+            .attach(write.txn(), &caller.org_id, &created.id, label_id, now)
+            .await?;
+        copied_labels.push(label);
+    }
     write.record(
         Change::new(EventType::DashboardCreated, created.name())
             .on_dashboard(&created.id)
@@ -122,6 +140,9 @@ pub async fn duplicate(
                 .on_dashboard(&created.id)
                 .fields(WIDGET_CREATED_FIELDS),
         );
+    }
+    for label in copied_labels {
+        write.record(Change::new(EventType::LabelAdded, label).on_dashboard(&created.id));
     }
     write.commit(created).await
 }
