@@ -209,7 +209,7 @@ pub fn grantee(kind: crate::core::authz::GranteeKind, id: &str) -> pb::Grantee {
 
 pub fn share(g: &crate::core::authz::Grant) -> pb::Share {
     pb::Share {
-        name: names::share_name(&g.dashboard_id, &g.id),
+        name: g.name(),
         grantee: Some(grantee(g.kind, &g.grantee_id)),
         role: g.role.clone(),
         expire_time: g.expire_time.map(timestamp),

@@ -76,7 +76,7 @@ fn grant_explanations(explained: &sharing::AccessExplanation) -> Vec<pb::GrantEx
         .grants
         .iter()
         .map(|g| pb::GrantExplanation {
-            share: names::share_name(&g.dashboard_id, &g.id),
+            share: g.name(),
             grantee: Some(convert::grantee(g.kind, &g.grantee_id)),
             role: g.role.clone(),
             role_permissions: convert::permissions(explained.roles.permissions(&g.role)),

@@ -58,6 +58,10 @@ pub struct Dashboard {
     pub update_time: Micros,
     pub delete_time: Option<Micros>,
     pub expire_time: Option<Micros>,
+    /// The folder holding it (`None` at the root).
+    pub folder_id: Option<String>,
+    /// False stops the shares of its folders from reaching it.
+    pub inherit_access: bool,
     /// Whether an active public link exists, when the read that produced this value
     /// looked (`None`: not looked up).
     pub is_public: Option<bool>,

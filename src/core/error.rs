@@ -178,6 +178,20 @@ impl Error {
         }
     }
 
+    /// INVALID_ARGUMENT with its own reason, naming the field.
+    pub fn invalid_with_reason(
+        reason: &'static str,
+        field: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        let violation = Violation::new(field, description);
+        Self::InvalidArgument {
+            reason,
+            message: format!("invalid {}: {}", violation.field, violation.description),
+            violations: vec![violation],
+        }
+    }
+
     /// Several field violations reported at once.
     pub fn invalid_fields(violations: Vec<Violation>) -> Self {
         let message = violations

@@ -153,6 +153,12 @@ impl Change {
         self
     }
 
+    /// Belongs to the dashboard a share sits on; a share on a folder belongs to none.
+    pub fn on_dashboard_of(mut self, target: &crate::core::authz::ShareTarget) -> Self {
+        self.dashboard_id = target.dashboard_id().map(str::to_string);
+        self
+    }
+
     pub fn fields<S: Into<String>>(mut self, fields: impl IntoIterator<Item = S>) -> Self {
         self.changed_fields = fields.into_iter().map(Into::into).collect();
         self

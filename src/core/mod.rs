@@ -9,6 +9,7 @@ pub mod error;
 pub mod event;
 pub mod event_filter;
 pub mod filter;
+pub mod folder;
 pub mod label;
 pub mod mask;
 pub mod names;

@@ -97,6 +97,11 @@ pub fn share_name(dashboard_id: &str, id: &str) -> String {
     format!("dashboards/{dashboard_id}/shares/{id}")
 }
 
+/// Parses `{collection}/{id}` and returns the id.
+pub fn parse_collection_name(field: &str, name: &str, collection: &str) -> Result<String> {
+    parse_single(field, name, collection)
+}
+
 fn parse_single(field: &str, name: &str, collection: &str) -> Result<String> {
     if name.is_empty() {
         return Err(Error::invalid(

@@ -13,6 +13,7 @@ pub mod dashboards;
 pub mod entities;
 mod error;
 pub mod events;
+pub mod folders;
 pub mod groups;
 pub mod labels;
 pub mod migration;
@@ -402,6 +403,11 @@ impl Store {
 
     pub fn public_links(&self) -> PublicLinkRepo {
         PublicLinkRepo::new(self.clone())
+    }
+
+    pub fn folders(&self) -> folders::FolderRepo {
+        // Every folder read runs on the connection or transaction it is handed.
+        folders::FolderRepo
     }
 
     pub fn stars(&self) -> StarRepo {

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::entities::{grant, role};
-use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareUpsert};
+use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareTarget, ShareUpsert};
 use crate::core::{Micros, Result, new_id};
 
 /// Stateless: every method runs on the connection or transaction it is given.
@@ -27,6 +27,8 @@ pub struct LockedDashboard {
     pub create_time: Micros,
     pub update_time: Micros,
     pub delete_time: Option<Micros>,
+    pub folder_id: Option<String>,
+    pub inherit_access: bool,
 }
 
 impl ShareRepo {
@@ -48,6 +50,8 @@ impl ShareRepo {
             create_time: b.create_time,
             update_time: b.update_time,
             delete_time: b.delete_time,
+            folder_id: b.folder_id,
+            inherit_access: b.inherit_access,
         }))
     }
 
@@ -174,7 +178,7 @@ pub(crate) fn into_domain(m: grant::Model) -> Option<Grant> {
     };
     Some(Grant {
         id: m.id,
-        dashboard_id: m.dashboard_id,
+        on: ShareTarget::Dashboard(m.dashboard_id),
         kind,
         grantee_id: m.grantee_id,
         role: m.role,

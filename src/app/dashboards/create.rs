@@ -35,6 +35,7 @@ pub async fn create(
         description: fields.description,
         metadata: fields.metadata,
         refresh_period_nanos: fields.refresh_period_nanos,
+        folder_id: None,
     };
     let repo = app.store.dashboards();
     if let Some(existing) = repo.find_by_request_id(app.store.db(), &new).await? {

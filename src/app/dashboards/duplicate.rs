@@ -50,6 +50,7 @@ pub async fn duplicate(
         description: String::new(),
         metadata: Vec::new(),
         refresh_period_nanos: None,
+        folder_id: None,
     };
     let repo = app.store.dashboards();
     // A retry returns the first copy, as CreateDashboard does (same key space).

@@ -256,7 +256,10 @@ async fn check_group_grants(
     // What the group holds on each dashboard.
     let mut held: HashMap<String, PermissionSet> = HashMap::new();
     for g in &grants {
-        let entry = held.entry(g.dashboard_id.clone()).or_default();
+        let Some(dashboard_id) = g.on.dashboard_id() else {
+            continue;
+        };
+        let entry = held.entry(dashboard_id.to_string()).or_default();
         *entry = entry.union(book.permissions(&g.role));
     }
     let ids: Vec<String> = held.keys().cloned().collect();

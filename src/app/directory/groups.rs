@@ -324,12 +324,9 @@ pub async fn delete(app: &App, caller: &Principal, name: &str, etag: &str) -> Re
     let grantee = group.name();
     for grant in &revoked {
         write.record(
-            Change::new(
-                EventType::ShareRevoked,
-                names::share_name(&grant.dashboard_id, &grant.id),
-            )
-            .on_dashboard(&grant.dashboard_id)
-            .grant(&grantee, &grant.role),
+            Change::new(EventType::ShareRevoked, grant.name())
+                .on_dashboard_of(&grant.on)
+                .grant(&grantee, &grant.role),
         );
     }
     write.record(Change::new(EventType::GroupDeleted, group.name()));

@@ -5,8 +5,9 @@
 
 use crate::app::{App, Write};
 use crate::core::authz::{
-    Access, Grant, Permission, PermissionSet, RoleBook, ShareUpsert, Subject, authorize,
-    check_keeps_owner, check_role_change, check_share_limit, effective_access, subjects_of,
+    Access, Grant, Permission, PermissionSet, RoleBook, ShareTarget, ShareUpsert, Subject,
+    authorize, check_keeps_owner, check_role_change, check_share_limit, effective_access,
+    inheritance, subjects_of,
 };
 use crate::core::event::{Change, EventType};
 use crate::core::{Error, Principal, Result, names};
@@ -74,12 +75,37 @@ impl Locked {
             .await?
             .ok_or_else(|| Error::not_found(&resource))?;
         let shares = repo.list(write.txn(), id).await?;
-        let roles = RoleBook::new(
-            repo.custom_roles_of(write.txn(), &caller.org_id, id)
-                .await?,
+        // The shares of the folders above, read in the same transaction.
+        let folders: Vec<String> = board.folder_id.iter().cloned().collect();
+        let chains = app.store.folders().chains(write.txn(), &folders).await?;
+        let above = app
+            .store
+            .folders()
+            .all_grants_above(write.txn(), &caller.org_id, &folders)
+            .await?;
+        let mut custom = repo
+            .custom_roles_of(write.txn(), &caller.org_id, id)
+            .await?;
+        custom.extend(
+            app.authorizer
+                .role_book(&caller.org_id, &above)
+                .await?
+                .into_custom(),
+        );
+        let roles = RoleBook::new(custom);
+        let inheritance = inheritance(
+            ShareTarget::Dashboard(board.id.clone()),
+            board.inherit_access,
+            board
+                .folder_id
+                .as_ref()
+                .and_then(|f| chains.get(f))
+                .map(Vec::as_slice)
+                .unwrap_or_default(),
         );
         let mine = shares
             .iter()
+            .chain(&above)
             .filter(|g| {
                 subjects
                     .iter()
@@ -87,7 +113,14 @@ impl Locked {
             })
             .cloned()
             .collect();
-        let access = effective_access(caller, &board.org_id, mine, &roles, write.now());
+        let access = effective_access(
+            caller,
+            &board.org_id,
+            mine,
+            inheritance,
+            &roles,
+            write.now(),
+        );
         authorize(&access, Permission::Share, &resource)?;
         if trash == Trash::Refuse && board.delete_time.is_some() {
             return Err(Error::dashboard_deleted(resource));
@@ -188,7 +221,7 @@ impl Locked {
 }
 
 fn share_change(event: EventType, g: &Grant) -> Change {
-    Change::new(event, names::share_name(&g.dashboard_id, &g.id))
-        .on_dashboard(&g.dashboard_id)
+    Change::new(event, g.name())
+        .on_dashboard_of(&g.on)
         .grant(g.kind.resource_name(&g.grantee_id), &g.role)
 }

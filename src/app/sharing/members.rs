@@ -121,7 +121,7 @@ pub async fn list_members(
             .entry(g.grantee_id.clone())
             .or_default()
             .push(MemberSource {
-                share: names::share_name(&g.dashboard_id, &g.id),
+                share: g.name(),
                 role: g.role.clone(),
                 group: String::new(),
             });
@@ -138,7 +138,7 @@ pub async fn list_members(
                     .entry(user_id.clone())
                     .or_default()
                     .push(MemberSource {
-                        share: names::share_name(&g.dashboard_id, &g.id),
+                        share: g.name(),
                         role: g.role.clone(),
                         group: names::group_name(&group_id),
                     });

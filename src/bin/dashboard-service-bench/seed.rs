@@ -253,6 +253,9 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 update_time: Set(t),
                 delete_time: Set(None),
                 expire_time: Set(None),
+                folder_id: Set(None),
+                inherit_access: Set(true),
+                trashed_with: Set(None),
             }
         })
         .collect();

@@ -6,15 +6,17 @@
 //! Cannot READ -> NOT_FOUND (D does not exist for P); can READ but lacks the permission ->
 //! PERMISSION_DENIED.
 
+mod inheritance;
 mod permission;
 mod policy;
 mod role;
 mod sharing;
 
+pub use inheritance::{ChainLink, Inheritance, inheritance};
 pub use permission::{Permission, PermissionSet};
 pub use policy::{
-    Access, Grant, GranteeKind, RoleBook, Subject, authorize, effective_access, readable_roles,
-    subjects_of,
+    Access, Grant, GranteeKind, RoleBook, ShareTarget, Subject, authorize, effective_access,
+    readable_roles, subjects_of,
 };
 pub use role::{
     BuiltinRole, ceiling, may_create_dashboards, may_manage_directory, may_manage_groups,

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::inheritance::Inheritance;
 use super::{BuiltinRole, Permission, PermissionSet, ceiling};
 use crate::core::{Error, Micros, Principal, Result};
 
@@ -96,11 +97,47 @@ pub fn subjects_of(principal: &Principal, group_ids: &[String]) -> Vec<Subject> 
     subjects
 }
 
-/// A grant (share) of a role on a dashboard, as stored.
+/// What a share sits on: a dashboard, or a folder (whose shares reach what inherits from it).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ShareTarget {
+    Dashboard(String),
+    Folder(String),
+}
+
+impl ShareTarget {
+    /// `dashboards/{id}` or `folders/{id}`.
+    pub fn name(&self) -> String {
+        match self {
+            Self::Dashboard(id) => crate::core::names::dashboard_name(id),
+            Self::Folder(id) => crate::core::folder::folder_name(id),
+        }
+    }
+
+    /// The name of share `share_id` of it: `dashboards/{d}/shares/{s}` or `folders/{f}/shares/{s}`.
+    pub fn share_name(&self, share_id: &str) -> String {
+        format!("{}/shares/{share_id}", self.name())
+    }
+
+    pub fn dashboard_id(&self) -> Option<&str> {
+        match self {
+            Self::Dashboard(id) => Some(id),
+            Self::Folder(_) => None,
+        }
+    }
+
+    pub fn folder_id(&self) -> Option<&str> {
+        match self {
+            Self::Folder(id) => Some(id),
+            Self::Dashboard(_) => None,
+        }
+    }
+}
+
+/// A grant (share) of a role on a dashboard or a folder, as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     pub id: String,
-    pub dashboard_id: String,
+    pub on: ShareTarget,
     pub kind: GranteeKind,
     pub grantee_id: String,
     /// `roles/{id}`.
@@ -120,6 +157,11 @@ impl Grant {
     pub fn is_owner_grant(&self) -> bool {
         self.kind == GranteeKind::User && self.role == BuiltinRole::Owner.name()
     }
+
+    /// `dashboards/{d}/shares/{s}` or `folders/{f}/shares/{s}`.
+    pub fn name(&self) -> String {
+        self.on.share_name(&self.id)
+    }
 }
 
 /// Permission sets of the roles a decision needs: the built-ins plus the custom roles the
@@ -132,6 +174,11 @@ pub struct RoleBook {
 impl RoleBook {
     pub fn new(custom: HashMap<String, PermissionSet>) -> Self {
         Self { custom }
+    }
+
+    /// The custom roles it knows, with their permissions.
+    pub fn into_custom(self) -> HashMap<String, PermissionSet> {
+        self.custom
     }
 
     /// The permissions of `role` (`roles/{id}`); unknown roles give nothing.
@@ -152,29 +199,35 @@ pub struct Access {
     pub grants: Vec<Grant>,
     /// True when the principal is an ADMIN of the dashboard's org (implicit owner).
     pub implicit_owner: bool,
+    /// The folders whose shares reach the resource, and where inheritance stops.
+    pub inheritance: Inheritance,
 }
 
-/// Computes the access of `principal` on a dashboard of `dashboard_org` from the grants that
-/// match the principal's subjects (the store fetched them with [`subjects_of`]).
+/// Computes the access of `principal` on a resource of `resource_org` from the grants that
+/// match the principal's subjects (the store fetched them with [`subjects_of`]), on the
+/// resource itself and on its folders: only those on the folders `inheritance` names count
+/// (DESIGN §5: the union down the chain until the first folder that stops inheritance).
 pub fn effective_access(
     principal: &Principal,
-    dashboard_org: &str,
+    resource_org: &str,
     matching_grants: Vec<Grant>,
+    inheritance: Inheritance,
     roles: &RoleBook,
     now: Micros,
 ) -> Access {
     let ceiling = ceiling(principal.role);
-    if principal.org_id != dashboard_org {
+    if principal.org_id != resource_org {
         return Access {
             permissions: PermissionSet::EMPTY,
             ceiling,
             grants: Vec::new(),
             implicit_owner: false,
+            inheritance,
         };
     }
     let grants: Vec<Grant> = matching_grants
         .into_iter()
-        .filter(|g| g.is_active(now))
+        .filter(|g| g.is_active(now) && inheritance.reaches(&g.on))
         .collect();
     if principal.is_admin() {
         return Access {
@@ -182,6 +235,7 @@ pub fn effective_access(
             ceiling,
             grants,
             implicit_owner: true,
+            inheritance,
         };
     }
     let granted = grants.iter().fold(PermissionSet::EMPTY, |acc, g| {
@@ -192,6 +246,7 @@ pub fn effective_access(
         ceiling,
         grants,
         implicit_owner: false,
+        inheritance,
     }
 }
 
@@ -234,10 +289,14 @@ mod tests {
         }
     }
 
+    fn own() -> Inheritance {
+        Inheritance::none(ShareTarget::Dashboard("d".into()))
+    }
+
     fn grant(role: BuiltinRole, expire_time: Option<Micros>) -> Grant {
         Grant {
             id: "g".into(),
-            dashboard_id: "d".into(),
+            on: ShareTarget::Dashboard("d".into()),
             kind: GranteeKind::User,
             grantee_id: "u1".into(),
             role: role.name().into(),
@@ -255,6 +314,7 @@ mod tests {
             &p,
             "acme",
             vec![grant(BuiltinRole::Editor, None)],
+            own(),
             &RoleBook::default(),
             0,
         );
@@ -269,6 +329,7 @@ mod tests {
             &p,
             "acme",
             vec![grant(BuiltinRole::Owner, Some(10))],
+            own(),
             &RoleBook::default(),
             11,
         );
@@ -281,9 +342,9 @@ mod tests {
     #[test]
     fn org_wall_beats_admin() {
         let p = principal(PlatformRole::Admin, None);
-        let access = effective_access(&p, "other", vec![], &RoleBook::default(), 0);
+        let access = effective_access(&p, "other", vec![], own(), &RoleBook::default(), 0);
         assert!(access.permissions.is_empty());
-        let home = effective_access(&p, "acme", vec![], &RoleBook::default(), 0);
+        let home = effective_access(&p, "acme", vec![], own(), &RoleBook::default(), 0);
         assert_eq!(home.permissions, PermissionSet::ALL);
         assert!(home.implicit_owner);
     }
@@ -295,6 +356,7 @@ mod tests {
             &p,
             "acme",
             vec![grant(BuiltinRole::Viewer, None)],
+            own(),
             &RoleBook::default(),
             0,
         );
@@ -311,9 +373,9 @@ mod tests {
         g.role = "roles/labeler".into();
         let labeler = PermissionSet::of(&[Permission::Read, Permission::UpdateLabels]);
         let book = RoleBook::new([("roles/labeler".to_string(), labeler)].into());
-        let access = effective_access(&p, "acme", vec![g.clone()], &book, 0);
+        let access = effective_access(&p, "acme", vec![g.clone()], own(), &book, 0);
         assert_eq!(access.permissions, labeler);
-        let unknown = effective_access(&p, "acme", vec![g], &RoleBook::default(), 0);
+        let unknown = effective_access(&p, "acme", vec![g], own(), &RoleBook::default(), 0);
         assert!(unknown.permissions.is_empty());
     }
 

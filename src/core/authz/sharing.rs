@@ -177,7 +177,7 @@ mod tests {
     fn grant(id: &str, user: &str, role: &str) -> Grant {
         Grant {
             id: id.into(),
-            dashboard_id: "d".into(),
+            on: super::super::ShareTarget::Dashboard("d".into()),
             kind: GranteeKind::User,
             grantee_id: user.into(),
             role: role.into(),

@@ -171,7 +171,7 @@ pub(super) const JOINED_GRANT: &str = "g";
 /// tenant's and the org-wide audiences' (exact `(kind, grantee)` pairs), and its groups',
 /// matched against its memberships in a subquery, so that a decision reads the caller's
 /// groups as they are now, with no cache to invalidate.
-pub(super) fn applies_to<T>(principal: &Principal, table: T) -> Condition
+pub(crate) fn applies_to<T>(principal: &Principal, table: T) -> Condition
 where
     T: sea_orm::sea_query::IntoIden + Clone,
 {

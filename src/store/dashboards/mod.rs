@@ -28,6 +28,8 @@ pub struct NewDashboard {
     pub description: String,
     pub metadata: Vec<u8>,
     pub refresh_period_nanos: Option<i64>,
+    /// The folder to create it in (`None`: the root).
+    pub folder_id: Option<String>,
 }
 
 pub use crate::core::dashboard::{ListPage, SortKey};
@@ -49,7 +51,8 @@ pub struct ListQuery {
 
 mod listing;
 
-use listing::{JOINED_GRANT, applies_to, org_page, readable_page};
+pub(crate) use listing::applies_to;
+use listing::{JOINED_GRANT, org_page, readable_page};
 
 impl SortKey {
     fn column(self) -> dashboard::Column {
@@ -114,6 +117,9 @@ impl DashboardRepo {
             update_time: Set(now),
             delete_time: Set(None),
             expire_time: Set(None),
+            folder_id: Set(new.folder_id.clone()),
+            inherit_access: Set(true),
+            trashed_with: Set(None),
         };
         let owner = grant::ActiveModel {
             id: Set(new_id()),
@@ -581,6 +587,8 @@ fn into_domain(m: dashboard::Model) -> Dashboard {
         update_time: m.update_time,
         delete_time: m.delete_time,
         expire_time: m.expire_time,
+        folder_id: m.folder_id,
+        inherit_access: m.inherit_access,
         is_public: None,
         starred: None,
         labels: None,

@@ -20,6 +20,12 @@ pub struct Model {
     pub update_time: i64,
     pub delete_time: Option<i64>,
     pub expire_time: Option<i64>,
+    /// The folder it sits in; `None` at the root.
+    pub folder_id: Option<String>,
+    /// False stops its folders' shares from reaching it.
+    pub inherit_access: bool,
+    /// The folder whose deletion trashed it.
+    pub trashed_with: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ mod m20261202_120000_change_log;
 mod m20261202_200000_versions;
 mod m20261203_010000_stars;
 mod m20261203_020000_labels;
+mod m20261203_100000_folders;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_200000_versions::Migration),
             Box::new(m20261203_010000_stars::Migration),
             Box::new(m20261203_020000_labels::Migration),
+            Box::new(m20261203_100000_folders::Migration),
         ]
     }
 }
