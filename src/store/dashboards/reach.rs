@@ -301,7 +301,11 @@ impl DashboardRepo {
             Order::Asc
         };
         let limit = query.page.limit;
-        let batch = Ord::max(limit * 3, 64);
+        // Sized so that one batch usually holds a page: the share of the org's folders
+        // reached stands for the share of the walk's entries kept (with a margin).
+        let density = facts.reach.len() as f64 / Ord::max(facts.org_folders, 1) as f64;
+        let batch =
+            ((limit as f64 * 1.5 / density.max(0.05)).ceil() as u64).clamp(limit, limit * 20);
         // The walk from `after`, one batch: `(id, folder_id, sort_key)` in page order.
         let walk = |after: Option<(CursorValue, String)>| {
             let walk_query = ListQuery {
@@ -345,8 +349,7 @@ impl DashboardRepo {
         };
         // The direct shares' page and the first batch of the walk, in one statement.
         let mut first = walk(query.page.after.clone());
-        if let Some(top) =
-            readable_top(query, &facts.custom_readable, &FolderReach::None, backend)
+        if let Some(top) = readable_top(query, &facts.custom_readable, &FolderReach::None, backend)
         {
             let mut direct = Query::select()
                 .expr_as(Expr::val("direct"), Alias::new("source"))
@@ -355,7 +358,10 @@ impl DashboardRepo {
                     Alias::new("id"),
                 )
                 .expr_as(Expr::val(None::<String>), Alias::new("folder_id"))
-                .expr_as(Expr::col((Alias::new("direct"), Alias::new(SORT_KEY))), SORT_KEY)
+                .expr_as(
+                    Expr::col((Alias::new("direct"), Alias::new(SORT_KEY))),
+                    SORT_KEY,
+                )
                 .from_subquery(top, Alias::new("direct"))
                 .take();
             first = direct.union(UnionType::All, first).take();
