@@ -20,7 +20,9 @@
 
 use std::collections::HashSet;
 
-use super::listing::{ReadableRoles, SORT_KEY, after_cursor, readable_grant_in, readable_page};
+use super::listing::{
+    ReadableRoles, SORT_KEY, after_cursor, readable_grant_in, readable_page, readable_top,
+};
 use super::*;
 use crate::store::entities::folder;
 use crate::store::entities::{folder_grant, folder_path};
@@ -302,11 +304,6 @@ impl DashboardRepo {
     ) -> Result<Option<Vec<Dashboard>>> {
         let backend = self.store.backend();
         let db = self.store.db();
-        let direct = readable_page(query, &facts.custom_readable, &FolderReach::None, backend);
-        let mut candidates: Vec<String> = Vec::new();
-        for row in db.query_all(&direct).await? {
-            candidates.push(row.try_get("", dashboard::Column::Id.as_str())?);
-        }
         let sort_col = query.page.sort.column();
         let order = if query.page.descending {
             Order::Desc
@@ -315,32 +312,26 @@ impl DashboardRepo {
         };
         let limit = query.page.limit;
         let batch = Ord::max(limit * 3, 64);
-        let mut after = query.page.after.clone();
-        let mut found = 0u64;
-        let mut batches = 0;
-        loop {
-            batches += 1;
+        // The walk from `after`, one batch: `(id, folder_id, sort_key)` in page order.
+        let walk = |after: Option<(CursorValue, String)>| {
             let walk_query = ListQuery {
                 page: ListPage {
-                    after: after.clone(),
+                    after,
                     ..query.page.clone()
                 },
                 ..query.clone()
             };
             let mut walk = Query::select();
-            walk.column((dashboard::Entity, dashboard::Column::Id))
-                .column((dashboard::Entity, dashboard::Column::FolderId))
-                .expr_as(Expr::col((dashboard::Entity, sort_col)), SORT_KEY)
-                .from(dashboard::Entity)
-                .and_where(
-                    Expr::col((dashboard::Entity, dashboard::Column::OrgId)).eq(&query.org_id),
-                )
-                .and_where(
-                    Expr::col((dashboard::Entity, dashboard::Column::InheritAccess)).eq(true),
-                )
-                .and_where(
-                    Expr::col((dashboard::Entity, dashboard::Column::FolderId)).is_not_null(),
-                );
+            walk.expr_as(
+                Expr::col((dashboard::Entity, dashboard::Column::Id)),
+                Alias::new("id"),
+            )
+            .column((dashboard::Entity, dashboard::Column::FolderId))
+            .expr_as(Expr::col((dashboard::Entity, sort_col)), SORT_KEY)
+            .from(dashboard::Entity)
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::OrgId)).eq(&query.org_id))
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::InheritAccess)).eq(true))
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::FolderId)).is_not_null());
             if !query.page.show_deleted {
                 walk.and_where(
                     Expr::col((dashboard::Entity, dashboard::Column::DeleteTime)).is_null(),
@@ -356,14 +347,52 @@ impl DashboardRepo {
             walk.order_by((dashboard::Entity, sort_col), order.clone())
                 .order_by((dashboard::Entity, dashboard::Column::Id), order.clone())
                 .limit(batch);
-            let rows = db.query_all(&walk).await?;
-            let walked = rows.len() as u64;
+            Query::select()
+                .expr_as(Expr::val("walk"), Alias::new("source"))
+                .column(Asterisk)
+                .from_subquery(walk.take(), Alias::new("walk"))
+                .take()
+        };
+        // The direct shares' page and the first batch of the walk, in one statement.
+        let mut first = walk(query.page.after.clone());
+        if let Some(top) =
+            readable_top(query, &facts.custom_readable, &FolderReach::None, backend)
+        {
+            let mut direct = Query::select()
+                .expr_as(Expr::val("direct"), Alias::new("source"))
+                .expr_as(
+                    Expr::col((Alias::new("direct"), grant::Column::DashboardId)),
+                    Alias::new("id"),
+                )
+                .expr_as(Expr::val(None::<String>), Alias::new("folder_id"))
+                .expr_as(Expr::col((Alias::new("direct"), Alias::new(SORT_KEY))), SORT_KEY)
+                .from_subquery(top, Alias::new("direct"))
+                .take();
+            first = direct.union(UnionType::All, first).take();
+        }
+        let mut candidates: Vec<String> = Vec::new();
+        let mut statement = first;
+        let mut found = 0u64;
+        let mut batches = 0;
+        loop {
+            batches += 1;
+            let rows = db.query_all(&statement).await?;
+            let mut walked = 0u64;
+            let mut last = None;
             for row in &rows {
+                let source: String = row.try_get("", "source")?;
+                let id: String = row.try_get("", "id")?;
+                if source == "direct" {
+                    candidates.push(id);
+                    continue;
+                }
+                walked += 1;
                 let folder: Option<String> = row.try_get("", "folder_id")?;
                 if folder.is_some_and(|f| facts.reach.contains(&f)) {
-                    candidates.push(row.try_get("", "id")?);
+                    candidates.push(id.clone());
                     found += 1;
                 }
+                last = Some((row, id));
             }
             if walked < batch || found >= limit {
                 break;
@@ -371,13 +400,12 @@ impl DashboardRepo {
             if batches >= MAX_WALK_BATCHES {
                 return Ok(None);
             }
-            let Some(last) = rows.last() else { break };
-            let id: String = last.try_get("", "id")?;
+            let Some((row, id)) = last else { break };
             let key = match query.page.sort {
-                SortKey::Title => CursorValue::Text(last.try_get("", SORT_KEY)?),
-                _ => CursorValue::Int(last.try_get("", SORT_KEY)?),
+                SortKey::Title => CursorValue::Text(row.try_get("", SORT_KEY)?),
+                _ => CursorValue::Int(row.try_get("", SORT_KEY)?),
             };
-            after = Some((key, id));
+            statement = walk(Some((key, id)));
         }
         candidates.sort();
         candidates.dedup();
