@@ -126,6 +126,25 @@ async fn update_with_mask_etag_and_unique_titles() {
             .expect_err("not updatable");
         assert_eq!(err.code(), Code::InvalidArgument, "{path}");
     }
+    // An editor (WRITE, no SHARE) sends the folder back as read with an empty mask: its
+    // unchanged `inherit_access` needs no SHARE.
+    share_folder(&org, &ops.name, "user", "editor", "roles/editor").await;
+    let mut editor = server().user(&org, "editor", PlatformRole::Author).await;
+    let mut as_read = editor.get_folder(&ops.name).await.expect("editor reads");
+    as_read.title = "Ops again".into();
+    let edited = editor
+        .update_folder(as_read.clone(), &[])
+        .await
+        .expect("empty mask");
+    assert_eq!(edited.title, "Ops again");
+    as_read.etag = edited.etag.clone();
+    as_read.inherit_access = Some(false);
+    let err = editor
+        .update_folder(as_read, &[])
+        .await
+        .expect_err("a cut needs SHARE");
+    assert_error(&err, Code::PermissionDenied, "MISSING_PERMISSION");
+    let updated = edited;
     let mut empty = updated.clone();
     empty.title = "  ".into();
     let err = author

@@ -355,8 +355,7 @@ impl DashboardRepo {
         };
         // The direct shares' page and the first batch of the walk, in one statement.
         let mut first = walk(query.page.after.clone());
-        if let Some(top) =
-            readable_top(query, &facts.custom_readable, &FolderReach::None, backend)
+        if let Some(top) = readable_top(query, &facts.custom_readable, &FolderReach::None, backend)
         {
             let mut direct = Query::select()
                 .expr_as(Expr::val("direct"), Alias::new("source"))
@@ -365,7 +364,10 @@ impl DashboardRepo {
                     Alias::new("id"),
                 )
                 .expr_as(Expr::val(None::<String>), Alias::new("folder_id"))
-                .expr_as(Expr::col((Alias::new("direct"), Alias::new(SORT_KEY))), SORT_KEY)
+                .expr_as(
+                    Expr::col((Alias::new("direct"), Alias::new(SORT_KEY))),
+                    SORT_KEY,
+                )
                 .from_subquery(top, Alias::new("direct"))
                 .take();
             first = direct.union(UnionType::All, first).take();
