@@ -105,6 +105,29 @@ pub fn paths_of(nodes: &[TreeNode], subtree: &[String]) -> Vec<PathRow> {
     rows
 }
 
+/// ALREADY_EXISTS `FOLDER_TITLE_TAKEN`: a live sibling already has the title (`what` names
+/// the title or the folder that cannot take it back).
+pub fn title_taken(what: &str) -> Error {
+    Error::AlreadyExists {
+        reason: "FOLDER_TITLE_TAKEN",
+        message: format!(
+            "a live folder in the same parent already has the title of {}",
+            super::error::echo(what)
+        ),
+        resource: what.to_string(),
+    }
+}
+
+/// FAILED_PRECONDITION `FOLDER_DELETED`: a write that needs a live folder met one in the
+/// trash.
+pub fn folder_deleted(id: &str) -> Error {
+    Error::failed_precondition(
+        "FOLDER_DELETED",
+        folder_name(id),
+        "the folder is in the trash; undelete it first",
+    )
+}
+
 /// Fails with INVALID_ARGUMENT `FOLDER_TOO_DEEP` when a folder at `depth` (1 = directly
 /// under the root) would pass `max_depth`.
 pub fn check_depth(depth: usize, max_depth: usize, field: &str) -> Result<()> {
@@ -129,6 +152,63 @@ pub fn check_no_cycle(moved: &str, destination: Option<&str>, subtree: &[String]
         )),
         _ => Ok(()),
     }
+}
+
+/// ListFolders' filter: a condition on the title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TitleMatch {
+    Any,
+    Equals(String),
+    /// Contains, ignoring case.
+    Contains(String),
+}
+
+/// Parses ListFolders' `filter`: empty, `title = "text"` or `title : "text"` (`\"` and
+/// `\\` escape inside the quotes). Kept to the title on purpose: a folder has little else
+/// to find it by.
+pub fn parse_title_filter(filter: &str) -> Result<TitleMatch> {
+    let filter = filter.trim();
+    if filter.is_empty() {
+        return Ok(TitleMatch::Any);
+    }
+    let invalid = || {
+        Error::invalid(
+            "filter",
+            format!(
+                "{} is not a folder filter: expected title = \"text\" or title : \"text\"",
+                super::error::echo(filter)
+            ),
+        )
+    };
+    let Some(rest) = filter.strip_prefix("title") else {
+        return Err(invalid());
+    };
+    let rest = rest.trim_start();
+    let (contains, rest) = match rest.chars().next() {
+        Some(':') => (true, &rest[1..]),
+        Some('=') => (false, &rest[1..]),
+        _ => return Err(invalid()),
+    };
+    let quoted = rest.trim();
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .filter(|_| quoted.len() >= 2)
+        .ok_or_else(invalid)?;
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.push(chars.next().ok_or_else(invalid)?),
+            '"' => return Err(invalid()),
+            c => text.push(c),
+        }
+    }
+    Ok(if contains {
+        TitleMatch::Contains(text)
+    } else {
+        TitleMatch::Equals(text)
+    })
 }
 
 #[cfg(test)]
@@ -184,6 +264,28 @@ mod tests {
         ];
         let rows = paths_of(&nodes, &["c".into()]);
         assert!(rows.iter().all(|r| r.inherits == (r.ancestor == "c")));
+    }
+
+    #[test]
+    fn title_filters() {
+        assert_eq!(parse_title_filter(" ").unwrap(), TitleMatch::Any);
+        assert_eq!(
+            parse_title_filter("title : \"op\"").unwrap(),
+            TitleMatch::Contains("op".into())
+        );
+        assert_eq!(
+            parse_title_filter("title=\"a \\\"b\\\"\"").unwrap(),
+            TitleMatch::Equals("a \"b\"".into())
+        );
+        for bad in [
+            "name = \"x\"",
+            "title",
+            "title = x",
+            "title = \"x",
+            "title : \"a\"b\"",
+        ] {
+            assert!(parse_title_filter(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub mod dashboards;
 pub mod entities;
 mod error;
 pub mod events;
+pub mod folder_listing;
+pub mod folder_writes;
 pub mod folders;
 pub mod groups;
 pub mod labels;

@@ -58,6 +58,7 @@ pub use reach::ReachFacts;
 
 pub(crate) use listing::applies_to;
 use listing::{JOINED_GRANT, org_page};
+pub(crate) use reach::readable_folders;
 
 impl SortKey {
     fn column(self) -> dashboard::Column {
