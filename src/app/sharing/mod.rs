@@ -17,7 +17,8 @@ mod share;
 mod transfer;
 
 pub use access::{
-    AccessExplanation, PrincipalContext, batch_check_access, check_access, principal_context,
+    AccessExplanation, BatchExplanation, PrincipalContext, batch_check_access, check_access,
+    principal_context,
 };
 pub use invite::{InviteEntry, InviteRequest, InviteTarget, MAX_INVITES, invite};
 pub use members::{Member, MemberSource, list_members, list_owners, list_shares};
