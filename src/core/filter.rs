@@ -15,7 +15,9 @@
 //! `create_time`, `update_time` (`=` `!=` `<` `<=` `>` `>=` with an RFC 3339 time),
 //! `shared_with_me` (`= true|false`), `starred` (`= true|false`: the caller starred it),
 //! `visibility` (`= public|private`), `label` (`=`, `!=` with a label's display name or
-//! `labels/{id}`: the dashboard carries it). Values are data, never SQL: `%`, `_` and quotes match
+//! `labels/{id}`: the dashboard carries it), `folder` (`=`, `!=` with `folders/{id}`: the folder
+//! holding it), `ancestor` (`=`, `!=` with `folders/{id}`: that folder or one below it holds
+//! it). Values are data, never SQL: `%`, `_` and quotes match
 //! themselves. The parse produces a tree; the store turns it into bound parameters.
 
 use super::error::echo;
@@ -56,6 +58,18 @@ pub enum Comparison {
     /// `label = "prod"` / `label = "labels/{id}"` (`true`) or `!=` (`false`): the dashboard
     /// carries the label.
     Label(LabelRef, bool),
+    /// `folder = "folders/{id}"` (its folder) or `ancestor = "folders/{id}"` (its folder or
+    /// one above it), `true`; `!=`, `false`.
+    Folder(FolderScope, String, bool),
+}
+
+/// Which folders a `folder` / `ancestor` comparison looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FolderScope {
+    /// The folder holding the dashboard.
+    Direct,
+    /// The folder holding the dashboard or any folder above it.
+    Subtree,
 }
 
 /// A label as a filter names it.
@@ -471,9 +485,19 @@ fn comparison(field: &str, comparator: &str, value: String) -> Result<Comparison
             };
             Ok(Comparison::Label(label, equal()?))
         }
+        "folder" | "ancestor" => {
+            let id = super::folder::parse_folder_name("filter", &value)?;
+            let scope = if field == "folder" {
+                FolderScope::Direct
+            } else {
+                FolderScope::Subtree
+            };
+            Ok(Comparison::Folder(scope, id, equal()?))
+        }
         _ => Err(bad(format!(
             "unknown field {}: filterable fields are title, description, creator, owner, \
-             create_time, update_time, shared_with_me, starred, visibility, label",
+             create_time, update_time, shared_with_me, starred, visibility, label, folder, \
+             ancestor",
             echo(field)
         ))),
     }

@@ -5,9 +5,12 @@ use std::time::Instant;
 
 use clap::Args;
 use dashboard_service::core::authz::{BuiltinRole, GranteeKind};
+use dashboard_service::core::folder::{TreeNode, paths_of};
 use dashboard_service::core::widget::{DataSource, WidgetType};
 use dashboard_service::server::BoxError;
-use dashboard_service::store::entities::{dashboard, grant, group, group_member, user, widget};
+use dashboard_service::store::entities::{
+    dashboard, folder, folder_grant, folder_path, grant, group, group_member, user, widget,
+};
 use dashboard_service::store::{DbOptions, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -37,6 +40,15 @@ pub struct SeedArgs {
     /// Total grants, the creators' owner grants included.
     #[arg(long, default_value_t = 1_000_000)]
     pub grants: usize,
+    /// Folders, in one tree per org (0: none).
+    #[arg(long, default_value_t = 10_000)]
+    pub folders: usize,
+    /// The deepest a folder sits (1: directly under the root).
+    #[arg(long, default_value_t = 8)]
+    pub folder_depth: usize,
+    /// Percent of the grants (beyond the owners') given on folders instead of dashboards.
+    #[arg(long, default_value_t = 20)]
+    pub folder_grant_percent: usize,
     /// Random seed: the same seed gives the same dataset.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
@@ -54,6 +66,10 @@ pub fn user_id(i: usize) -> String {
 
 fn group_id(i: usize) -> String {
     format!("g{i:05}")
+}
+
+pub fn folder_id(i: usize) -> String {
+    format!("f{i:06}")
 }
 
 fn dashboard_title(i: usize) -> String {
@@ -227,7 +243,61 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     )
     .await?;
 
-    // Dashboards, created over the last year by org users, each with its owner grant.
+    // Folders: a random tree (each folder under a random earlier one that is not at the
+    // depth limit, a few at the root); 5% stop inheritance (cut points).
+    let mut depth_of: Vec<usize> = Vec::with_capacity(args.folders);
+    let mut nodes: Vec<TreeNode> = Vec::with_capacity(args.folders);
+    let mut folder_rows = Vec::with_capacity(args.folders);
+    let roots = (args.folders / 1_000).max(1);
+    for i in 0..args.folders {
+        let parent = if i < roots {
+            None
+        } else {
+            let mut pick = rng.random_range(0..i);
+            // Re-draw a parent at the depth limit (terminates: the roots are at depth 1).
+            while depth_of[pick] >= args.folder_depth {
+                pick = rng.random_range(0..i);
+            }
+            Some(pick)
+        };
+        depth_of.push(parent.map_or(1, |p| depth_of[p] + 1));
+        let inherit_access = i < roots || rng.random_range(0..100) >= 5;
+        nodes.push(TreeNode {
+            id: folder_id(i),
+            parent_id: parent.map(folder_id),
+            inherit_access,
+        });
+        folder_rows.push(folder::ActiveModel {
+            id: Set(folder_id(i)),
+            org_id: Set(org.clone()),
+            parent_id: Set(parent.map(folder_id).unwrap_or_default()),
+            title: Set(format!("Folder {i}")),
+            description: Set(String::new()),
+            inherit_access: Set(inherit_access),
+            creator_id: Set(user_id(0)),
+            revision: Set(1),
+            create_time: Set(now),
+            update_time: Set(now),
+            delete_time: Set(None),
+            trashed_with: Set(None),
+        });
+    }
+    insert_all(db, "folders", folder_rows, folder::Entity::insert_many).await?;
+    let all: Vec<String> = nodes.iter().map(|n| n.id.clone()).collect();
+    let paths: Vec<folder_path::ActiveModel> = paths_of(&nodes, &all)
+        .into_iter()
+        .map(|row| folder_path::ActiveModel {
+            org_id: Set(org.clone()),
+            ancestor_id: Set(row.ancestor),
+            descendant_id: Set(row.descendant),
+            depth: Set(row.depth),
+            inherits: Set(row.inherits),
+        })
+        .collect();
+    insert_all(db, "folder paths", paths, folder_path::Entity::insert_many).await?;
+
+    // Dashboards, created over the last year by org users, each with its owner grant;
+    // with folders, 90% sit in a random folder (1% of those stop inheritance).
     let org_users: Vec<usize> = (0..args.users)
         .filter(|i| tenant_of(*i, args.tenants).is_none())
         .collect();
@@ -238,6 +308,9 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             let creator = org_users[rng.random_range(0..org_users.len().max(1))];
             creators.push(creator);
             let t = created_at(i);
+            let folder = (args.folders > 0 && rng.random_range(0..10) > 0)
+                .then(|| folder_id(rng.random_range(0..args.folders)));
+            let inherit_access = folder.is_none() || rng.random_range(0..100) > 0;
             dashboard::ActiveModel {
                 id: Set(dashboard_id(i)),
                 org_id: Set(org.clone()),
@@ -253,8 +326,8 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 update_time: Set(t),
                 delete_time: Set(None),
                 expire_time: Set(None),
-                folder_id: Set(None),
-                inherit_access: Set(true),
+                folder_id: Set(folder),
+                inherit_access: Set(inherit_access),
                 trashed_with: Set(None),
             }
         })
@@ -269,17 +342,24 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     // Grants: the owners, then user and group grants, then a few of the org-wide kinds.
     let mut seen: HashSet<(usize, u8, usize)> = HashSet::new();
     let mut grants = Vec::with_capacity(args.grants);
+    // A target below `args.dashboards` is that dashboard; above, folder `d - dashboards`.
+    let mut folder_grants: Vec<folder_grant::ActiveModel> = Vec::new();
+    let dashboards_count = args.dashboards;
     let mut add = |d: usize,
                    kind: GranteeKind,
                    grantee: String,
                    key: usize,
                    role: BuiltinRole,
-                   grants: &mut Vec<grant::ActiveModel>| {
-        if seen.insert((d, kind as u8, key)) {
-            grants.push(grant::ActiveModel {
-                id: Set(format!("s{:08}", grants.len())),
+                   grants: &mut Vec<grant::ActiveModel>,
+                   folder_grants: &mut Vec<folder_grant::ActiveModel>| {
+        if !seen.insert((d, kind as u8, key)) {
+            return;
+        }
+        if d >= dashboards_count {
+            folder_grants.push(folder_grant::ActiveModel {
+                id: Set(format!("fs{:08}", folder_grants.len())),
                 org_id: Set(org.clone()),
-                dashboard_id: Set(dashboard_id(d)),
+                folder_id: Set(folder_id(d - dashboards_count)),
                 grantee_kind: Set(kind.as_str().to_string()),
                 grantee_id: Set(grantee),
                 role: Set(role.name().to_string()),
@@ -287,12 +367,25 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 creator_id: Set(user_id(0)),
                 create_time: Set(now),
                 update_time: Set(now),
-                dashboard_title: Set(dashboard_title(d)),
-                dashboard_create_time: Set(created_at(d)),
-                dashboard_update_time: Set(created_at(d)),
-                dashboard_delete_time: Set(None),
             });
+            return;
         }
+        grants.push(grant::ActiveModel {
+            id: Set(format!("s{:08}", grants.len())),
+            org_id: Set(org.clone()),
+            dashboard_id: Set(dashboard_id(d)),
+            grantee_kind: Set(kind.as_str().to_string()),
+            grantee_id: Set(grantee),
+            role: Set(role.name().to_string()),
+            expire_time: Set(None),
+            creator_id: Set(user_id(0)),
+            create_time: Set(now),
+            update_time: Set(now),
+            dashboard_title: Set(dashboard_title(d)),
+            dashboard_create_time: Set(created_at(d)),
+            dashboard_update_time: Set(created_at(d)),
+            dashboard_delete_time: Set(None),
+        });
     };
     for (d, creator) in creators.iter().enumerate() {
         add(
@@ -302,6 +395,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             *creator,
             BuiltinRole::Owner,
             &mut grants,
+            &mut folder_grants,
         );
     }
     let roles = [
@@ -310,9 +404,16 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
         BuiltinRole::Contributor,
     ];
     let mut attempts = 0usize;
-    while grants.len() < args.grants && args.dashboards > 0 && attempts < args.grants * 3 {
+    while grants.len() + folder_grants.len() < args.grants
+        && args.dashboards > 0
+        && attempts < args.grants * 3
+    {
         attempts += 1;
-        let d = rng.random_range(0..args.dashboards);
+        let d = if args.folders > 0 && rng.random_range(0..100) < args.folder_grant_percent {
+            args.dashboards + rng.random_range(0..args.folders)
+        } else {
+            rng.random_range(0..args.dashboards)
+        };
         let role = roles[rng.random_range(0..roles.len())];
         match rng.random_range(0..1000) {
             // 0.1% each for the org-wide audiences and 1% for tenants: rare but present.
@@ -323,6 +424,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 0,
                 BuiltinRole::Viewer,
                 &mut grants,
+                &mut folder_grants,
             ),
             1 => add(
                 d,
@@ -331,6 +433,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 0,
                 BuiltinRole::Viewer,
                 &mut grants,
+                &mut folder_grants,
             ),
             2 => add(
                 d,
@@ -339,6 +442,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 0,
                 BuiltinRole::Viewer,
                 &mut grants,
+                &mut folder_grants,
             ),
             3..=12 if args.tenants > 0 => {
                 let t = rng.random_range(0..args.tenants);
@@ -349,20 +453,44 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                     t,
                     BuiltinRole::Viewer,
                     &mut grants,
+                    &mut folder_grants,
                 )
             }
             13..=399 if args.groups > 0 => {
                 let g = rng.random_range(0..args.groups);
-                add(d, GranteeKind::Group, group_id(g), g, role, &mut grants)
+                add(
+                    d,
+                    GranteeKind::Group,
+                    group_id(g),
+                    g,
+                    role,
+                    &mut grants,
+                    &mut folder_grants,
+                )
             }
             _ if args.users > 0 => {
                 let u = rng.random_range(0..args.users);
-                add(d, GranteeKind::User, user_id(u), u, role, &mut grants)
+                add(
+                    d,
+                    GranteeKind::User,
+                    user_id(u),
+                    u,
+                    role,
+                    &mut grants,
+                    &mut folder_grants,
+                )
             }
             _ => {}
         }
     }
     insert_all(db, "grants", grants, grant::Entity::insert_many).await?;
+    insert_all(
+        db,
+        "folder grants",
+        folder_grants,
+        folder_grant::Entity::insert_many,
+    )
+    .await?;
     // Fresh statistics: without them both planners pick poor plans on a bulk-loaded
     // database (PostgreSQL estimated 169 rows for a 100k-row org and sorted instead of
     // walking the index).

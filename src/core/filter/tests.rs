@@ -22,6 +22,29 @@ fn parses_label_by_name_or_resource_name() {
 }
 
 #[test]
+fn parses_folder_and_ancestor() {
+    assert_eq!(
+        parse(r#"folder = "folders/f1""#).unwrap(),
+        Some(cmp(Comparison::Folder(
+            FolderScope::Direct,
+            "f1".into(),
+            true
+        )))
+    );
+    assert_eq!(
+        parse("ancestor != folders/f2").unwrap(),
+        Some(cmp(Comparison::Folder(
+            FolderScope::Subtree,
+            "f2".into(),
+            false
+        )))
+    );
+    assert!(parse("folder = f1").is_err());
+    assert!(parse("ancestor < folders/f1").is_err());
+    assert!(parse("folder = ''").is_err());
+}
+
+#[test]
 fn parses_substring_and_keeps_wildcards_literal() {
     assert_eq!(
         parse(r#"title:"50% _off_ \"x\"""#).unwrap(),

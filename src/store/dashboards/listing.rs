@@ -4,7 +4,10 @@
 //! READ-bearing role, unexpired, to one of the caller's subjects); tests/differential.rs
 //! checks that both agree.
 
+use super::reach::{self, FolderReach};
 use super::*;
+use crate::core::filter::FolderScope;
+use crate::store::entities::folder_path;
 /// A page of every dashboard of the org (an ADMIN's view): one walk of the sort-key index.
 pub(super) fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement {
     let mut condition = Condition::all().add(dashboard::Column::OrgId.eq(&query.org_id));
@@ -59,6 +62,7 @@ pub(super) fn org_page(query: &ListQuery) -> sea_orm::sea_query::SelectStatement
 pub(super) fn readable_page(
     query: &ListQuery,
     custom_readable: &[String],
+    reach: &FolderReach,
     backend: DatabaseBackend,
 ) -> sea_orm::sea_query::SelectStatement {
     let key = query.page.sort.grant_column();
@@ -104,6 +108,21 @@ pub(super) fn readable_page(
             .from_subquery(arm.take(), Alias::new("arm"))
             .take()
     };
+    // The dashboards reached through shares on folders: one arm per folder reached when
+    // they are few, else one walk of the sort key's index (see `reach`).
+    let folder_arms = reach::folder_arms(query, custom_readable, reach, backend);
+    let limited_folder_arm = |arm: &sea_orm::sea_query::SelectStatement| {
+        let mut arm = arm.clone();
+        arm.order_by(SORT_KEY, order.clone())
+            .order_by(grant::Column::DashboardId, order.clone());
+        if let Some(limit) = arm_limit {
+            arm.limit(limit);
+        }
+        Query::select()
+            .column(Asterisk)
+            .from_subquery(arm, Alias::new("arm"))
+            .take()
+    };
     let mut subjects = query.subjects.iter();
     let Some(first) = subjects.next() else {
         // No subjects: nothing is readable.
@@ -121,6 +140,9 @@ pub(super) fn readable_page(
         for subject in subjects {
             compound.union(UnionType::Distinct, arm(subject));
         }
+        for arm in &folder_arms {
+            compound.union(UnionType::Distinct, arm.clone());
+        }
         compound
             .order_by(SORT_KEY, order.clone())
             .order_by(grant::Column::DashboardId, order.clone())
@@ -130,6 +152,9 @@ pub(super) fn readable_page(
         let mut reachable = limited_arm(first);
         for subject in subjects {
             reachable.union(UnionType::All, limited_arm(subject));
+        }
+        for arm in &folder_arms {
+            reachable.union(UnionType::All, limited_folder_arm(arm));
         }
         let mut top = Query::select();
         top.distinct()
@@ -194,7 +219,7 @@ where
 }
 
 /// The column alias of the copied sort key in the listing arms.
-const SORT_KEY: &str = "sort_key";
+pub(super) const SORT_KEY: &str = "sort_key";
 
 fn sort_order(query: &ListQuery) -> Order {
     if query.page.descending {
@@ -206,7 +231,7 @@ fn sort_order(query: &ListQuery) -> Order {
 
 /// `(key, id)` strictly after the cursor in page order, as a row-value comparison: both
 /// databases turn it into an index range.
-fn after_cursor<K, I>(query: &ListQuery, key: K, id: I) -> Option<Expr>
+pub(super) fn after_cursor<K, I>(query: &ListQuery, key: K, id: I) -> Option<Expr>
 where
     K: IntoColumnRef,
     I: IntoColumnRef,
@@ -227,15 +252,25 @@ where
 
 /// The org's custom roles that include READ: listed (read just before the statement) or
 /// as a subquery of the statement.
-enum ReadableRoles<'a> {
+#[derive(Clone, Copy)]
+pub(super) enum ReadableRoles<'a> {
     Listed(&'a [String]),
     OfOrg(&'a str),
 }
 
 /// An unexpired grant whose role includes READ (a built-in one, or a custom one of the org).
 fn readable_grant(custom: ReadableRoles, now: Micros) -> Condition {
-    let role = || Expr::col((grant::Entity, grant::Column::Role));
-    let expire = || Expr::col((grant::Entity, grant::Column::ExpireTime));
+    readable_grant_in(grant::Entity, custom, now)
+}
+
+/// [`readable_grant`] for the grants of table `table` (dashboard or folder shares: the same
+/// columns).
+pub(super) fn readable_grant_in<T>(table: T, custom: ReadableRoles, now: Micros) -> Condition
+where
+    T: sea_orm::sea_query::IntoIden + Clone,
+{
+    let role = || Expr::col((table.clone(), grant::Column::Role));
+    let expire = || Expr::col((table.clone(), grant::Column::ExpireTime));
     let builtin = crate::core::authz::readable_roles()
         .into_iter()
         .map(str::to_string);
@@ -293,7 +328,19 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
     for kind in kinds {
         reachable.union(UnionType::All, arm(kind));
     }
-    Condition::all().add(dashboard::Column::Id.in_subquery(reachable))
+    // Or through a share on a folder above it.
+    let folders =
+        super::reach::reached_folders(org_id, subjects, ReadableRoles::OfOrg(org_id), now);
+    Condition::any()
+        .add(dashboard::Column::Id.in_subquery(reachable))
+        .add(
+            Condition::all()
+                .add(Expr::col((dashboard::Entity, dashboard::Column::InheritAccess)).eq(true))
+                .add(
+                    Expr::col((dashboard::Entity, dashboard::Column::FolderId))
+                        .in_subquery(folders),
+                ),
+        )
 }
 
 /// Compiles a parsed filter into bound conditions: values are parameters, never SQL.
@@ -387,6 +434,29 @@ fn comparison_expr(comparison: &Comparison, query: &ListQuery) -> Expr {
                 by_name,
             ));
             if *value { carries } else { carries.not() }
+        }
+        Comparison::Folder(scope, folder_id, value) => {
+            let col = Expr::col((dashboard::Entity, dashboard::Column::FolderId));
+            let within = match scope {
+                FolderScope::Direct => col.clone().eq(folder_id.clone()),
+                FolderScope::Subtree => col.clone().in_subquery(
+                    Query::select()
+                        .column(folder_path::Column::DescendantId)
+                        .from(folder_path::Entity)
+                        .and_where(folder_path::Column::AncestorId.eq(folder_id.clone()))
+                        .take(),
+                ),
+            };
+            // A dashboard at the root is in no folder: `!=` keeps it.
+            if *value {
+                within
+            } else {
+                Expr::from(
+                    Condition::any()
+                        .add(col.is_null())
+                        .add(Condition::all().add(within).not()),
+                )
+            }
         }
         Comparison::Flag(Flag::Public, value) => {
             let public = Query::select()

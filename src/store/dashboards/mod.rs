@@ -50,6 +50,7 @@ pub struct ListQuery {
 }
 
 mod listing;
+mod reach;
 
 pub(crate) use listing::applies_to;
 use listing::{JOINED_GRANT, org_page, readable_page};
@@ -432,8 +433,8 @@ impl DashboardRepo {
     pub async fn list(&self, query: &ListQuery) -> Result<Vec<Dashboard>> {
         let statement = if query.only_readable {
             // Read once and bound in every arm (a subquery per arm measured no faster).
-            let custom = self.store.roles().readable_names(&query.org_id).await?;
-            readable_page(query, &custom, self.store.backend())
+            let (custom, reach) = self.listing_facts(query).await?;
+            readable_page(query, &custom, &reach, self.store.backend())
         } else {
             org_page(query)
         };

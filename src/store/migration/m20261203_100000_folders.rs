@@ -70,8 +70,17 @@ enum Dashboards {
     InheritAccess,
     TrashedWith,
     CreateTime,
+    UpdateTime,
+    Title,
     Id,
 }
+
+/// `(index name, sort key)` of a folder's dashboards.
+const FOLDER_LISTING_INDEXES: [(&str, Dashboards); 3] = [
+    ("dashboards_folder_create_time", Dashboards::CreateTime),
+    ("dashboards_folder_update_time", Dashboards::UpdateTime),
+    ("dashboards_folder_title", Dashboards::Title),
+];
 
 fn flag(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col)
@@ -237,19 +246,23 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
-        // A folder's dashboards in page order (filter `folder =`, folder trash, moves).
-        manager
-            .create_index(
-                Index::create()
-                    .name("dashboards_by_folder")
-                    .table(Dashboards::Table)
-                    .col(Dashboards::OrgId)
-                    .col(Dashboards::FolderId)
-                    .col(Dashboards::CreateTime)
-                    .col(Dashboards::Id)
-                    .to_owned(),
-            )
-            .await?;
+        // A folder's dashboards in page order, one index per sort key: a member who reaches
+        // few folders lists them as one ordered arm each (and `folder =`, trash and moves
+        // find a folder's dashboards).
+        for (name, key) in FOLDER_LISTING_INDEXES {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(Dashboards::Table)
+                        .col(Dashboards::OrgId)
+                        .col(Dashboards::FolderId)
+                        .col(key)
+                        .col(Dashboards::Id)
+                        .to_owned(),
+                )
+                .await?;
+        }
         manager
             .create_index(
                 Index::create()
@@ -262,7 +275,11 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for name in ["dashboards_by_folder", "dashboards_trashed_with"] {
+        let names = FOLDER_LISTING_INDEXES
+            .map(|(name, _)| name)
+            .into_iter()
+            .chain(["dashboards_trashed_with"]);
+        for name in names {
             manager
                 .drop_index(Index::drop().name(name).table(Dashboards::Table).to_owned())
                 .await?;
