@@ -291,9 +291,13 @@ impl Visibility {
 
     /// An event that may change what the subscriber sees beyond the one dashboard it names:
     /// its own group memberships, its user record, any group deleted, any custom role
-    /// changed.
+    /// changed, and what changes access to a whole folder's contents at once (a share on a
+    /// folder, a folder moved, its inheritance changed, trashed or restored).
     fn reaches_me(&self, event: &Event) -> bool {
         let me = self.principal.user_name();
+        if folder_wide(event) {
+            return !matches!(self.known, Known::AllLiveExcept(_));
+        }
         match event.change.r#type {
             EventType::GroupMemberAdded | EventType::GroupMemberRemoved => {
                 event.change.grantee.as_deref() == Some(me.as_str())
@@ -396,6 +400,17 @@ impl Visibility {
             }
         }
         Ok(true)
+    }
+}
+
+/// An event that changes the access of every dashboard under a folder at once: a share on
+/// a folder granted, changed or revoked. An ADMIN without a filter sees every live
+/// dashboard whatever the shares.
+fn folder_wide(event: &Event) -> bool {
+    let on_folder = event.change.resource.starts_with("folders/");
+    match event.change.r#type {
+        EventType::ShareGranted | EventType::ShareChanged | EventType::ShareRevoked => on_folder,
+        _ => false,
     }
 }
 
