@@ -189,6 +189,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parses_share_targets_and_share_names() {
+        assert_eq!(
+            parse_share_target("name", "folders/f1").unwrap(),
+            ShareTarget::Folder("f1".into())
+        );
+        assert_eq!(
+            parse_share_target("name", "dashboards/d1").unwrap(),
+            ShareTarget::Dashboard("d1".into())
+        );
+        for bad in ["", "folders/", "labels/x", "folders/a/b"] {
+            assert!(parse_share_target("name", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_share_name("name", "folders/f/shares/s").unwrap(),
+            (ShareTarget::Folder("f".into()), "s".to_string())
+        );
+        assert_eq!(
+            parse_share_name("name", "dashboards/d/shares/s").unwrap(),
+            (ShareTarget::Dashboard("d".into()), "s".to_string())
+        );
+        for bad in ["folders/f/shares", "folders/f/widgets/s", "labels/l/shares/s"] {
+            assert!(parse_share_name("name", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn parses_widget_names() {
         assert_eq!(
             parse_widget_name("name", "dashboards/d-1/widgets/w_2").unwrap(),
