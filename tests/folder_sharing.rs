@@ -83,7 +83,11 @@ async fn check(
         permission: 0,
         principal: principal.into(),
     });
-    caller.sharing.check_access(request).await.map(|r| r.into_inner())
+    caller
+        .sharing
+        .check_access(request)
+        .await
+        .map(|r| r.into_inner())
 }
 
 async fn readable(caller: &mut Caller, name: &str) -> bool {
@@ -120,11 +124,18 @@ fn sources(response: &pb::CheckAccessResponse) -> Vec<(String, Vec<String>)> {
     out
 }
 
-async fn list_shares(caller: &mut Caller, parent: &str) -> Result<pb::ListSharesResponse, tonic::Status> {
+async fn list_shares(
+    caller: &mut Caller,
+    parent: &str,
+) -> Result<pb::ListSharesResponse, tonic::Status> {
     let request = caller.req(pb::ListSharesRequest {
         parent: parent.into(),
     });
-    caller.sharing.list_shares(request).await.map(|r| r.into_inner())
+    caller
+        .sharing
+        .list_shares(request)
+        .await
+        .map(|r| r.into_inner())
 }
 
 async fn revoke(caller: &mut Caller, share: &str) -> Result<(), tonic::Status> {
@@ -158,7 +169,11 @@ async fn a_private_subfolder_under_a_folder_everyone_reads() {
         .share(&ops, Kind::OrgMembers(true), "viewer")
         .await
         .expect("share the folder");
-    assert!(everyone.name.starts_with(&format!("{ops}/shares/")), "{}", everyone.name);
+    assert!(
+        everyone.name.starts_with(&format!("{ops}/shares/")),
+        "{}",
+        everyone.name
+    );
     alice
         .share(&private, Kind::User(carol.name()), "viewer")
         .await
@@ -166,16 +181,27 @@ async fn a_private_subfolder_under_a_folder_everyone_reads() {
 
     assert!(readable(&mut bob, &d_ops).await);
     assert!(readable(&mut bob, &d_team).await);
-    assert!(!readable(&mut bob, &d_private).await, "the cut keeps bob out");
-    assert!(readable(&mut carol, &d_private).await, "its own grantee reads it");
-    assert!(readable(&mut admin, &d_private).await, "ADMINs read everything");
+    assert!(
+        !readable(&mut bob, &d_private).await,
+        "the cut keeps bob out"
+    );
+    assert!(
+        readable(&mut carol, &d_private).await,
+        "its own grantee reads it"
+    );
+    assert!(
+        readable(&mut admin, &d_private).await,
+        "ADMINs read everything"
+    );
     let mut bobs = listed(&mut bob).await;
     bobs.sort();
     let mut expected = vec![d_ops.clone(), d_team.clone()];
     expected.sort();
     assert_eq!(bobs, expected);
     // CheckAccess about bob: READ false on the private dashboard, true elsewhere.
-    let about = check(&mut admin, &d_private, &bob.name()).await.expect("check");
+    let about = check(&mut admin, &d_private, &bob.name())
+        .await
+        .expect("check");
     assert!(!about.allowed);
     assert!(about.grants.is_empty());
     assert_eq!(about.inheritance_cut_at, private);
@@ -185,7 +211,9 @@ async fn a_private_subfolder_under_a_folder_everyone_reads() {
     assert_error(&status, Code::NotFound, "NOT_FOUND");
 
     // The explanation: where the share sits and the way it came down.
-    let explained = check(&mut admin, &d_team, &bob.name()).await.expect("check");
+    let explained = check(&mut admin, &d_team, &bob.name())
+        .await
+        .expect("check");
     assert!(explained.allowed);
     assert_eq!(
         explained.permissions().collect::<Vec<_>>(),
@@ -202,22 +230,35 @@ async fn a_private_subfolder_under_a_folder_everyone_reads() {
     let on_folder = check(&mut bob, &ops, "").await.expect("check a folder");
     assert!(on_folder.allowed);
     assert_eq!(sources(&on_folder), vec![(ops.clone(), vec![ops.clone()])]);
-    let on_private = check(&mut carol, &private, "").await.expect("check the private folder");
-    assert_eq!(sources(&on_private), vec![(private.clone(), vec![private.clone()])]);
+    let on_private = check(&mut carol, &private, "")
+        .await
+        .expect("check the private folder");
+    assert_eq!(
+        sources(&on_private),
+        vec![(private.clone(), vec![private.clone()])]
+    );
     assert_eq!(on_private.inheritance_cut_at, private);
     // An ADMIN's explanation of itself still names the shares that match it.
     let mine = check(&mut admin, &d_ops, "").await.expect("check");
     assert!(mine.implicit_owner);
-    assert_eq!(sources(&mine), vec![(ops.clone(), vec![ops.clone(), d_ops.clone()])]);
+    assert_eq!(
+        sources(&mine),
+        vec![(ops.clone(), vec![ops.clone(), d_ops.clone()])]
+    );
 
     // Inheritance restored: bob reads it on the very next call.
     set_inherit(&alice, &private, true).await;
     assert!(readable(&mut bob, &d_private).await);
     assert!(listed(&mut bob).await.contains(&d_private));
-    let explained = check(&mut admin, &d_private, &bob.name()).await.expect("check");
+    let explained = check(&mut admin, &d_private, &bob.name())
+        .await
+        .expect("check");
     assert_eq!(
         sources(&explained),
-        vec![(ops.clone(), vec![ops.clone(), private.clone(), d_private.clone()])]
+        vec![(
+            ops.clone(),
+            vec![ops.clone(), private.clone(), d_private.clone()]
+        )]
     );
     assert_eq!(explained.inheritance_cut_at, "");
     // And cut again: gone again.
@@ -274,7 +315,10 @@ async fn folder_share_rules() {
     assert_eq!(shares.users.len(), 1);
     let alice_owner = shares.users[0].clone();
     assert_eq!(alice_owner.role, "roles/owner");
-    assert_eq!(alice_owner.grantee.as_ref().and_then(|g| g.kind.clone()), Some(Kind::User(alice.name())));
+    assert_eq!(
+        alice_owner.grantee.as_ref().and_then(|g| g.kind.clone()),
+        Some(Kind::User(alice.name()))
+    );
 
     // No access: the folder does not exist for bob, nor for another org's ADMIN.
     let status = bob
@@ -347,7 +391,9 @@ async fn folder_share_rules() {
         .expect("its own tenant");
 
     // A share name must be well formed.
-    let status = revoke(&mut alice, &format!("{ops}/shares")).await.unwrap_err();
+    let status = revoke(&mut alice, &format!("{ops}/shares"))
+        .await
+        .unwrap_err();
     assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
 
     // ListMembers: on the folder, and on a dashboard below it through the folder's shares.
@@ -408,8 +454,15 @@ async fn folder_share_rules() {
         .collect();
     let mut kinds: Vec<&str> = on_bobs.iter().map(|(t, _, _)| t.as_str()).collect();
     kinds.sort();
-    assert_eq!(kinds, vec!["SHARE_CHANGED", "SHARE_GRANTED", "SHARE_REVOKED"]);
-    assert!(on_bobs.iter().all(|(_, dashboard, grantee)| dashboard.is_empty() && *grantee == bob.name()));
+    assert_eq!(
+        kinds,
+        vec!["SHARE_CHANGED", "SHARE_GRANTED", "SHARE_REVOKED"]
+    );
+    assert!(
+        on_bobs
+            .iter()
+            .all(|(_, dashboard, grantee)| dashboard.is_empty() && *grantee == bob.name())
+    );
     // Alice holds SHARE on the folder: she sees its share events too.
     let request = alice.req(pb::ListEventsRequest {
         page_size: 1000,
@@ -452,10 +505,18 @@ async fn group_join_rule_with_a_folder_owning_group() {
     };
     let request = add(&bob, &bob);
     let status = bob.directory.add_group_member(request).await.unwrap_err();
-    assert_error(&status, Code::PermissionDenied, "GROUP_GRANTS_EXCEED_CALLER");
+    assert_error(
+        &status,
+        Code::PermissionDenied,
+        "GROUP_GRANTS_EXCEED_CALLER",
+    );
     let request = add(&bob, &carol);
     let status = bob.directory.add_group_member(request).await.unwrap_err();
-    assert_error(&status, Code::PermissionDenied, "GROUP_GRANTS_EXCEED_CALLER");
+    assert_error(
+        &status,
+        Code::PermissionDenied,
+        "GROUP_GRANTS_EXCEED_CALLER",
+    );
     assert!(!readable(&mut bob, &d).await);
 
     // Once bob owns the folder himself, he may.
@@ -471,7 +532,10 @@ async fn group_join_rule_with_a_folder_owning_group() {
         name: group.name.clone(),
         etag: String::new(),
     });
-    bob.directory.delete_group(request).await.expect("delete group");
+    bob.directory
+        .delete_group(request)
+        .await
+        .expect("delete group");
     let shares = list_shares(&mut alice, &ops).await.expect("shares");
     assert!(shares.groups.is_empty());
     let request = alice.req(pb::ListEventsRequest {

@@ -10,8 +10,8 @@ use crate::app::sharing::{
     self, GranteeRef, InviteEntry, InviteRequest, InviteTarget, ShareRequest, TransferRequest,
 };
 use crate::core::authz::{Access, GranteeKind, Permission, RoleBook};
-use crate::core::folder::folder_name;
 use crate::core::dashboard::Limits;
+use crate::core::folder::folder_name;
 use crate::core::{Error, Micros, Result, names};
 use crate::pb;
 use crate::pb::sharing_service_server::SharingService;

@@ -209,7 +209,11 @@ mod tests {
             parse_share_name("name", "dashboards/d/shares/s").unwrap(),
             (ShareTarget::Dashboard("d".into()), "s".to_string())
         );
-        for bad in ["folders/f/shares", "folders/f/widgets/s", "labels/l/shares/s"] {
+        for bad in [
+            "folders/f/shares",
+            "folders/f/widgets/s",
+            "labels/l/shares/s",
+        ] {
             assert!(parse_share_name("name", bad).is_err(), "{bad}");
         }
     }

@@ -71,11 +71,7 @@ async fn check_dashboard(
     // read its chain either: where it is cut comes from the chain, read here.
     if !dashboard.inherit_access && dashboard.folder_id.is_some() {
         let folders: Vec<String> = dashboard.folder_id.iter().cloned().collect();
-        let chains = app
-            .store
-            .folders()
-            .chains(app.store.db(), &folders)
-            .await?;
+        let chains = app.store.folders().chains(app.store.db(), &folders).await?;
         access.inheritance = dashboard_inheritance(&dashboard, &chains);
     }
     Ok((subject, access))
@@ -95,7 +91,9 @@ async fn check_folder(
         app.authorizer.folder_access(caller, &folder, true).await?
     } else {
         may_inspect(caller, &caller_access, &folder.name())?;
-        app.authorizer.folder_access(&subject, &folder, true).await?
+        app.authorizer
+            .folder_access(&subject, &folder, true)
+            .await?
     };
     Ok((subject, access))
 }

@@ -53,7 +53,13 @@ pub async fn invite(
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
     let upserts = resolve_entries(app, caller, &request.entries, expire_time).await?;
 
-    let (mut write, locked) = Locked::begin(app, caller, &ShareTarget::Dashboard(id.clone()), Trash::Refuse).await?;
+    let (mut write, locked) = Locked::begin(
+        app,
+        caller,
+        &ShareTarget::Dashboard(id.clone()),
+        Trash::Refuse,
+    )
+    .await?;
     let shares = locked
         .grant(
             app,

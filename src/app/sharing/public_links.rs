@@ -28,7 +28,13 @@ pub async fn create_public_link(
     rand::fill(&mut secret);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
 
-    let (mut write, _) = Locked::begin(app, caller, &ShareTarget::Dashboard(id.clone()), Trash::Refuse).await?;
+    let (mut write, _) = Locked::begin(
+        app,
+        caller,
+        &ShareTarget::Dashboard(id.clone()),
+        Trash::Refuse,
+    )
+    .await?;
     let link = PublicLink {
         id: new_id(),
         org_id: caller.org_id.clone(),
@@ -53,7 +59,13 @@ pub async fn revoke_public_link(app: &App, caller: &Principal, name: &str) -> Re
         .dashboard(caller, &dashboard_id, Permission::Share)
         .await?;
 
-    let (mut write, _) = Locked::begin(app, caller, &ShareTarget::Dashboard(dashboard_id.clone()), Trash::Allow).await?;
+    let (mut write, _) = Locked::begin(
+        app,
+        caller,
+        &ShareTarget::Dashboard(dashboard_id.clone()),
+        Trash::Allow,
+    )
+    .await?;
     if !app
         .store
         .public_links()

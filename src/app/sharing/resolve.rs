@@ -3,8 +3,7 @@
 
 use crate::app::App;
 use crate::core::authz::{
-    Access, BuiltinRole, GranteeKind, Permission, PermissionSet, ShareTarget,
-    check_grantee_scope,
+    Access, BuiltinRole, GranteeKind, Permission, PermissionSet, ShareTarget, check_grantee_scope,
 };
 use crate::core::dashboard::Dashboard;
 use crate::core::directory::User;
