@@ -16,6 +16,7 @@ fn request(name: &str, title: &str, request_id: &str) -> pb::DuplicateDashboardR
         name: name.into(),
         title: title.into(),
         request_id: request_id.into(),
+        folder: String::new(),
     }
 }
 

@@ -65,7 +65,41 @@ pub fn dashboard(d: &Dashboard) -> pb::Dashboard {
         is_public: d.is_public.unwrap_or(false),
         starred: d.starred.unwrap_or(false),
         labels: d.labels.clone().unwrap_or_default(),
+        folder: d
+            .folder_id
+            .as_deref()
+            .map(crate::core::folder::folder_name)
+            .unwrap_or_default(),
+        inherit_access: Some(d.inherit_access),
         widgets: Vec::new(),
+    }
+}
+
+pub fn folder(f: &crate::core::folder::Folder, depth: usize) -> pb::Folder {
+    pb::Folder {
+        name: f.name(),
+        title: f.title.clone(),
+        description: f.description.clone(),
+        parent: f
+            .parent_id
+            .as_deref()
+            .map(crate::core::folder::folder_name)
+            .unwrap_or_default(),
+        inherit_access: Some(f.inherit_access),
+        creator: names::user_name(&f.creator_id),
+        create_time: Some(timestamp(f.create_time)),
+        update_time: Some(timestamp(f.update_time)),
+        delete_time: f.delete_time.map(timestamp),
+        etag: f.etag(),
+        depth: i32::try_from(depth).unwrap_or(i32::MAX),
+    }
+}
+
+pub fn access_change(c: &crate::core::authz::AccessChange) -> pb::AccessChange {
+    pb::AccessChange {
+        principal: c.principal.clone(),
+        gained: c.gained.iter().map(|p| permission(*p) as i32).collect(),
+        lost: c.lost.iter().map(|p| permission(*p) as i32).collect(),
     }
 }
 

@@ -77,6 +77,8 @@ impl DashboardService for DashboardApi {
             description: dashboard.description,
             metadata: fields.metadata.unwrap_or_default(),
             refresh_period_nanos: fields.refresh_period_nanos.flatten(),
+            folder_id: super::folder_service::parent_of("dashboard.folder", &dashboard.folder)?,
+            inherit_access: dashboard.inherit_access.unwrap_or(true),
         };
         let created = dashboards::create(&self.app, &caller, new).await?;
         self.respond(&caller, created).await
@@ -206,9 +208,34 @@ impl DashboardService for DashboardApi {
             source_id,
             title,
             request_id: request_id(request.request_id)?,
+            folder_id: super::folder_service::parent_of("folder", &request.folder)?,
         };
         let copy = dashboards::duplicate(&self.app, &caller, &self.limits, duplicate).await?;
         self.respond(&caller, copy).await
+    }
+
+    async fn move_dashboard(
+        &self,
+        request: Request<pb::MoveDashboardRequest>,
+    ) -> Result<Response<pb::MoveDashboardResponse>, Status> {
+        let (caller, request) = split(request)?;
+        let id = names::parse_dashboard_name("name", &request.name)?;
+        let folder_id = super::folder_service::parent_of("folder", &request.folder)?;
+        let Written { value, revision } =
+            dashboards::move_dashboard(&self.app, &caller, &id, folder_id, request.validate_only)
+                .await?;
+        let dashboard = self.render_full(&caller, value.dashboard, &[]).await?;
+        Ok(written(Written {
+            value: pb::MoveDashboardResponse {
+                dashboard: Some(dashboard),
+                access_changes: value
+                    .access_changes
+                    .iter()
+                    .map(convert::access_change)
+                    .collect(),
+            },
+            revision,
+        }))
     }
 
     async fn batch_get_dashboards(

@@ -7,6 +7,7 @@ mod authorizer;
 pub mod dashboards;
 pub mod directory;
 pub mod events;
+pub mod folders;
 pub mod freshness;
 pub mod identity;
 pub mod labels;

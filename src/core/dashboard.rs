@@ -22,6 +22,8 @@ pub struct Limits {
     /// Widget count, config and data-source limits; widget titles and descriptions use the
     /// limits above.
     pub widgets: WidgetLimits,
+    /// How deep folders nest (`MAX_FOLDER_DEPTH`): 1 is directly under the root.
+    pub max_folder_depth: usize,
 }
 
 impl Default for Limits {
@@ -36,6 +38,7 @@ impl Default for Limits {
             max_shares_per_dashboard: 1_000,
             max_response_bytes: 4 * 1024 * 1024 - 64 * 1024,
             widgets: WidgetLimits::default(),
+            max_folder_depth: super::folder::DEFAULT_MAX_FOLDER_DEPTH,
         }
     }
 }

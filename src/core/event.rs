@@ -35,10 +35,16 @@ pub enum EventType {
     LabelDeleted,
     LabelAdded,
     LabelRemoved,
+    FolderCreated,
+    FolderUpdated,
+    FolderDeleted,
+    FolderUndeleted,
+    FolderMoved,
+    DashboardMoved,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 29] = [
+    pub const ALL: [EventType; 35] = [
         Self::DashboardCreated,
         Self::DashboardUpdated,
         Self::DashboardDeleted,
@@ -68,6 +74,12 @@ impl EventType {
         Self::LabelDeleted,
         Self::LabelAdded,
         Self::LabelRemoved,
+        Self::FolderCreated,
+        Self::FolderUpdated,
+        Self::FolderDeleted,
+        Self::FolderUndeleted,
+        Self::FolderMoved,
+        Self::DashboardMoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -101,6 +113,12 @@ impl EventType {
             Self::LabelDeleted => "LABEL_DELETED",
             Self::LabelAdded => "LABEL_ADDED",
             Self::LabelRemoved => "LABEL_REMOVED",
+            Self::FolderCreated => "FOLDER_CREATED",
+            Self::FolderUpdated => "FOLDER_UPDATED",
+            Self::FolderDeleted => "FOLDER_DELETED",
+            Self::FolderUndeleted => "FOLDER_UNDELETED",
+            Self::FolderMoved => "FOLDER_MOVED",
+            Self::DashboardMoved => "DASHBOARD_MOVED",
         }
     }
 

@@ -105,6 +105,29 @@ pub fn paths_of(nodes: &[TreeNode], subtree: &[String]) -> Vec<PathRow> {
     rows
 }
 
+/// ALREADY_EXISTS `FOLDER_TITLE_TAKEN`: a live sibling already has the title (`what` names
+/// the title or the folder that cannot take it back).
+pub fn title_taken(what: &str) -> Error {
+    Error::AlreadyExists {
+        reason: "FOLDER_TITLE_TAKEN",
+        message: format!(
+            "a live folder in the same parent already has the title of {}",
+            super::error::echo(what)
+        ),
+        resource: what.to_string(),
+    }
+}
+
+/// FAILED_PRECONDITION `FOLDER_DELETED`: a write that needs a live folder met one in the
+/// trash.
+pub fn folder_deleted(id: &str) -> Error {
+    Error::failed_precondition(
+        "FOLDER_DELETED",
+        folder_name(id),
+        "the folder is in the trash; undelete it first",
+    )
+}
+
 /// Fails with INVALID_ARGUMENT `FOLDER_TOO_DEEP` when a folder at `depth` (1 = directly
 /// under the root) would pass `max_depth`.
 pub fn check_depth(depth: usize, max_depth: usize, field: &str) -> Result<()> {

@@ -225,6 +225,16 @@ pub struct Config {
     )]
     pub max_shares_per_dashboard: usize,
 
+    /// How deep folders nest (1: directly under the root); deeper is INVALID_ARGUMENT
+    /// `FOLDER_TOO_DEEP`.
+    #[arg(
+        long,
+        env = "MAX_FOLDER_DEPTH",
+        default_value_t = crate::core::folder::DEFAULT_MAX_FOLDER_DEPTH,
+        global = true
+    )]
+    pub max_folder_depth: usize,
+
     /// Largest ListDashboards page; bigger requests are coerced down.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1_000, global = true)]
     pub max_page_size: usize,
@@ -378,6 +388,7 @@ impl Config {
             max_metadata_bytes: self.max_metadata_bytes,
             max_page_size: self.max_page_size,
             max_shares_per_dashboard: self.max_shares_per_dashboard,
+            max_folder_depth: self.max_folder_depth,
             widgets: WidgetLimits {
                 max_widgets_per_dashboard: self.max_widgets_per_dashboard,
                 max_config_bytes: self.max_config_bytes,

@@ -14,12 +14,13 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    AuditApi, DashboardApi, DirectoryApi, LabelApi, SharingApi, VersionApi, WidgetApi,
+    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi, WidgetApi,
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
+use crate::pb::folder_service_server::FolderServiceServer;
 use crate::pb::label_service_server::LabelServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::version_service_server::VersionServiceServer;
@@ -241,6 +242,13 @@ pub async fn serve_with_metrics(
     let labels = LabelServiceServer::new(LabelApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let folders = FolderServiceServer::new(FolderApi::new(
+        app.clone(),
+        config.limits(),
+        config.trash_retention,
+    ))
+    .max_decoding_message_size(max)
+    .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
@@ -249,6 +257,7 @@ pub async fn serve_with_metrics(
         .register(compressed!(audit))
         .register(compressed!(versions))
         .register(compressed!(labels))
+        .register(compressed!(folders))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

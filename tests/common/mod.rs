@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod folders;
 pub mod logs;
 pub mod replica;
 
@@ -16,6 +17,7 @@ use dashboard_service::pb;
 use dashboard_service::pb::audit_service_client::AuditServiceClient;
 use dashboard_service::pb::dashboard_service_client::DashboardServiceClient;
 use dashboard_service::pb::directory_service_client::DirectoryServiceClient;
+use dashboard_service::pb::folder_service_client::FolderServiceClient;
 use dashboard_service::pb::label_service_client::LabelServiceClient;
 use dashboard_service::pb::sharing_service_client::SharingServiceClient;
 use dashboard_service::pb::version_service_client::VersionServiceClient;
@@ -274,6 +276,7 @@ pub struct Caller {
     pub audit: AuditServiceClient<Channel>,
     pub directory: DirectoryServiceClient<Channel>,
     pub labels: LabelServiceClient<Channel>,
+    pub folders: FolderServiceClient<Channel>,
 }
 
 impl Caller {
@@ -290,6 +293,7 @@ impl Caller {
             audit: AuditServiceClient::new(channel.clone()),
             directory: DirectoryServiceClient::new(channel.clone()),
             labels: LabelServiceClient::new(channel.clone()),
+            folders: FolderServiceClient::new(channel.clone()),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::core::{Error, Principal, Result, names, new_id};
 use crate::store::dashboards::NewDashboard;
 use crate::store::widgets::stored_content_bytes;
 
-use super::create::{CREATED_FIELDS, check_may_create};
+use super::create::{CREATED_FIELDS, begin_in_folder, check_may_create};
 
 /// What a caller asks for; `title` was validated by the caller of this function.
 pub struct DuplicateRequest {
@@ -21,6 +21,8 @@ pub struct DuplicateRequest {
     /// The copy's title; `None`: the source's, marked as a copy.
     pub title: Option<String>,
     pub request_id: Option<String>,
+    /// The folder to put the copy in (needs WRITE on it); `None`: the root.
+    pub folder_id: Option<String>,
 }
 
 pub async fn duplicate(
@@ -33,12 +35,17 @@ pub async fn duplicate(
         source_id,
         title,
         request_id,
+        folder_id,
     } = request;
     // Cannot READ the source: NOT_FOUND, before anything else says it exists.
     app.authorizer
         .dashboard(caller, &source_id, Permission::Read)
         .await?;
     check_may_create(caller)?;
+    if folder_id.is_some() {
+        crate::app::folders::authorize_destination(app, caller, folder_id.as_deref(), "folder")
+            .await?;
+    }
     // The copy's fields come from the source as read under its lock below; the request id
     // (what an earlier copy is found by) needs only the caller.
     let mut new = NewDashboard {
@@ -50,16 +57,14 @@ pub async fn duplicate(
         description: String::new(),
         metadata: Vec::new(),
         refresh_period_nanos: None,
-        folder_id: None,
+        folder_id,
     };
     let repo = app.store.dashboards();
     // A retry returns the first copy, as CreateDashboard does (same key space).
     if let Some(existing) = repo.find_by_request_id(app.store.db(), &new).await? {
         return Ok(Written::unchanged(existing));
     }
-    let mut write = app
-        .write(&caller.org_id, names::user_name(&caller.user_id))
-        .await?;
+    let mut write = begin_in_folder(app, caller, new.folder_id.as_deref()).await?;
     // Again under the writer lock: on SQLite a concurrent retry may have won.
     if let Some(existing) = repo.find_by_request_id(write.txn(), &new).await? {
         return Ok(Written::unchanged(existing));

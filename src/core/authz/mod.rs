@@ -7,12 +7,14 @@
 //! PERMISSION_DENIED.
 
 mod inheritance;
+mod moves;
 mod permission;
 mod policy;
 mod role;
 mod sharing;
 
 pub use inheritance::{ChainLink, Inheritance, inheritance};
+pub use moves::{AccessChange, Audience, MoveFacts, access_changes, grantee_audiences};
 pub use permission::{Permission, PermissionSet};
 pub use policy::{
     Access, Grant, GranteeKind, RoleBook, ShareTarget, Subject, authorize, effective_access,

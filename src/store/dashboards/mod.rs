@@ -54,6 +54,7 @@ mod reach;
 
 pub(crate) use listing::applies_to;
 use listing::{JOINED_GRANT, org_page, readable_page};
+pub(crate) use reach::readable_folders;
 
 impl SortKey {
     fn column(self) -> dashboard::Column {

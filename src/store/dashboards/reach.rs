@@ -78,6 +78,16 @@ pub(super) fn reached_folders(
         .take()
 }
 
+/// `SELECT descendant_id`: the folders `subjects` may READ through shares on folders (what
+/// ListFolders shows a member).
+pub(crate) fn readable_folders(
+    org_id: &str,
+    subjects: &[Subject],
+    now: Micros,
+) -> sea_orm::sea_query::SelectStatement {
+    reached_folders(org_id, subjects, ReadableRoles::OfOrg(org_id), now)
+}
+
 /// The folder arms of a member's page (see the module comment): each selects
 /// `(dashboard_id, sort_key)` of dashboards reached through folders, unordered and
 /// unlimited (the caller orders and limits them as it does the grant arms).
