@@ -145,7 +145,7 @@ async fn revoke(caller: &mut Caller, share: &str) -> Result<(), tonic::Status> {
 
 /// A folder shared with every org member as viewer: what is in it (and in a subfolder that
 /// inherits) is readable by a member; a private subfolder under it (inherit_access = false)
-/// is invisible to everyone but its own grantees and ADMINs, until it inherits again.
+/// is invisible to everyone but its own grantees and ADMINs. CheckAccess explains each.
 #[tokio::test]
 async fn a_private_subfolder_under_a_folder_everyone_reads() {
     let org = unique_org();
@@ -246,26 +246,6 @@ async fn a_private_subfolder_under_a_folder_everyone_reads() {
         vec![(ops.clone(), vec![ops.clone(), d_ops.clone()])]
     );
 
-    // Inheritance restored: bob reads it on the very next call.
-    set_inherit(&alice, &private, true).await;
-    assert!(readable(&mut bob, &d_private).await);
-    assert!(listed(&mut bob).await.contains(&d_private));
-    let explained = check(&mut admin, &d_private, &bob.name())
-        .await
-        .expect("check");
-    assert_eq!(
-        sources(&explained),
-        vec![(
-            ops.clone(),
-            vec![ops.clone(), private.clone(), d_private.clone()]
-        )]
-    );
-    assert_eq!(explained.inheritance_cut_at, "");
-    // And cut again: gone again.
-    set_inherit(&alice, &private, false).await;
-    assert!(!readable(&mut bob, &d_private).await);
-    assert!(!listed(&mut bob).await.contains(&d_private));
-
     // BatchCheckAccess explains the same way.
     let request = admin.req(pb::BatchCheckAccessRequest {
         names: vec![d_team.clone(), d_private.clone()],
@@ -286,6 +266,42 @@ async fn a_private_subfolder_under_a_folder_everyone_reads() {
     );
     assert!(!batch.results[1].allowed);
     assert_eq!(batch.results[1].inheritance_cut_at, private);
+}
+
+/// Setting inherit_access back to true on a private subfolder brings the shares of the
+/// folders above back on the very next call, and false takes them away again.
+#[tokio::test]
+async fn restoring_inheritance_brings_access_back() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let mut bob = server().user(&org, "bob", PlatformRole::Viewer).await;
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let ops = create_folder(&alice, "Ops", "", true).await.name;
+    let private = create_folder(&alice, "Payroll", &ops, false).await.name;
+    let d = create_in(&mut alice, "salaries", &private).await;
+    alice
+        .share(&ops, Kind::OrgMembers(true), "viewer")
+        .await
+        .expect("share the folder");
+    assert!(!readable(&mut bob, &d).await);
+
+    set_inherit(&alice, &private, true).await;
+    assert!(readable(&mut bob, &d).await);
+    assert!(listed(&mut bob).await.contains(&d));
+    let explained = check(&mut admin, &d, &bob.name()).await.expect("check");
+    assert_eq!(
+        sources(&explained),
+        vec![(ops.clone(), vec![ops.clone(), private.clone(), d.clone()])]
+    );
+    assert_eq!(explained.inheritance_cut_at, "");
+    assert_eq!(explained.inherited_from, vec![private.clone(), ops.clone()]);
+
+    set_inherit(&alice, &private, false).await;
+    assert!(!readable(&mut bob, &d).await);
+    assert!(!listed(&mut bob).await.contains(&d));
+    let explained = check(&mut admin, &d, &bob.name()).await.expect("check");
+    assert!(!explained.allowed);
+    assert_eq!(explained.inheritance_cut_at, private);
 }
 
 /// Managing a folder's shares: SHARE needed (inherited counts), roles within the granter's
