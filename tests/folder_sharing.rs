@@ -607,10 +607,34 @@ async fn a_watcher_sees_folder_shares_come_and_go() {
     expected.sort();
     assert_eq!(added, expected);
 
+    // Trashing the folder removes both, restoring it adds them back, once each: the next
+    // event after them is the retitle.
+    folders()
+        .await
+        .delete_folder(alice.req(pb::DeleteFolderRequest {
+            name: ops.clone(),
+            etag: String::new(),
+        }))
+        .await
+        .expect("trash the folder");
+    let mut removed = vec![next(&mut stream).await, next(&mut stream).await];
+    removed.sort();
+    let mut gone = vec![(Type::Removed, d1.clone()), (Type::Removed, d2.clone())];
+    gone.sort();
+    assert_eq!(removed, gone);
+    folders()
+        .await
+        .undelete_folder(alice.req(pb::UndeleteFolderRequest { name: ops.clone() }))
+        .await
+        .expect("restore the folder");
+    let mut back = vec![next(&mut stream).await, next(&mut stream).await];
+    back.sort();
+    assert_eq!(back, expected);
+    alice.retitle(&d1, "pumps 2").await;
+    assert_eq!(next(&mut stream).await, (Type::Modified, d1.clone()));
+
     revoke(&mut alice, &share.name).await.expect("revoke");
     let mut removed = vec![next(&mut stream).await, next(&mut stream).await];
     removed.sort();
-    let mut expected = vec![(Type::Removed, d1), (Type::Removed, d2)];
-    expected.sort();
-    assert_eq!(removed, expected);
+    assert_eq!(removed, gone);
 }

@@ -404,12 +404,23 @@ impl Visibility {
 }
 
 /// An event that changes the access of every dashboard under a folder at once: a share on
-/// a folder granted, changed or revoked. An ADMIN without a filter sees every live
-/// dashboard whatever the shares.
+/// a folder granted, changed or revoked; a folder moved (new folders above it), its
+/// `inherit_access` changed, trashed or restored. An ADMIN without a filter sees every live
+/// dashboard whatever the shares (and trashing records each dashboard's own event).
 fn folder_wide(event: &Event) -> bool {
     let on_folder = event.change.resource.starts_with("folders/");
     match event.change.r#type {
         EventType::ShareGranted | EventType::ShareChanged | EventType::ShareRevoked => on_folder,
+        EventType::FolderMoved | EventType::FolderDeleted | EventType::FolderUndeleted => true,
+        // A new title or description changes no one's access.
+        EventType::FolderUpdated => {
+            event.change.changed_fields.is_empty()
+                || event
+                    .change
+                    .changed_fields
+                    .iter()
+                    .any(|f| f == "inherit_access")
+        }
         _ => false,
     }
 }
