@@ -172,7 +172,10 @@ pub async fn list_members(
     let mut sources: BTreeMap<String, Vec<MemberSource>> = BTreeMap::new();
     let mut direct: HashMap<String, String> = HashMap::new();
     for g in grants.iter().filter(|g| g.kind == GranteeKind::User) {
-        direct.insert(g.grantee_id.clone(), g.role.clone());
+        // The share on the resource itself comes first and names the role.
+        direct
+            .entry(g.grantee_id.clone())
+            .or_insert_with(|| g.role.clone());
         sources
             .entry(g.grantee_id.clone())
             .or_default()
