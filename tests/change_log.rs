@@ -858,6 +858,150 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
         )
         .await;
 
+    // Folders: their CRUD, trash, moves, and dashboards moved between them (a folder's
+    // trash and moves also record the dashboards they carry).
+    let mut folder_ids = Vec::new();
+    for title in ["Ops", "Platform"] {
+        let response = admin
+            .folders
+            .create_folder(admin.req(pb::CreateFolderRequest {
+                folder: Some(pb::Folder {
+                    title: title.into(),
+                    ..Default::default()
+                }),
+            }))
+            .await
+            .expect("create folder");
+        let name = response.get_ref().name.clone();
+        ledger
+            .check(
+                "FolderService/CreateFolder",
+                &response,
+                &admin,
+                &[("FOLDER_CREATED", name.clone())],
+            )
+            .await;
+        folder_ids.push(name);
+    }
+    let (ops, platform) = (folder_ids[0].clone(), folder_ids[1].clone());
+    let response = admin
+        .folders
+        .update_folder(admin.req(pb::UpdateFolderRequest {
+            folder: Some(pb::Folder {
+                name: ops.clone(),
+                description: "runbooks".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["description".into()],
+            }),
+        }))
+        .await
+        .expect("update folder");
+    ledger
+        .check(
+            "FolderService/UpdateFolder",
+            &response,
+            &admin,
+            &[("FOLDER_UPDATED", ops.clone())],
+        )
+        .await;
+    let response = admin
+        .dashboards
+        .create_dashboard(admin.req(pb::CreateDashboardRequest {
+            dashboard: Some(pb::Dashboard {
+                title: "In a folder".into(),
+                folder: platform.clone(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .expect("create in folder");
+    let filed = response.get_ref().name.clone();
+    ledger
+        .check(
+            "DashboardService/CreateDashboard",
+            &response,
+            &admin,
+            &[("DASHBOARD_CREATED", filed.clone())],
+        )
+        .await;
+    let response = admin
+        .dashboards
+        .move_dashboard(admin.req(pb::MoveDashboardRequest {
+            name: filed.clone(),
+            folder: ops.clone(),
+            validate_only: false,
+        }))
+        .await
+        .expect("move dashboard");
+    ledger
+        .check(
+            "DashboardService/MoveDashboard",
+            &response,
+            &admin,
+            &[("DASHBOARD_MOVED", filed.clone())],
+        )
+        .await;
+    let response = admin
+        .folders
+        .move_folder(admin.req(pb::MoveFolderRequest {
+            name: ops.clone(),
+            parent: platform.clone(),
+            validate_only: false,
+        }))
+        .await
+        .expect("move folder");
+    ledger
+        .check(
+            "FolderService/MoveFolder",
+            &response,
+            &admin,
+            &[
+                ("FOLDER_MOVED", ops.clone()),
+                ("DASHBOARD_MOVED", filed.clone()),
+            ],
+        )
+        .await;
+    let response = admin
+        .folders
+        .delete_folder(admin.req(pb::DeleteFolderRequest {
+            name: platform.clone(),
+            etag: String::new(),
+        }))
+        .await
+        .expect("delete folder");
+    ledger
+        .check(
+            "FolderService/DeleteFolder",
+            &response,
+            &admin,
+            &[
+                ("FOLDER_DELETED", platform.clone()),
+                ("DASHBOARD_DELETED", filed.clone()),
+            ],
+        )
+        .await;
+    let response = admin
+        .folders
+        .undelete_folder(admin.req(pb::UndeleteFolderRequest {
+            name: platform.clone(),
+        }))
+        .await
+        .expect("undelete folder");
+    ledger
+        .check(
+            "FolderService/UndeleteFolder",
+            &response,
+            &admin,
+            &[
+                ("FOLDER_UNDELETED", platform.clone()),
+                ("DASHBOARD_UNDELETED", filed.clone()),
+            ],
+        )
+        .await;
+
     let missing: Vec<String> = mutating_methods()
         .difference(&ledger.covered)
         .cloned()

@@ -264,6 +264,36 @@ async fn permission_matrix() {
                 .share(&dashboard.name, Kind::User(third.name()), "roles/viewer")
                 .await;
             assert_eq!(outcome(shared), share, "{ctx}: share");
+            // Stopping the inheritance of folder shares changes who has access: SHARE.
+            let cut = caller
+                .dashboards
+                .update_dashboard(caller.req(pb::UpdateDashboardRequest {
+                    dashboard: Some(pb::Dashboard {
+                        name: dashboard.name.clone(),
+                        inherit_access: Some(false),
+                        ..Default::default()
+                    }),
+                    update_mask: Some(prost_types::FieldMask {
+                        paths: vec!["inherit_access".into()],
+                    }),
+                    ..Default::default()
+                }))
+                .await;
+            assert_eq!(outcome(cut), share, "{ctx}: inherit_access");
+            // Moving needs DELETE on the dashboard, and at the root a role that may create.
+            let moved = caller
+                .dashboards
+                .move_dashboard(caller.req(pb::MoveDashboardRequest {
+                    name: dashboard.name.clone(),
+                    folder: String::new(),
+                    validate_only: true,
+                }))
+                .await;
+            let may_move = match delete {
+                YES if !actor.may_create => DENIED,
+                other => other,
+            };
+            assert_eq!(outcome(moved), may_move, "{ctx}: move");
             let deleted = caller
                 .dashboards
                 .delete_dashboard(caller.req(pb::DeleteDashboardRequest {

@@ -21,7 +21,13 @@ use crate::pb::dashboard_service_server::DashboardService;
 
 /// The fields an update mask may name, and those the server sets.
 const MASK: MaskFields = MaskFields {
-    updatable: &["title", "description", "metadata", "refresh_period"],
+    updatable: &[
+        "title",
+        "description",
+        "metadata",
+        "refresh_period",
+        "inherit_access",
+    ],
     output_only: &[
         "name",
         "creator",
@@ -30,8 +36,12 @@ const MASK: MaskFields = MaskFields {
         "delete_time",
         "expire_time",
         "etag",
+        "folder",
     ],
 };
+/// What `*` and an empty mask select: the content fields. `inherit_access` changes who has
+/// access (it needs SHARE), so only a mask that names it changes it.
+const CONTENT: [&str; 4] = ["title", "description", "metadata", "refresh_period"];
 const MAX_REQUEST_ID_CHARS: usize = 128;
 
 pub struct DashboardApi {
@@ -160,12 +170,22 @@ impl DashboardService for DashboardApi {
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
         let fields = fields_of(&dashboard, Some(&paths))?;
         check_fields(&fields, "dashboard", &self.limits)?;
-        if fields == DashboardFields::default() {
+        // Named in the mask but unset: the default, true.
+        let inherit_access = paths
+            .iter()
+            .any(|p| p.trim() == "inherit_access")
+            .then_some(dashboard.inherit_access != Some(false));
+        if fields == DashboardFields::default() && inherit_access.is_none() {
             return Err(Error::invalid("update_mask", "names no field to update").into());
         }
         let message = version_message(&request.version_message)?;
-        let updated =
-            dashboards::update(&self.app, &caller, &id, &dashboard.etag, &fields, message).await?;
+        let update = dashboards::Update {
+            etag: &dashboard.etag,
+            fields: &fields,
+            inherit_access,
+            version_message: message,
+        };
+        let updated = dashboards::update(&self.app, &caller, &id, update).await?;
         self.respond(&caller, updated).await
     }
 
@@ -393,7 +413,7 @@ fn fields_of(dashboard: &pb::Dashboard, mask: Option<&[String]>) -> Result<Dashb
     .into_iter()
     .filter_map(|(field, set)| set.then_some(field))
     .collect();
-    let selected = MASK.select(paths, MASK.updatable, &populated)?;
+    let selected = MASK.select(paths, &CONTENT, &populated)?;
     let mut fields = DashboardFields::default();
     for path in selected {
         match path {

@@ -154,6 +154,63 @@ pub fn check_no_cycle(moved: &str, destination: Option<&str>, subtree: &[String]
     }
 }
 
+/// ListFolders' filter: a condition on the title.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TitleMatch {
+    Any,
+    Equals(String),
+    /// Contains, ignoring case.
+    Contains(String),
+}
+
+/// Parses ListFolders' `filter`: empty, `title = "text"` or `title : "text"` (`\"` and
+/// `\\` escape inside the quotes). Kept to the title on purpose: a folder has little else
+/// to find it by.
+pub fn parse_title_filter(filter: &str) -> Result<TitleMatch> {
+    let filter = filter.trim();
+    if filter.is_empty() {
+        return Ok(TitleMatch::Any);
+    }
+    let invalid = || {
+        Error::invalid(
+            "filter",
+            format!(
+                "{} is not a folder filter: expected title = \"text\" or title : \"text\"",
+                super::error::echo(filter)
+            ),
+        )
+    };
+    let Some(rest) = filter.strip_prefix("title") else {
+        return Err(invalid());
+    };
+    let rest = rest.trim_start();
+    let (contains, rest) = match rest.chars().next() {
+        Some(':') => (true, &rest[1..]),
+        Some('=') => (false, &rest[1..]),
+        _ => return Err(invalid()),
+    };
+    let quoted = rest.trim();
+    let inner = quoted
+        .strip_prefix('"')
+        .and_then(|q| q.strip_suffix('"'))
+        .filter(|_| quoted.len() >= 2)
+        .ok_or_else(invalid)?;
+    let mut text = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => text.push(chars.next().ok_or_else(invalid)?),
+            '"' => return Err(invalid()),
+            c => text.push(c),
+        }
+    }
+    Ok(if contains {
+        TitleMatch::Contains(text)
+    } else {
+        TitleMatch::Equals(text)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,6 +264,28 @@ mod tests {
         ];
         let rows = paths_of(&nodes, &["c".into()]);
         assert!(rows.iter().all(|r| r.inherits == (r.ancestor == "c")));
+    }
+
+    #[test]
+    fn title_filters() {
+        assert_eq!(parse_title_filter(" ").unwrap(), TitleMatch::Any);
+        assert_eq!(
+            parse_title_filter("title : \"op\"").unwrap(),
+            TitleMatch::Contains("op".into())
+        );
+        assert_eq!(
+            parse_title_filter("title=\"a \\\"b\\\"\"").unwrap(),
+            TitleMatch::Equals("a \"b\"".into())
+        );
+        for bad in [
+            "name = \"x\"",
+            "title",
+            "title = x",
+            "title = \"x",
+            "title : \"a\"b\"",
+        ] {
+            assert!(parse_title_filter(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

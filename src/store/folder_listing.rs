@@ -11,7 +11,7 @@ use sea_orm::{
 use super::entities::{folder, folder_path};
 use super::folders::folder_into_domain;
 use crate::core::authz::Subject;
-use crate::core::folder::Folder;
+use crate::core::folder::{Folder, TitleMatch};
 use crate::core::{Micros, Result};
 
 /// Which folders a listing may show, and how it matches titles.
@@ -21,15 +21,6 @@ pub struct FolderScope<'a> {
     pub subjects: Option<&'a [Subject]>,
     pub show_deleted: bool,
     pub now: Micros,
-}
-
-/// A title condition of ListFolders' filter.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TitleMatch {
-    Any,
-    Equals(String),
-    /// Contains, ignoring case.
-    Contains(String),
 }
 
 impl FolderScope<'_> {

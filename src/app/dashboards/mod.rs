@@ -16,7 +16,7 @@ pub use moves::{MovedDashboard, move_dashboard};
 pub use read::{batch_get, data_sources, get, list, with_caller_state};
 pub use stars::{star, unstar};
 pub use trash::{delete, purge_expired, undelete};
-pub use update::update;
+pub use update::{Update, update};
 
 use super::{App, Write};
 use crate::core::authz::Permission;

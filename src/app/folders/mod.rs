@@ -16,11 +16,17 @@ use crate::core::folder::{
 use crate::core::{Error, Principal, Result, Violation, new_id};
 use crate::store::folder_writes::lock_tree;
 
+mod list;
+mod moves;
 mod preview;
 mod trash;
+mod update;
 
+pub use list::{FolderPage, ListFolders, list};
+pub use moves::{Moved, move_folder};
 pub(crate) use preview::preview;
 pub use trash::{delete, undelete};
+pub use update::{FolderUpdate, update};
 
 /// A folder with how deep it sits (1: directly under the root).
 #[derive(Debug, Clone)]
