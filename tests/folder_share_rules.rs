@@ -331,6 +331,55 @@ async fn a_watcher_sees_folder_shares_come_and_go() {
     assert_eq!(removed, gone);
 }
 
+/// Folder changes that change many dashboards' access at once reach a watcher too: a cut
+/// (inherit_access false) removes what is below it, restoring inheritance adds it back, and
+/// a folder moved under a shared folder brings its dashboards.
+#[tokio::test]
+async fn a_watcher_follows_cuts_and_moves() {
+    let org = unique_org();
+    let mut alice = server().user(&org, "alice", PlatformRole::Author).await;
+    let mut bob = server().user(&org, "bob", PlatformRole::Viewer).await;
+    let ops = create_folder(&alice, "Ops", "", true).await.name;
+    let sub = create_folder(&alice, "Sub", &ops, true).await.name;
+    let elsewhere = create_folder(&alice, "Elsewhere", "", true).await.name;
+    let d1 = create_in(&mut alice, "pumps", &sub).await;
+    let d2 = create_in(&mut alice, "valves", &elsewhere).await;
+    alice.share_with(&ops, &bob, "viewer").await;
+
+    let mut stream = bob.watch(0, "").await.expect("watch");
+    set_inherit(&alice, &sub, false).await;
+    assert_eq!(next(&mut stream).await, (Type::Removed, d1.clone()));
+    set_inherit(&alice, &sub, true).await;
+    assert_eq!(next(&mut stream).await, (Type::Added, d1.clone()));
+    folders()
+        .await
+        .move_folder(alice.req(pb::MoveFolderRequest {
+            name: elsewhere.clone(),
+            parent: ops.clone(),
+            validate_only: false,
+        }))
+        .await
+        .expect("move the folder under the shared one");
+    assert_eq!(next(&mut stream).await, (Type::Added, d2.clone()));
+    // A new title changes no one's access: the next event is the retitle that follows.
+    folders()
+        .await
+        .update_folder(alice.req(pb::UpdateFolderRequest {
+            folder: Some(pb::Folder {
+                name: sub.clone(),
+                title: "Sub 2".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".into()],
+            }),
+        }))
+        .await
+        .expect("retitle the folder");
+    alice.retitle(&d2, "valves 2").await;
+    assert_eq!(next(&mut stream).await, (Type::Modified, d2));
+}
+
 fn share_request(
     caller: &Caller,
     folder: &str,
