@@ -267,9 +267,15 @@ impl Visibility {
         now: &HashMap<String, Dashboard>,
     ) -> Option<Seen> {
         let has = |t: EventType| types.contains(&t);
-        // Created or undeleted here: it was not live before.
-        let was = !(has(EventType::DashboardCreated) || has(EventType::DashboardUndeleted))
-            && self.was_visible(id);
+        // Created or undeleted here: it was not live before. That matters only when what the
+        // subscriber was told is "every live dashboard but these"; an explicit set already
+        // says it, and may hold the dashboard because a re-list (which reads the state as it
+        // is, possibly after this revision) has just sent it as ADDED: not twice.
+        let fresh = has(EventType::DashboardCreated) || has(EventType::DashboardUndeleted);
+        let was = match &self.known {
+            Known::AllLiveExcept(_) => !fresh && self.was_visible(id),
+            Known::Only(_) => self.was_visible(id),
+        };
         // Trashed or purged here: not visible after, whatever came later.
         let is = !(has(EventType::DashboardDeleted) || has(EventType::DashboardPurged))
             && now.contains_key(id);
