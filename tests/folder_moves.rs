@@ -310,3 +310,38 @@ async fn moves_need_delete_on_the_thing_and_write_on_the_destination() {
         .expect_err("no access to A");
     assert_error(&err, Code::NotFound, "NOT_FOUND");
 }
+
+/// Two moves that would make a cycle together (A into B, B into A), raced many times:
+/// one of each pair wins, the other answers FOLDER_CYCLE, and the tree stays a tree.
+#[tokio::test]
+async fn racing_moves_never_make_a_cycle() {
+    let org = unique_org();
+    let mut admin = server().user(&org, "root", PlatformRole::Admin).await;
+    let mut other = server().user(&org, "root", PlatformRole::Admin).await;
+    for round in 0..8 {
+        let a = admin.folder(&format!("A{round}"), "").await;
+        let b = admin.folder(&format!("B{round}"), "").await;
+        let (left, right) = tokio::join!(
+            admin.move_folder(&a.name, &b.name, false),
+            other.move_folder(&b.name, &a.name, false),
+        );
+        let won = [left.is_ok(), right.is_ok()];
+        assert_eq!(
+            won.iter().filter(|w| **w).count(),
+            1,
+            "round {round}: {won:?}"
+        );
+        for result in [left, right] {
+            if let Err(err) = result {
+                assert_error(&err, Code::FailedPrecondition, "FOLDER_CYCLE");
+            }
+        }
+        let a = admin.get_folder(&a.name).await.expect("a");
+        let b = admin.get_folder(&b.name).await.expect("b");
+        assert!(
+            !(a.parent == b.name && b.parent == a.name),
+            "round {round}: a cycle"
+        );
+        assert_eq!(a.depth + b.depth, 3, "one under the other");
+    }
+}

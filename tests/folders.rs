@@ -126,6 +126,25 @@ async fn update_with_mask_etag_and_unique_titles() {
             .expect_err("not updatable");
         assert_eq!(err.code(), Code::InvalidArgument, "{path}");
     }
+    // An editor (WRITE, no SHARE) sends the folder back as read with an empty mask: its
+    // unchanged `inherit_access` needs no SHARE.
+    share_folder(&org, &ops.name, "user", "editor", "roles/editor").await;
+    let mut editor = server().user(&org, "editor", PlatformRole::Author).await;
+    let mut as_read = editor.get_folder(&ops.name).await.expect("editor reads");
+    as_read.title = "Ops again".into();
+    let edited = editor
+        .update_folder(as_read.clone(), &[])
+        .await
+        .expect("empty mask");
+    assert_eq!(edited.title, "Ops again");
+    as_read.etag = edited.etag.clone();
+    as_read.inherit_access = Some(false);
+    let err = editor
+        .update_folder(as_read, &[])
+        .await
+        .expect_err("a cut needs SHARE");
+    assert_error(&err, Code::PermissionDenied, "MISSING_PERMISSION");
+    let updated = edited;
     let mut empty = updated.clone();
     empty.title = "  ".into();
     let err = author
@@ -439,6 +458,15 @@ async fn delete_and_undelete_restore_the_subtree_and_its_access() {
     assert!(roots.folders.is_empty());
     let err = owner.delete_folder(&f.name).await.expect_err("twice");
     assert_error(&err, Code::FailedPrecondition, "ALREADY_DELETED");
+    // d2 went with G: it comes back with it, not alone.
+    let err = owner
+        .dashboards
+        .undelete_dashboard(owner.req(pb::UndeleteDashboardRequest {
+            name: d2.name.clone(),
+        }))
+        .await
+        .expect_err("folder trashed");
+    assert_error(&err, Code::FailedPrecondition, "FOLDER_DELETED");
     // G went with F: it comes back with F, not alone.
     let err = owner
         .undelete_folder(&g.name)
@@ -590,4 +618,98 @@ async fn tenant_walls_hold_for_folders() {
         .await;
     let err = stranger.get_folder(&mine.name).await.expect_err("org wall");
     assert_error(&err, Code::NotFound, "NOT_FOUND");
+}
+
+/// The folder permission matrix: for each platform role of the actor and each role it was
+/// given on a folder, what it may do there (view = READ; create inside = WRITE; change
+/// `inherit_access` = SHARE; trash and move away = DELETE).
+#[tokio::test]
+async fn folder_permission_matrix() {
+    const YES: Result<(), Code> = Ok(());
+    const DENIED: Result<(), Code> = Err(Code::PermissionDenied);
+    const HIDDEN: Result<(), Code> = Err(Code::NotFound);
+    fn outcome<T>(result: Result<T, tonic::Status>) -> Result<(), Code> {
+        result.map(|_| ()).map_err(|s| s.code())
+    }
+    let org = unique_org();
+    let mut olga = server().user(&org, "olga", PlatformRole::Author).await;
+    // (sub, tenant, role, may create at the root)
+    let actors = [
+        ("tv", Some("t1"), PlatformRole::Viewer, false),
+        ("tp", Some("t1"), PlatformRole::PowerUser, true),
+        ("oa", None, PlatformRole::Author, true),
+        ("od", None, PlatformRole::Admin, true),
+    ];
+    let admin = (YES, YES, YES, YES);
+    let viewer_ceiling = (YES, DENIED, DENIED, DENIED);
+    type Row = [(
+        Result<(), Code>,
+        Result<(), Code>,
+        Result<(), Code>,
+        Result<(), Code>,
+    ); 4];
+    let table: [(&str, Row); 5] = [
+        (
+            "",
+            [
+                (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+                (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+                (HIDDEN, HIDDEN, HIDDEN, HIDDEN),
+                admin,
+            ],
+        ),
+        (
+            "roles/viewer",
+            [viewer_ceiling, viewer_ceiling, viewer_ceiling, admin],
+        ),
+        (
+            "roles/editor",
+            [
+                viewer_ceiling,
+                (YES, YES, DENIED, DENIED),
+                (YES, YES, DENIED, DENIED),
+                admin,
+            ],
+        ),
+        (
+            "roles/contributor",
+            [
+                viewer_ceiling,
+                (YES, YES, YES, DENIED),
+                (YES, YES, YES, DENIED),
+                admin,
+            ],
+        ),
+        ("roles/owner", [viewer_ceiling, admin, admin, admin]),
+    ];
+    for (a, (sub, tenant, role, may_create)) in actors.iter().enumerate() {
+        let mut caller = server().caller(&org, sub, *tenant, *role).await;
+        for (given, row) in &table {
+            let (view, write, share, delete) = row[a];
+            let f = olga.folder(&format!("{sub} {given}"), "").await;
+            if !given.is_empty() {
+                share_folder(&org, &f.name, "user", sub, given).await;
+            }
+            let ctx = format!("{sub} with {given:?}");
+            assert_eq!(
+                outcome(caller.get_folder(&f.name).await),
+                view,
+                "{ctx}: view"
+            );
+            let sub_folder = caller.try_folder("inside", &f.name, None).await;
+            assert_eq!(outcome(sub_folder), write, "{ctx}: create folder inside");
+            let mut cut = f.clone();
+            cut.inherit_access = Some(false);
+            let cut = caller.update_folder(cut, &["inherit_access"]).await;
+            assert_eq!(outcome(cut), share, "{ctx}: inherit_access");
+            let moved = caller.move_folder(&f.name, "", true).await;
+            let may_move = match delete {
+                YES if !may_create => DENIED,
+                other => other,
+            };
+            assert_eq!(outcome(moved), may_move, "{ctx}: move");
+            let deleted = caller.delete_folder(&f.name).await;
+            assert_eq!(outcome(deleted), delete, "{ctx}: delete");
+        }
+    }
 }

@@ -105,35 +105,8 @@ impl FolderService for FolderApi {
         let folder = request
             .folder
             .ok_or_else(|| Error::invalid("folder", "required"))?;
-        let id = parse_folder_name("folder.name", &folder.name)?;
         let paths = request.update_mask.map(|m| m.paths).unwrap_or_default();
-        let populated: Vec<&'static str> = [
-            ("title", !folder.title.is_empty()),
-            ("description", !folder.description.is_empty()),
-            ("inherit_access", folder.inherit_access.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(field, set)| set.then_some(field))
-        .collect();
-        let selected = MASK.select(&paths, MASK.updatable, &populated)?;
-        let mut update = FolderUpdate {
-            id,
-            title: None,
-            description: None,
-            inherit_access: None,
-            etag: folder.etag,
-        };
-        for path in selected {
-            match path {
-                "title" => update.title = Some(folder.title.clone()),
-                "description" => update.description = Some(folder.description.clone()),
-                // Named in the mask but unset: the default, true.
-                "inherit_access" => {
-                    update.inherit_access = Some(folder.inherit_access != Some(false))
-                }
-                _ => {}
-            }
-        }
+        let update = update_of(folder, &paths)?;
         let updated = folders::update(&self.app, &caller, &self.limits, update).await?;
         Ok(written(updated.map(|p| render(&p))))
     }
@@ -187,6 +160,37 @@ impl FolderService for FolderApi {
         let restored = folders::undelete(&self.app, &caller, &id).await?;
         Ok(written(restored.map(|p| render(&p))))
     }
+}
+
+/// The update `paths` select from `folder` (an empty mask: the fields it sets).
+fn update_of(folder: pb::Folder, paths: &[String]) -> Result<FolderUpdate> {
+    let id = parse_folder_name("folder.name", &folder.name)?;
+    let populated: Vec<&'static str> = [
+        ("title", !folder.title.is_empty()),
+        ("description", !folder.description.is_empty()),
+        ("inherit_access", folder.inherit_access.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(field, set)| set.then_some(field))
+    .collect();
+    let selected = MASK.select(paths, MASK.updatable, &populated)?;
+    let mut update = FolderUpdate {
+        id,
+        title: None,
+        description: None,
+        inherit_access: None,
+        etag: folder.etag,
+    };
+    for path in selected {
+        match path {
+            "title" => update.title = Some(folder.title.clone()),
+            "description" => update.description = Some(folder.description.clone()),
+            // Named in the mask but unset: the default, true.
+            "inherit_access" => update.inherit_access = Some(folder.inherit_access != Some(false)),
+            _ => {}
+        }
+    }
+    Ok(update)
 }
 
 /// `folders/{id}` as an id; empty: the root.

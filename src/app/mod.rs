@@ -32,6 +32,8 @@ pub struct App {
     pub doorbell: Doorbell,
     /// The change-log tails of this replica's watch streams.
     pub hub: watch::WatchHub,
+    /// Members' listing facts, between calls of one revision.
+    pub listing_facts: dashboards::ListingFactsCache,
 }
 
 impl App {
@@ -41,6 +43,7 @@ impl App {
             store,
             doorbell: Doorbell::default(),
             hub: watch::WatchHub::default(),
+            listing_facts: dashboards::ListingFactsCache::default(),
         }
     }
 

@@ -3,6 +3,7 @@
 mod create;
 mod duplicate;
 mod labels;
+mod listing_facts;
 mod moves;
 mod read;
 mod stars;
@@ -12,6 +13,7 @@ mod update;
 pub use create::{NewDashboardFields, create};
 pub use duplicate::{DuplicateRequest, duplicate};
 pub use labels::{add_label, remove_label};
+pub use listing_facts::ListingFactsCache;
 pub use moves::{MovedDashboard, move_dashboard};
 pub use read::{batch_get, data_sources, get, list, with_caller_state};
 pub use stars::{star, unstar};

@@ -40,10 +40,15 @@ pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64,
     let revision = events::latest_revision(app.store.db(), &caller.org_id).await?;
     // An ADMIN reads every dashboard: its subjects matter only to a filter
     // (`shared_with_me`).
-    let subjects = if caller.is_admin() && page.filter.is_none() {
-        Vec::new()
+    let (subjects, facts) = if caller.is_admin() {
+        if page.filter.is_none() {
+            (Vec::new(), None)
+        } else {
+            (app.authorizer.subjects(caller).await?, None)
+        }
     } else {
-        app.authorizer.subjects(caller).await?
+        let (subjects, facts) = super::listing_facts::facts_for(app, caller, revision).await?;
+        (subjects, Some(facts))
     };
     if let Some(filter) = &page.filter {
         filter::check_cost(filter, subjects.len())?;
@@ -53,6 +58,7 @@ pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64,
         caller_id: caller.user_id.clone(),
         subjects,
         only_readable: !caller.is_admin(),
+        facts,
         now: now_micros(),
         page,
     };

@@ -52,6 +52,18 @@ pub async fn undelete(app: &App, caller: &Principal, id: &str) -> Result<Written
             "the dashboard is not in the trash",
         ));
     }
+    // Out of the trash into a folder still in it: undelete the folder instead (that
+    // restores the dashboard with it).
+    if let Some(folder_id) = &current.folder_id {
+        let folder = app
+            .store
+            .folders()
+            .get(write.txn(), &caller.org_id, folder_id)
+            .await?;
+        if folder.is_some_and(|f| f.delete_time.is_some()) {
+            return Err(crate::core::folder::folder_deleted(folder_id));
+        }
+    }
     let restored = app
         .store
         .dashboards()

@@ -8,6 +8,7 @@ use crate::core::authz::{
     AccessChange, Audience, Grant, GranteeKind, Inheritance, MoveFacts, access_changes,
     grantee_audiences,
 };
+use crate::core::directory::tenant_visible_to;
 use crate::core::{Principal, Result, now_micros};
 
 /// The changes between `before` and `after` for the grantees of `own` (the moved thing's
@@ -60,7 +61,13 @@ pub(crate) async fn preview(
             subjects,
         });
     }
-    audiences.extend(grantee_audiences(&grants));
+    // A tenant user hears of its own tenant only, as the directory shows it.
+    audiences.extend(grantee_audiences(&grants).into_iter().filter(|a| match a {
+        Audience::Grantee(s) if s.kind == GranteeKind::Tenant => {
+            tenant_visible_to(caller, Some(&s.id))
+        }
+        _ => true,
+    }));
     let facts = MoveFacts {
         org_id: &caller.org_id,
         grants: &grants,

@@ -2,7 +2,7 @@
 //! has access below the folder, so the closure rows of the whole subtree are rewritten).
 
 use crate::app::{App, Written};
-use crate::core::authz::Permission;
+use crate::core::authz::{Permission, authorize};
 use crate::core::dashboard::Limits;
 use crate::core::event::{Change, EventType};
 use crate::core::folder::{folder_deleted, folder_name, paths_of, title_taken};
@@ -33,15 +33,8 @@ pub async fn update(
         request.description.as_deref(),
     )?;
     let (_, access) = app.authorizer.folder(caller, id, Permission::Read).await?;
-    let mut needed = Vec::new();
     if title.is_some() || request.description.is_some() {
-        needed.push(Permission::Write);
-    }
-    if request.inherit_access.is_some() {
-        needed.push(Permission::Share);
-    }
-    for permission in needed {
-        crate::core::authz::authorize(&access, permission, &folder_name(id))?;
+        authorize(&access, Permission::Write, &folder_name(id))?;
     }
     let mut write = begin_structure(app, caller).await?;
     let repo = app.store.folders();
@@ -78,10 +71,11 @@ pub async fn update(
     let cut_changed = request
         .inherit_access
         .is_some_and(|inherit| inherit != folder.inherit_access);
-    if let Some(inherit) = request.inherit_access {
-        folder.inherit_access = inherit;
-    }
     if cut_changed {
+        // Who has access below the folder changes: SHARE, asked only when it changes (an
+        // empty mask with the folder as read names it unchanged).
+        authorize(&access, Permission::Share, &folder_name(id))?;
+        folder.inherit_access = !folder.inherit_access;
         changed.push("inherit_access");
     }
     if changed.is_empty() {

@@ -65,6 +65,40 @@ pub(super) fn readable_page(
     reach: &FolderReach,
     backend: DatabaseBackend,
 ) -> sea_orm::sea_query::SelectStatement {
+    let Some(top) = readable_top(query, custom_readable, reach, backend) else {
+        // No subjects: nothing is readable.
+        return Query::select()
+            .column(Asterisk)
+            .from(dashboard::Entity)
+            .and_where(Expr::val(1).eq(0))
+            .take();
+    };
+    let order = sort_order(query);
+    let mut page = with_visibility(query.now);
+    page.join_subquery(
+        JoinType::InnerJoin,
+        top,
+        Alias::new("page"),
+        Expr::col((dashboard::Entity, dashboard::Column::Id))
+            .equals((Alias::new("page"), grant::Column::DashboardId)),
+    );
+    if let Some(filter) = &query.page.filter {
+        page.cond_where(filter_condition(filter, query))
+            .limit(query.page.limit);
+    }
+    page.order_by((Alias::new("page"), SORT_KEY), order.clone())
+        .order_by((Alias::new("page"), grant::Column::DashboardId), order)
+        .take()
+}
+
+/// The `(dashboard_id, sort_key)` of the page's dashboards, in page order (before the
+/// filter): the merged arms of [`readable_page`]. `None` without subjects.
+pub(super) fn readable_top(
+    query: &ListQuery,
+    custom_readable: &[String],
+    reach: &FolderReach,
+    backend: DatabaseBackend,
+) -> Option<sea_orm::sea_query::SelectStatement> {
     let key = query.page.sort.grant_column();
     let order = sort_order(query);
     let arm = |subject: &Subject| {
@@ -124,14 +158,7 @@ pub(super) fn readable_page(
             .take()
     };
     let mut subjects = query.subjects.iter();
-    let Some(first) = subjects.next() else {
-        // No subjects: nothing is readable.
-        return Query::select()
-            .column(Asterisk)
-            .from(dashboard::Entity)
-            .and_where(Expr::val(1).eq(0))
-            .take();
-    };
+    let first = subjects.next()?;
     let top = if backend == DatabaseBackend::Sqlite {
         // The compound's ORDER BY and LIMIT follow the last arm and apply to the whole. A
         // LIMIT is kept with a filter too (as large as it gets): SQLite drops the ORDER BY of
@@ -171,21 +198,7 @@ pub(super) fn readable_page(
         }
         top.take()
     };
-    let mut page = with_visibility(query.now);
-    page.join_subquery(
-        JoinType::InnerJoin,
-        top,
-        Alias::new("page"),
-        Expr::col((dashboard::Entity, dashboard::Column::Id))
-            .equals((Alias::new("page"), grant::Column::DashboardId)),
-    );
-    if let Some(filter) = &query.page.filter {
-        page.cond_where(filter_condition(filter, query))
-            .limit(query.page.limit);
-    }
-    page.order_by((Alias::new("page"), SORT_KEY), order.clone())
-        .order_by((Alias::new("page"), grant::Column::DashboardId), order)
-        .take()
+    Some(top)
 }
 
 /// The alias of the grants joined to a dashboard in [`DashboardRepo::get_with_grants`]; its
