@@ -1002,6 +1002,49 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
         )
         .await;
 
+    // Shares on a folder: the same methods, events on `folders/F/shares/S` that belong to
+    // no dashboard.
+    let response = admin
+        .sharing
+        .share_dashboard(admin.req(pb::ShareDashboardRequest {
+            name: ops.clone(),
+            grantee: Some(pb::Grantee {
+                kind: Some(pb::grantee::Kind::User(bob.name())),
+            }),
+            role: "roles/viewer".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("share a folder");
+    let folder_share = response.get_ref().name.clone();
+    assert!(folder_share.starts_with(&format!("{ops}/shares/")));
+    ledger
+        .check(
+            "SharingService/ShareDashboard",
+            &response,
+            &admin,
+            &[("SHARE_GRANTED", folder_share.clone())],
+        )
+        .await;
+    let granted = events(&admin, &format!("resource = \"{folder_share}\"")).await;
+    assert_eq!(granted[0].grantee, bob.name());
+    assert_eq!(granted[0].dashboard, "");
+    let response = admin
+        .sharing
+        .revoke_share(admin.req(pb::RevokeShareRequest {
+            name: folder_share.clone(),
+        }))
+        .await
+        .expect("revoke a folder share");
+    ledger
+        .check(
+            "SharingService/RevokeShare",
+            &response,
+            &admin,
+            &[("SHARE_REVOKED", folder_share.clone())],
+        )
+        .await;
+
     let missing: Vec<String> = mutating_methods()
         .difference(&ledger.covered)
         .cloned()

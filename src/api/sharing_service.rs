@@ -9,8 +9,9 @@ use crate::app::App;
 use crate::app::sharing::{
     self, GranteeRef, InviteEntry, InviteRequest, InviteTarget, ShareRequest, TransferRequest,
 };
-use crate::core::authz::{GranteeKind, Permission};
+use crate::core::authz::{Access, GranteeKind, Permission, RoleBook};
 use crate::core::dashboard::Limits;
+use crate::core::folder::folder_name;
 use crate::core::{Error, Micros, Result, names};
 use crate::pb;
 use crate::pb::sharing_service_server::SharingService;
@@ -69,17 +70,19 @@ fn members(list: Vec<sharing::Member>) -> Vec<pb::Member> {
         .collect()
 }
 
-/// Why a principal has its access: each matching grant with its role's permissions.
-fn grant_explanations(explained: &sharing::AccessExplanation) -> Vec<pb::GrantExplanation> {
-    explained
-        .access
+/// Why a principal has its access: each matching grant with its role's permissions, where
+/// it sits and the way it came down to the resource.
+fn grant_explanations(access: &Access, roles: &RoleBook) -> Vec<pb::GrantExplanation> {
+    access
         .grants
         .iter()
         .map(|g| pb::GrantExplanation {
             share: g.name(),
             grantee: Some(convert::grantee(g.kind, &g.grantee_id)),
             role: g.role.clone(),
-            role_permissions: convert::permissions(explained.roles.permissions(&g.role)),
+            role_permissions: convert::permissions(roles.permissions(&g.role)),
+            source: g.on.name(),
+            path: access.inheritance.path_from(&g.on),
             via_group: if g.kind == GranteeKind::Group {
                 names::group_name(&g.grantee_id)
             } else {
@@ -88,6 +91,16 @@ fn grant_explanations(explained: &sharing::AccessExplanation) -> Vec<pb::GrantEx
             expire_time: g.expire_time.map(convert::timestamp),
         })
         .collect()
+}
+
+/// Where inheritance stops for the resource, or empty.
+fn cut_at(access: &Access) -> String {
+    access
+        .inheritance
+        .cut_at
+        .as_ref()
+        .map(|t| t.name())
+        .unwrap_or_default()
 }
 
 #[tonic::async_trait]
@@ -228,9 +241,16 @@ impl SharingService for SharingApi {
             allowed: access.permissions.contains(permission),
             permissions: convert::permissions(access.permissions),
             ceiling: convert::permissions(access.ceiling),
-            grants: grant_explanations(&explained),
+            grants: grant_explanations(access, &explained.roles),
             implicit_owner: access.implicit_owner,
             principal: explained.subject.user_name(),
+            inheritance_cut_at: cut_at(access),
+            inherited_from: access
+                .inheritance
+                .folders
+                .iter()
+                .map(|f| folder_name(f))
+                .collect(),
         }))
     }
 
@@ -246,11 +266,20 @@ impl SharingService for SharingApi {
                 .await?;
         let results = ids
             .iter()
-            .zip(found)
-            .map(|(id, permissions)| pb::AccessResult {
-                name: names::dashboard_name(id),
-                allowed: permissions.contains(permission),
-                permissions: convert::permissions(permissions),
+            .zip(&found.results)
+            .map(|(id, access)| match access {
+                Some(access) => pb::AccessResult {
+                    name: names::dashboard_name(id),
+                    allowed: access.permissions.contains(permission),
+                    permissions: convert::permissions(access.permissions),
+                    grants: grant_explanations(access, &found.roles),
+                    inheritance_cut_at: cut_at(access),
+                    implicit_owner: access.implicit_owner,
+                },
+                None => pb::AccessResult {
+                    name: names::dashboard_name(id),
+                    ..Default::default()
+                },
             })
             .collect();
         Ok(Response::new(pb::BatchCheckAccessResponse { results }))

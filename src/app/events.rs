@@ -1,8 +1,9 @@
 //! ListEvents: the change log read as an audit trail (DESIGN §7).
 //!
 //! ADMINs see every event of their org. Other callers see the events of dashboards they can
-//! READ now, and share or public-link events only where they hold SHARE; events that belong
-//! to no dashboard (groups, roles, users) are for ADMINs only.
+//! READ now, and share or public-link events only where they hold SHARE (shares on folders:
+//! SHARE on the folder); other events that belong to no dashboard (groups, roles, users,
+//! folders) are for ADMINs only.
 
 use std::collections::HashMap;
 
@@ -109,7 +110,9 @@ pub async fn list_events(
     })
 }
 
-/// The caller's access now on the dashboards of `rows` it has not been asked about yet.
+/// The caller's access now on the dashboards of `rows`, and on the folders their shares
+/// on folders sit on, that it has not been asked about yet. Keys: dashboard ids, and
+/// `folders/{id}` for folders.
 async fn learn_access(
     store: &Store,
     authorizer: &super::Authorizer,
@@ -124,15 +127,42 @@ async fn learn_access(
         .collect();
     ids.sort();
     ids.dedup();
-    if ids.is_empty() {
-        return Ok(());
+    if !ids.is_empty() {
+        let dashboards = store.dashboards().get_many(&caller.org_id, &ids).await?;
+        let found = authorizer.access_many(caller, &dashboards).await?;
+        for (dashboard, a) in dashboards.iter().zip(found) {
+            access.insert(dashboard.id.clone(), a);
+        }
     }
-    let dashboards = store.dashboards().get_many(&caller.org_id, &ids).await?;
-    let found = authorizer.access_many(caller, &dashboards).await?;
-    for (dashboard, a) in dashboards.iter().zip(found) {
-        access.insert(dashboard.id.clone(), a);
+    let mut folders: Vec<String> = rows
+        .iter()
+        .filter_map(folder_share_of)
+        .filter(|key| !access.contains_key(key))
+        .filter_map(|key| key.strip_prefix("folders/").map(str::to_string))
+        .collect();
+    folders.sort();
+    folders.dedup();
+    if !folders.is_empty() {
+        let found = store
+            .folder_shares()
+            .folders(store.db(), &caller.org_id, &folders)
+            .await?;
+        for folder in &found {
+            let a = authorizer.folder_access(caller, folder, false).await?;
+            access.insert(folder.name(), a);
+        }
     }
     Ok(())
+}
+
+/// `folders/{id}` for a share event on a folder (`folders/{id}/shares/{s}`).
+fn folder_share_of(event: &Event) -> Option<String> {
+    if event.change.dashboard_id.is_some() || !event.change.r#type.is_sharing() {
+        return None;
+    }
+    let rest = event.change.resource.strip_prefix("folders/")?;
+    let (folder, _) = rest.split_once('/')?;
+    Some(crate::core::folder::folder_name(folder))
 }
 
 /// The visibility rule for a non-ADMIN caller.
@@ -140,8 +170,9 @@ fn visible(event: &Event, access: &HashMap<String, Access>) -> bool {
     let Some(a) = event
         .change
         .dashboard_id
-        .as_ref()
-        .and_then(|id| access.get(id))
+        .clone()
+        .or_else(|| folder_share_of(event))
+        .and_then(|key| access.get(&key))
     else {
         return false;
     };

@@ -1,5 +1,6 @@
 //! Resource names (`dashboards/{id}`, `users/{id}`) and their parsing.
 
+use super::authz::ShareTarget;
 use super::error::echo;
 use super::{Error, Result};
 
@@ -97,6 +98,56 @@ pub fn share_name(dashboard_id: &str, id: &str) -> String {
     format!("dashboards/{dashboard_id}/shares/{id}")
 }
 
+/// Parses what a share may sit on: `dashboards/{id}` or `folders/{id}`.
+pub fn parse_share_target(field: &str, name: &str) -> Result<ShareTarget> {
+    if name.starts_with("folders/") {
+        return Ok(ShareTarget::Folder(parse_single(field, name, "folders")?));
+    }
+    match parse_single(field, name, "dashboards") {
+        Ok(id) => Ok(ShareTarget::Dashboard(id)),
+        Err(_) if !name.is_empty() => Err(Error::invalid(
+            field,
+            format!(
+                "{} is not a valid resource name: expected dashboards/{{id}} or folders/{{id}}",
+                echo(name)
+            ),
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// Parses `dashboards/{d}/shares/{s}` or `folders/{f}/shares/{s}`: what the share sits on
+/// and its id.
+pub fn parse_share_name(field: &str, name: &str) -> Result<(ShareTarget, String)> {
+    let mut parts = name.split('/');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) {
+        (Some(kind @ ("dashboards" | "folders")), Some(on), Some("shares"), Some(id), None)
+            if is_valid_id(on) && is_valid_id(id) =>
+        {
+            let target = if kind == "folders" {
+                ShareTarget::Folder(on.to_string())
+            } else {
+                ShareTarget::Dashboard(on.to_string())
+            };
+            Ok((target, id.to_string()))
+        }
+        _ => Err(Error::invalid(
+            field,
+            format!(
+                "{} is not a valid resource name: expected dashboards/{{id}}/shares/{{id}} or \
+                 folders/{{id}}/shares/{{id}}",
+                echo(name)
+            ),
+        )),
+    }
+}
+
 /// Parses `{collection}/{id}` and returns the id.
 pub fn parse_collection_name(field: &str, name: &str, collection: &str) -> Result<String> {
     parse_single(field, name, collection)
@@ -136,6 +187,36 @@ pub fn is_valid_id(id: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parses_share_targets_and_share_names() {
+        assert_eq!(
+            parse_share_target("name", "folders/f1").unwrap(),
+            ShareTarget::Folder("f1".into())
+        );
+        assert_eq!(
+            parse_share_target("name", "dashboards/d1").unwrap(),
+            ShareTarget::Dashboard("d1".into())
+        );
+        for bad in ["", "folders/", "labels/x", "folders/a/b"] {
+            assert!(parse_share_target("name", bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            parse_share_name("name", "folders/f/shares/s").unwrap(),
+            (ShareTarget::Folder("f".into()), "s".to_string())
+        );
+        assert_eq!(
+            parse_share_name("name", "dashboards/d/shares/s").unwrap(),
+            (ShareTarget::Dashboard("d".into()), "s".to_string())
+        );
+        for bad in [
+            "folders/f/shares",
+            "folders/f/widgets/s",
+            "labels/l/shares/s",
+        ] {
+            assert!(parse_share_name("name", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn parses_widget_names() {

@@ -8,7 +8,7 @@ use sea_orm::{
     Order, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
-use super::entities::{grant, group, group_member};
+use super::entities::{folder_grant, grant, group, group_member};
 use super::{Store, contains_ignoring_case};
 use crate::core::authz::{Grant, GranteeKind};
 use crate::core::directory::{Group, GroupKind, User};
@@ -177,8 +177,8 @@ impl GroupRepo {
         self.get_in(txn, org_id, id).await
     }
 
-    /// Deletes the group, its memberships and every share granted to it; returns the shares
-    /// it deleted, or `None` when there was no such group.
+    /// Deletes the group, its memberships and every share granted to it (on dashboards and
+    /// on folders); returns the shares it deleted, or `None` when there was no such group.
     pub async fn delete(
         &self,
         txn: &DatabaseTransaction,
@@ -190,6 +190,12 @@ impl GroupRepo {
             .filter(grant::Column::OrgId.eq(org_id))
             .filter(grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
             .filter(grant::Column::GranteeId.eq(id))
+            .exec(txn)
+            .await?;
+        folder_grant::Entity::delete_many()
+            .filter(folder_grant::Column::OrgId.eq(org_id))
+            .filter(folder_grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
+            .filter(folder_grant::Column::GranteeId.eq(id))
             .exec(txn)
             .await?;
         group_member::Entity::delete_many()
@@ -291,8 +297,8 @@ impl GroupRepo {
         Ok(rows.into_iter().map(|r| r.group_id).collect())
     }
 
-    /// The active and expiring grants given to a group, on any dashboard of its org, read
-    /// on `conn` (inside a write: after locking the group).
+    /// The active and expiring grants given to a group, on any dashboard or folder of its
+    /// org, read on `conn` (inside a write: after locking the group).
     pub async fn grants_to_in(
         &self,
         conn: &impl ConnectionTrait,
@@ -308,6 +314,11 @@ impl GroupRepo {
         Ok(rows
             .into_iter()
             .filter_map(super::shares::into_domain)
+            .chain(
+                super::folder_shares::FolderShareRepo
+                    .grants_to_group(conn, org_id, group_id)
+                    .await?,
+            )
             .collect())
     }
 }

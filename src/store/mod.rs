@@ -14,6 +14,7 @@ pub mod entities;
 mod error;
 pub mod events;
 pub mod folder_listing;
+pub mod folder_shares;
 pub mod folder_writes;
 pub mod folders;
 pub mod groups;
@@ -405,6 +406,11 @@ impl Store {
 
     pub fn public_links(&self) -> PublicLinkRepo {
         PublicLinkRepo::new(self.clone())
+    }
+
+    pub fn folder_shares(&self) -> folder_shares::FolderShareRepo {
+        // Every folder share statement runs on the connection or transaction it is handed.
+        folder_shares::FolderShareRepo
     }
 
     pub fn folders(&self) -> folders::FolderRepo {

@@ -9,7 +9,7 @@ use sea_orm::DatabaseTransaction;
 use super::groups::{GroupView, begin_change, commit_view, visible};
 use super::{Page, PageRequest, ok_or_invalid, page_of, require_manager_of};
 use crate::app::{App, Written};
-use crate::core::authz::PermissionSet;
+use crate::core::authz::{PermissionSet, ShareTarget};
 use crate::core::directory::{Group, GroupKind, User};
 use crate::core::event::{Change, EventType};
 use crate::core::page_token::{self, CursorValue};
@@ -227,10 +227,10 @@ pub async fn list(
 
 /// Adding anyone to a group gives them what the group holds, so only a caller that holds
 /// it may: every active share of the group must be within the caller's own permissions on
-/// that dashboard, as if the caller were granting it (PERMISSION_DENIED
+/// that dashboard or folder, as if the caller were granting it (PERMISSION_DENIED
 /// `GROUP_GRANTS_EXCEED_CALLER` otherwise). ADMINs hold everything on their org's
-/// dashboards. The group's shares are read in the write, after its row was locked. The
-/// message counts dashboards and names none: the caller may not be able to read them.
+/// dashboards and folders. The group's shares are read in the write, after its row was
+/// locked. The message counts them and names none: the caller may not be able to read them.
 async fn check_group_grants(
     app: &App,
     txn: &DatabaseTransaction,
@@ -253,13 +253,15 @@ async fn check_group_grants(
         return Ok(());
     }
     let book = app.authorizer.role_book(&caller.org_id, &grants).await?;
-    // What the group holds on each dashboard.
+    // What the group holds on each dashboard and on each folder.
     let mut held: HashMap<String, PermissionSet> = HashMap::new();
+    let mut held_folders: HashMap<String, PermissionSet> = HashMap::new();
     for g in &grants {
-        let Some(dashboard_id) = g.on.dashboard_id() else {
-            continue;
+        let (map, id) = match &g.on {
+            ShareTarget::Dashboard(id) => (&mut held, id),
+            ShareTarget::Folder(id) => (&mut held_folders, id),
         };
-        let entry = held.entry(dashboard_id.to_string()).or_default();
+        let entry = map.entry(id.clone()).or_default();
         *entry = entry.union(book.permissions(&g.role));
     }
     let ids: Vec<String> = held.keys().cloned().collect();
@@ -277,14 +279,33 @@ async fn check_group_grants(
             })
             .count();
     }
+    // A folder's shares reach everything that inherits from it: the caller must hold them
+    // on the folder itself (its own shares and those it inherits).
+    let ids: Vec<String> = held_folders.keys().cloned().collect();
+    for ids in ids.chunks(GRANT_CHECK_BATCH) {
+        let folders = app
+            .store
+            .folder_shares()
+            .folders(txn, &caller.org_id, ids)
+            .await?;
+        for folder in &folders {
+            let access = app.authorizer.folder_access(caller, folder, false).await?;
+            if held_folders
+                .get(&folder.id)
+                .is_some_and(|p| !p.is_subset_of(access.permissions))
+            {
+                exceeded += 1;
+            }
+        }
+    }
     if exceeded == 0 {
         return Ok(());
     }
     Err(Error::permission_denied(
         "GROUP_GRANTS_EXCEED_CALLER",
         format!(
-            "{} holds permissions the caller does not hold on {exceeded} dashboard(s): \
-             only a caller holding them, or an ADMIN, may add members",
+            "{} holds permissions the caller does not hold on {exceeded} dashboard(s) or \
+             folder(s): only a caller holding them, or an ADMIN, may add members",
             group.name()
         ),
     ))

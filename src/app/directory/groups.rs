@@ -307,8 +307,8 @@ pub async fn update(
     commit_view(app, write, updated).await
 }
 
-/// DeleteGroup: deletes the group, its memberships and the shares granted to it (each
-/// recorded as SHARE_REVOKED on its dashboard).
+/// DeleteGroup: deletes the group, its memberships and the shares granted to it on
+/// dashboards and folders (each recorded as SHARE_REVOKED on its share's name).
 pub async fn delete(app: &App, caller: &Principal, name: &str, etag: &str) -> Result<Written<()>> {
     let group = visible(app, caller, name, "name").await?;
     require_manager_of(caller, &group)?;

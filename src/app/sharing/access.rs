@@ -1,17 +1,21 @@
-//! Access explanations: CheckAccess, BatchCheckAccess, GetPrincipalContext.
+//! Access explanations: CheckAccess (dashboards and folders), BatchCheckAccess,
+//! GetPrincipalContext.
 
 use std::collections::HashMap;
 
 use crate::app::App;
+use crate::app::authorizer::dashboard_inheritance;
 use crate::core::authz::{
-    Access, Permission, PermissionSet, RoleBook, ceiling, may_create_dashboards,
-    may_manage_directory, may_manage_groups,
+    Access, Grant, Permission, PermissionSet, RoleBook, ShareTarget, ceiling,
+    may_create_dashboards, may_manage_directory, may_manage_groups,
 };
 use crate::core::dashboard::Limits;
 use crate::core::directory::User;
 use crate::core::{Error, Principal, Result, names, now_micros};
 
-/// A principal's access on one dashboard, with the roles its grants name.
+/// A principal's access on one dashboard or folder, with the roles its grants name.
+/// `access.inheritance` says where each grant sits, the way it came down and where
+/// inheritance stops.
 pub struct AccessExplanation {
     /// Who it is about: the caller, or the user it asked about.
     pub subject: Principal,
@@ -19,36 +23,20 @@ pub struct AccessExplanation {
     pub roles: RoleBook,
 }
 
-/// The access of `principal` (empty or `users/me`: the caller) on `name`. The caller needs
-/// READ, and SHARE (or ADMIN) to ask about someone else.
+/// The access of `principal` (empty or `users/me`: the caller) on `name` (`dashboards/{id}`
+/// or `folders/{id}`). The caller needs READ, and SHARE (or ADMIN) to ask about someone
+/// else.
 pub async fn check_access(
     app: &App,
     caller: &Principal,
     name: &str,
     principal: &str,
 ) -> Result<AccessExplanation> {
-    let id = names::parse_dashboard_name("name", name)?;
-    let (dashboard, caller_access) = app
-        .authorizer
-        .dashboard(caller, &id, Permission::Read)
-        .await?;
-    let subject = subject_principal(app, caller, principal).await?;
-    let access = if subject == *caller && !caller.is_admin() {
-        caller_access
-    } else if subject == *caller {
-        app.authorizer.explain(caller, &dashboard).await?
-    } else {
-        if !caller.is_admin() && !caller_access.permissions.contains(Permission::Share) {
-            return Err(Error::permission_denied(
-                "MISSING_PERMISSION",
-                format!(
-                    "checking another principal's access needs SHARE on {}",
-                    dashboard.name()
-                ),
-            ));
-        }
-        app.authorizer.explain(&subject, &dashboard).await?
+    let access = match names::parse_share_target("name", name)? {
+        ShareTarget::Dashboard(id) => check_dashboard(app, caller, &id, principal).await?,
+        ShareTarget::Folder(id) => check_folder(app, caller, &id, principal).await?,
     };
+    let (subject, access) = access;
     let roles = app
         .authorizer
         .role_book(&caller.org_id, &access.grants)
@@ -60,15 +48,85 @@ pub async fn check_access(
     })
 }
 
-/// The permissions of `principal` on each dashboard id, in the order given; what the caller
-/// may not read, or may not inspect for others, reads as no permissions.
+async fn check_dashboard(
+    app: &App,
+    caller: &Principal,
+    id: &str,
+    principal: &str,
+) -> Result<(Principal, Access)> {
+    let (dashboard, caller_access) = app
+        .authorizer
+        .dashboard(caller, id, Permission::Read)
+        .await?;
+    let subject = subject_principal(app, caller, principal).await?;
+    let mut access = if subject == *caller && !caller.is_admin() {
+        caller_access
+    } else if subject == *caller {
+        app.authorizer.explain(caller, &dashboard).await?
+    } else {
+        may_inspect(caller, &caller_access, &dashboard.name())?;
+        app.authorizer.explain(&subject, &dashboard).await?
+    };
+    // A dashboard that stops inheritance reads no folder shares, so its decision did not
+    // read its chain either: where it is cut comes from the chain, read here.
+    if !dashboard.inherit_access && dashboard.folder_id.is_some() {
+        let folders: Vec<String> = dashboard.folder_id.iter().cloned().collect();
+        let chains = app.store.folders().chains(app.store.db(), &folders).await?;
+        access.inheritance = dashboard_inheritance(&dashboard, &chains);
+    }
+    Ok((subject, access))
+}
+
+async fn check_folder(
+    app: &App,
+    caller: &Principal,
+    id: &str,
+    principal: &str,
+) -> Result<(Principal, Access)> {
+    let (folder, caller_access) = app.authorizer.folder(caller, id, Permission::Read).await?;
+    let subject = subject_principal(app, caller, principal).await?;
+    let access = if subject == *caller && !caller.is_admin() {
+        caller_access
+    } else if subject == *caller {
+        app.authorizer.folder_access(caller, &folder, true).await?
+    } else {
+        may_inspect(caller, &caller_access, &folder.name())?;
+        app.authorizer
+            .folder_access(&subject, &folder, true)
+            .await?
+    };
+    Ok((subject, access))
+}
+
+/// Checking another principal's access needs SHARE on the resource, or ADMIN.
+fn may_inspect(caller: &Principal, caller_access: &Access, resource: &str) -> Result<()> {
+    if caller.is_admin() || caller_access.permissions.contains(Permission::Share) {
+        return Ok(());
+    }
+    Err(Error::permission_denied(
+        "MISSING_PERMISSION",
+        format!("checking another principal's access needs SHARE on {resource}"),
+    ))
+}
+
+/// What BatchCheckAccess answers: the access of the principal on each dashboard asked
+/// (`None` where the caller may not read it, or may not inspect it for others), and the
+/// roles their grants name.
+pub struct BatchExplanation {
+    pub results: Vec<Option<Access>>,
+    pub roles: RoleBook,
+}
+
+/// The access of `principal` on each dashboard id, in the order given, explained as
+/// CheckAccess explains it; what the caller may not read, or may not inspect for others,
+/// reads as `None`.
 pub async fn batch_check_access(
     app: &App,
     caller: &Principal,
     limits: &Limits,
     ids: &[String],
     principal: &str,
-) -> Result<Vec<PermissionSet>> {
+) -> Result<BatchExplanation> {
     if ids.is_empty() || ids.len() > limits.max_batch_get {
         return Err(Error::invalid(
             "names",
@@ -78,17 +136,32 @@ pub async fn batch_check_access(
     let subject = subject_principal(app, caller, principal).await?;
     let dashboards = app.store.dashboards().get_many(&caller.org_id, ids).await?;
     let caller_access = app.authorizer.access_many(caller, &dashboards).await?;
-    let subject_access = if subject == *caller {
+    let mut subject_access = if subject == *caller && !caller.is_admin() {
         caller_access.clone()
     } else {
-        app.authorizer.access_many(&subject, &dashboards).await?
+        app.authorizer.explain_many(&subject, &dashboards).await?
     };
+    // Where inheritance stops, for the dashboards that stop it themselves (their decision
+    // read no chain).
+    let cut: Vec<String> = dashboards
+        .iter()
+        .filter(|d| !d.inherit_access)
+        .filter_map(|d| d.folder_id.clone())
+        .collect();
+    if !cut.is_empty() {
+        let chains = app.store.folders().chains(app.store.db(), &cut).await?;
+        for (d, access) in dashboards.iter().zip(subject_access.iter_mut()) {
+            if !d.inherit_access && d.folder_id.is_some() {
+                access.inheritance = dashboard_inheritance(d, &chains);
+            }
+        }
+    }
     let by_id: HashMap<&str, (&Access, &Access)> = dashboards
         .iter()
         .zip(caller_access.iter().zip(subject_access.iter()))
         .map(|(d, (c, s))| (d.id.as_str(), (c, s)))
         .collect();
-    Ok(ids
+    let results: Vec<Option<Access>> = ids
         .iter()
         .map(|id| {
             by_id
@@ -99,10 +172,16 @@ pub async fn batch_check_access(
                             || caller.is_admin()
                             || mine.permissions.contains(Permission::Share))
                 })
-                .map(|(_, theirs)| theirs.permissions)
-                .unwrap_or_default()
+                .map(|(_, theirs)| (*theirs).clone())
         })
-        .collect())
+        .collect();
+    let grants: Vec<Grant> = results
+        .iter()
+        .flatten()
+        .flat_map(|a| a.grants.iter().cloned())
+        .collect();
+    let roles = app.authorizer.role_book(&caller.org_id, &grants).await?;
+    Ok(BatchExplanation { results, roles })
 }
 
 /// The principal a check is about: the caller, or a user the caller may inspect.

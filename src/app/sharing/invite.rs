@@ -2,7 +2,7 @@
 //! validated first and nothing is applied unless all are valid.
 
 use crate::app::{App, Written};
-use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareUpsert};
+use crate::core::authz::{Grant, GranteeKind, PermissionSet, ShareTarget, ShareUpsert};
 use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, Violation, names};
 
@@ -53,7 +53,13 @@ pub async fn invite(
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
     let upserts = resolve_entries(app, caller, &request.entries, expire_time).await?;
 
-    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
+    let (mut write, locked) = Locked::begin(
+        app,
+        caller,
+        &ShareTarget::Dashboard(id.clone()),
+        Trash::Refuse,
+    )
+    .await?;
     let shares = locked
         .grant(
             app,

@@ -1,8 +1,10 @@
-//! A sharing write's view of its dashboard, read under the dashboard's lock: the row, every
-//! share of it, the custom roles they name and the caller's access from those shares. The
-//! command decides on this with `core::authz::sharing` and applies its change through
-//! [`Locked::apply`], which records the events.
+//! A sharing write's view of what it shares (a dashboard or a folder), read under that
+//! row's lock: the row, every share of it, the custom roles they name and the caller's
+//! access from those shares and the shares of the folders above it (as far as inheritance
+//! reaches). The command decides on this with `core::authz::sharing` and applies its change
+//! through [`Locked::apply`], which records the events.
 
+use crate::app::authorizer::folder_inheritance;
 use crate::app::{App, Write};
 use crate::core::authz::{
     Access, Grant, Permission, PermissionSet, RoleBook, ShareTarget, ShareUpsert, Subject,
@@ -10,21 +12,30 @@ use crate::core::authz::{
     inheritance, subjects_of,
 };
 use crate::core::event::{Change, EventType};
+use crate::core::folder::Folder;
 use crate::core::{Error, Principal, Result, names};
 use crate::store::shares::LockedDashboard;
 
-/// Whether the command may act on a dashboard in the trash.
+/// Whether the command may act on a dashboard or folder in the trash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Trash {
     Refuse,
     Allow,
 }
 
+/// The locked row the shares sit on.
+pub(super) enum Root {
+    Dashboard(LockedDashboard),
+    Folder(Folder),
+}
+
 pub(super) struct Locked {
-    pub board: LockedDashboard,
-    /// Every share of the dashboard, oldest first, as of the lock.
+    /// What the shares sit on.
+    pub target: ShareTarget,
+    pub root: Root,
+    /// Every share of it (not of the folders above), oldest first, as of the lock.
     pub shares: Vec<Grant>,
-    /// The permissions of every role the shares name.
+    /// The permissions of every role the shares (its own and those above) name.
     pub roles: RoleBook,
     /// The caller's access, from those shares.
     pub access: Access,
@@ -39,21 +50,42 @@ async fn subjects(app: &App, caller: &Principal) -> Result<Vec<Subject>> {
     app.authorizer.subjects(caller).await
 }
 
+/// The grants among `grants` that are for one of `subjects`.
+fn matching(grants: &[Grant], above: &[Grant], subjects: &[Subject]) -> Vec<Grant> {
+    grants
+        .iter()
+        .chain(above)
+        .filter(|g| {
+            subjects
+                .iter()
+                .any(|s| s.kind == g.kind && s.id == g.grantee_id)
+        })
+        .cloned()
+        .collect()
+}
+
 impl Locked {
     /// The start of every sharing write: reads the caller's subjects, begins the write on
-    /// the caller's behalf and locks dashboard `id` in it ([`Locked::acquire`]), the caller
+    /// the caller's behalf and locks `target` in it ([`Locked::acquire`]), the caller
     /// needing SHARE. The command then decides on the returned view and commits the write.
     pub async fn begin(
         app: &App,
         caller: &Principal,
-        id: &str,
+        target: &ShareTarget,
         trash: Trash,
     ) -> Result<(Write, Self)> {
         let subjects = subjects(app, caller).await?;
         let write = app
             .write(&caller.org_id, names::user_name(&caller.user_id))
             .await?;
-        let locked = Self::acquire(app, &write, caller, &subjects, id, trash).await?;
+        let locked = match target {
+            ShareTarget::Dashboard(id) => {
+                Self::acquire(app, &write, caller, &subjects, id, trash).await?
+            }
+            ShareTarget::Folder(id) => {
+                Self::acquire_folder(app, &write, caller, &subjects, id, trash).await?
+            }
+        };
         Ok((write, locked))
     }
 
@@ -103,16 +135,7 @@ impl Locked {
                 .map(Vec::as_slice)
                 .unwrap_or_default(),
         );
-        let mine = shares
-            .iter()
-            .chain(&above)
-            .filter(|g| {
-                subjects
-                    .iter()
-                    .any(|s| s.kind == g.kind && s.id == g.grantee_id)
-            })
-            .cloned()
-            .collect();
+        let mine = matching(&shares, &above, subjects);
         let access = effective_access(
             caller,
             &board.org_id,
@@ -126,19 +149,76 @@ impl Locked {
             return Err(Error::dashboard_deleted(resource));
         }
         Ok(Self {
-            board,
+            target: ShareTarget::Dashboard(board.id.clone()),
+            root: Root::Dashboard(board),
             shares,
             roles,
             access,
         })
     }
 
-    /// The share `share_id` of the dashboard, or NOT_FOUND.
+    /// Locks folder `id` in the write's transaction, then reads its shares and those of the
+    /// folders above it and decides the caller's access to it in that transaction, by the
+    /// rule of [`crate::app::authorizer::Authorizer::folder_access`]: the caller needs SHARE
+    /// (NOT_FOUND without READ).
+    async fn acquire_folder(
+        app: &App,
+        write: &Write,
+        caller: &Principal,
+        subjects: &[Subject],
+        id: &str,
+        trash: Trash,
+    ) -> Result<Self> {
+        let repo = app.store.folder_shares();
+        let resource = crate::core::folder::folder_name(id);
+        let folder = repo
+            .lock_folder(write.txn(), &caller.org_id, id)
+            .await?
+            .ok_or_else(|| Error::not_found(&resource))?;
+        let ids = [folder.id.clone()];
+        let chains = app.store.folders().chains(write.txn(), &ids).await?;
+        // Its own shares and those above it (the chain includes the folder itself).
+        let (shares, above): (Vec<Grant>, Vec<Grant>) = app
+            .store
+            .folders()
+            .all_grants_above(write.txn(), &caller.org_id, &ids)
+            .await?
+            .into_iter()
+            .partition(|g| g.on.folder_id() == Some(folder.id.as_str()));
+        let all: Vec<Grant> = shares.iter().chain(&above).cloned().collect();
+        let roles = RoleBook::new(
+            repo.custom_roles_of(write.txn(), &caller.org_id, &all)
+                .await?,
+        );
+        let inheritance = folder_inheritance(&folder, &chains);
+        let mine = matching(&shares, &above, subjects);
+        let access = effective_access(
+            caller,
+            &folder.org_id,
+            mine,
+            inheritance,
+            &roles,
+            write.now(),
+        );
+        authorize(&access, Permission::Share, &resource)?;
+        if trash == Trash::Refuse && folder.delete_time.is_some() {
+            return Err(folder_deleted(resource));
+        }
+        Ok(Self {
+            target: ShareTarget::Folder(folder.id.clone()),
+            root: Root::Folder(folder),
+            shares,
+            roles,
+            access,
+        })
+    }
+
+    /// The share `share_id` of the dashboard or folder, or NOT_FOUND.
     pub fn share(&self, share_id: &str) -> Result<&Grant> {
         self.shares
             .iter()
             .find(|g| g.id == share_id)
-            .ok_or_else(|| Error::not_found(names::share_name(&self.board.id, share_id)))
+            .ok_or_else(|| Error::not_found(self.target.share_name(share_id)))
     }
 
     /// Gives each grantee of `upserts` its role (paired with the role's permissions), as
@@ -163,7 +243,7 @@ impl Locked {
             )?;
         }
         let upserts: Vec<ShareUpsert> = upserts.iter().map(|(u, _)| u.clone()).collect();
-        check_share_limit(&self.shares, &upserts, max_shares, &self.board.id)?;
+        check_share_limit(&self.shares, &upserts, max_shares, &self.target)?;
         self.apply(app, write, caller, &upserts, &[]).await
     }
 
@@ -179,7 +259,7 @@ impl Locked {
         revoke: &[&Grant],
     ) -> Result<Vec<Grant>> {
         let revoked: Vec<String> = revoke.iter().map(|g| g.id.clone()).collect();
-        check_keeps_owner(&self.shares, upserts, &revoked, write.now(), &self.board.id)?;
+        check_keeps_owner(&self.shares, upserts, &revoked, write.now(), &self.target)?;
         let changed: Vec<(ShareUpsert, EventType)> = upserts
             .iter()
             .filter_map(|u| Some((u.clone(), u.event(u.previous(&self.shares))?)))
@@ -188,17 +268,34 @@ impl Locked {
         let written = if to_write.is_empty() && revoked.is_empty() {
             Vec::new()
         } else {
-            app.store
-                .shares()
-                .change(
-                    write.txn(),
-                    &self.board,
-                    &caller.user_id,
-                    &to_write,
-                    &revoked,
-                    write.now(),
-                )
-                .await?
+            match &self.root {
+                Root::Dashboard(board) => {
+                    app.store
+                        .shares()
+                        .change(
+                            write.txn(),
+                            board,
+                            &caller.user_id,
+                            &to_write,
+                            &revoked,
+                            write.now(),
+                        )
+                        .await?
+                }
+                Root::Folder(folder) => {
+                    app.store
+                        .folder_shares()
+                        .change(
+                            write.txn(),
+                            folder,
+                            &caller.user_id,
+                            &to_write,
+                            &revoked,
+                            write.now(),
+                        )
+                        .await?
+                }
+            }
         };
         for g in revoke {
             write.record(share_change(EventType::ShareRevoked, g));
@@ -220,6 +317,17 @@ impl Locked {
     }
 }
 
+/// A trashed folder's shares do not change until it is restored.
+pub(super) fn folder_deleted(resource: String) -> Error {
+    Error::failed_precondition(
+        "FOLDER_DELETED",
+        resource,
+        "the folder is in the trash; undelete it first",
+    )
+}
+
+/// SHARE_GRANTED / CHANGED / REVOKED on the share's name; a share on a folder belongs to no
+/// dashboard.
 fn share_change(event: EventType, g: &Grant) -> Change {
     Change::new(event, g.name())
         .on_dashboard_of(&g.on)

@@ -3,7 +3,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use crate::app::App;
-use crate::core::authz::{Grant, GranteeKind, Permission, PermissionSet, ceiling};
+use crate::app::authorizer::{dashboard_inheritance, folder_inheritance};
+use crate::core::authz::{
+    Grant, GranteeKind, Inheritance, Permission, PermissionSet, ShareTarget, ceiling,
+};
 use crate::core::directory::{Group, User, tenant_visible_to};
 use crate::core::{Principal, Result, names, now_micros};
 
@@ -19,26 +22,83 @@ pub struct Member {
 
 /// One share a member's access comes from.
 pub struct MemberSource {
-    /// `dashboards/{d}/shares/{s}`.
+    /// `dashboards/{d}/shares/{s}`, or `folders/{f}/shares/{s}` for a share inherited from
+    /// a folder.
     pub share: String,
     pub role: String,
     /// `groups/{g}` when the share is to a group; empty for a direct share.
     pub group: String,
 }
 
-/// The shares of `parent` (`dashboards/{id}`) the caller may see; SHARE needed.
+/// The shares of `parent` (`dashboards/{id}` or `folders/{id}`; its own, not those it
+/// inherits) the caller may see; SHARE needed.
 pub async fn list_shares(app: &App, caller: &Principal, parent: &str) -> Result<Vec<Grant>> {
-    let id = names::parse_dashboard_name("parent", parent)?;
-    let (dashboard, _) = app
-        .authorizer
-        .dashboard(caller, &id, Permission::Share)
-        .await?;
-    let shares = app
-        .store
-        .shares()
-        .list(app.store.db(), &dashboard.id)
-        .await?;
+    let target = names::parse_share_target("parent", parent)?;
+    viewed(app, caller, &target, Permission::Share).await?;
+    let shares = own_shares(app, &target).await?;
     visible_shares(app, caller, shares).await
+}
+
+/// The caller's view of a dashboard or folder for a sharing view: NOT_FOUND without READ,
+/// PERMISSION_DENIED without `needed`; the inheritance that reaches it (for an ADMIN too).
+async fn viewed(
+    app: &App,
+    caller: &Principal,
+    target: &ShareTarget,
+    needed: Permission,
+) -> Result<Inheritance> {
+    let folders = app.store.folders();
+    match target {
+        ShareTarget::Dashboard(id) => {
+            let (dashboard, _) = app.authorizer.dashboard(caller, id, needed).await?;
+            let chain: Vec<String> = dashboard.folder_id.iter().cloned().collect();
+            let chains = folders.chains(app.store.db(), &chain).await?;
+            Ok(dashboard_inheritance(&dashboard, &chains))
+        }
+        ShareTarget::Folder(id) => {
+            let (folder, _) = app.authorizer.folder(caller, id, needed).await?;
+            let chains = folders
+                .chains(app.store.db(), std::slice::from_ref(&folder.id))
+                .await?;
+            Ok(folder_inheritance(&folder, &chains))
+        }
+    }
+}
+
+/// The shares on `target` itself, oldest first.
+async fn own_shares(app: &App, target: &ShareTarget) -> Result<Vec<Grant>> {
+    match target {
+        ShareTarget::Dashboard(id) => app.store.shares().list(app.store.db(), id).await,
+        ShareTarget::Folder(id) => app.store.folder_shares().list(app.store.db(), id).await,
+    }
+}
+
+/// The shares that count for what `inheritance` describes: its own, then those of the
+/// folders whose shares reach it, nearest first.
+async fn reaching_shares(
+    app: &App,
+    caller: &Principal,
+    inheritance: &Inheritance,
+) -> Result<Vec<Grant>> {
+    let mut grants = own_shares(app, &inheritance.resource).await?;
+    if let Some(nearest) = inheritance.folders.first() {
+        let above = app
+            .store
+            .folders()
+            .all_grants_above(
+                app.store.db(),
+                &caller.org_id,
+                std::slice::from_ref(nearest),
+            )
+            .await?;
+        for folder in &inheritance.folders {
+            let on = ShareTarget::Folder(folder.clone());
+            if on != inheritance.resource {
+                grants.extend(above.iter().filter(|g| g.on == on).cloned());
+            }
+        }
+    }
+    Ok(grants)
 }
 
 /// The shares a caller may see in a sharing view: for tenant users, the same rules as the
@@ -89,24 +149,20 @@ async fn visible_shares(app: &App, caller: &Principal, shares: Vec<Grant>) -> Re
         .collect())
 }
 
-/// The users with active shares on `name` (`dashboards/{id}`), with where their access
-/// comes from; group shares expanded to their members when `expand_groups`. SHARE needed.
+/// The users with active shares on `name` (`dashboards/{id}` or `folders/{id}`) or on the
+/// folders above it whose shares reach it, with where their access comes from (a source
+/// may be `folders/{f}/shares/{s}`); group shares expanded to their members when
+/// `expand_groups`. SHARE needed.
 pub async fn list_members(
     app: &App,
     caller: &Principal,
     name: &str,
     expand_groups: bool,
 ) -> Result<Vec<Member>> {
-    let id = names::parse_dashboard_name("name", name)?;
-    let (dashboard, _) = app
-        .authorizer
-        .dashboard(caller, &id, Permission::Share)
-        .await?;
+    let target = names::parse_share_target("name", name)?;
+    let inheritance = viewed(app, caller, &target, Permission::Share).await?;
     let now = now_micros();
-    let grants: Vec<Grant> = app
-        .store
-        .shares()
-        .list(app.store.db(), &dashboard.id)
+    let grants: Vec<Grant> = reaching_shares(app, caller, &inheritance)
         .await?
         .into_iter()
         .filter(|g| g.is_active(now))
@@ -116,7 +172,10 @@ pub async fn list_members(
     let mut sources: BTreeMap<String, Vec<MemberSource>> = BTreeMap::new();
     let mut direct: HashMap<String, String> = HashMap::new();
     for g in grants.iter().filter(|g| g.kind == GranteeKind::User) {
-        direct.insert(g.grantee_id.clone(), g.role.clone());
+        // The share on the resource itself comes first and names the role.
+        direct
+            .entry(g.grantee_id.clone())
+            .or_insert_with(|| g.role.clone());
         sources
             .entry(g.grantee_id.clone())
             .or_default()
@@ -177,24 +236,22 @@ pub async fn list_members(
         .collect())
 }
 
-/// The owners of `name` (`dashboards/{id}`) the caller may see; READ needed.
+/// The owners of `name` (`dashboards/{id}` or `folders/{id}`: the users holding
+/// `roles/owner` on it directly) the caller may see; READ needed.
 pub async fn list_owners(app: &App, caller: &Principal, name: &str) -> Result<Vec<User>> {
-    let id = names::parse_dashboard_name("name", name)?;
-    let (dashboard, _) = app
-        .authorizer
-        .dashboard(caller, &id, Permission::Read)
-        .await?;
-    owners(app, caller, &dashboard.id).await
+    let target = names::parse_share_target("name", name)?;
+    viewed(app, caller, &target, Permission::Read).await?;
+    owners(app, caller, &target).await
 }
 
-/// The users with an active owner share, sorted by id, that the caller may see.
-pub(super) async fn owners(app: &App, caller: &Principal, dashboard_id: &str) -> Result<Vec<User>> {
+/// The users with an active owner share on `target`, sorted by id, that the caller may see.
+pub(super) async fn owners(
+    app: &App,
+    caller: &Principal,
+    target: &ShareTarget,
+) -> Result<Vec<User>> {
     let now = now_micros();
-    let grants = app
-        .store
-        .shares()
-        .list(app.store.db(), dashboard_id)
-        .await?;
+    let grants = own_shares(app, target).await?;
     let ids: Vec<String> = grants
         .iter()
         .filter(|g| g.is_owner_grant() && g.is_active(now))

@@ -1,10 +1,11 @@
-//! SharingService's commands and queries: shares, invitations, ownership, members, access
-//! explanations, public links.
+//! SharingService's commands and queries: shares (on dashboards and on folders),
+//! invitations, ownership, members, access explanations, public links.
 //!
-//! Every write runs in one [`crate::app::Write`]: it locks the dashboard row first
-//! ([`locked::Locked::begin`]), reads the caller's access and the existing shares in that
-//! transaction, decides with `core::authz::sharing`, writes and records its events. Checks
-//! made before the write (the same authorization, the directory lookups) only fail fast.
+//! Every write runs in one [`crate::app::Write`]: it locks the dashboard or folder row first
+//! ([`locked::Locked::begin`]), reads the caller's access (its shares and those of the
+//! folders above it) and the existing shares in that transaction, decides with
+//! `core::authz::sharing`, writes and records its events. Checks made before the write (the
+//! same authorization, the directory lookups) only fail fast.
 
 mod access;
 mod invite;
@@ -17,7 +18,8 @@ mod share;
 mod transfer;
 
 pub use access::{
-    AccessExplanation, PrincipalContext, batch_check_access, check_access, principal_context,
+    AccessExplanation, BatchExplanation, PrincipalContext, batch_check_access, check_access,
+    principal_context,
 };
 pub use invite::{InviteEntry, InviteRequest, InviteTarget, MAX_INVITES, invite};
 pub use members::{Member, MemberSource, list_members, list_owners, list_shares};

@@ -3,7 +3,7 @@
 use base64::Engine;
 
 use crate::app::{App, Written};
-use crate::core::authz::Permission;
+use crate::core::authz::{Permission, ShareTarget};
 use crate::core::dashboard::Dashboard;
 use crate::core::directory::PublicLink;
 use crate::core::event::{Change, EventType};
@@ -28,7 +28,13 @@ pub async fn create_public_link(
     rand::fill(&mut secret);
     let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(secret);
 
-    let (mut write, _) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
+    let (mut write, _) = Locked::begin(
+        app,
+        caller,
+        &ShareTarget::Dashboard(id.clone()),
+        Trash::Refuse,
+    )
+    .await?;
     let link = PublicLink {
         id: new_id(),
         org_id: caller.org_id.clone(),
@@ -53,7 +59,13 @@ pub async fn revoke_public_link(app: &App, caller: &Principal, name: &str) -> Re
         .dashboard(caller, &dashboard_id, Permission::Share)
         .await?;
 
-    let (mut write, _) = Locked::begin(app, caller, &dashboard_id, Trash::Allow).await?;
+    let (mut write, _) = Locked::begin(
+        app,
+        caller,
+        &ShareTarget::Dashboard(dashboard_id.clone()),
+        Trash::Allow,
+    )
+    .await?;
     if !app
         .store
         .public_links()

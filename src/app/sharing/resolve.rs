@@ -3,7 +3,7 @@
 
 use crate::app::App;
 use crate::core::authz::{
-    Access, BuiltinRole, GranteeKind, Permission, PermissionSet, check_grantee_scope,
+    Access, BuiltinRole, GranteeKind, Permission, PermissionSet, ShareTarget, check_grantee_scope,
 };
 use crate::core::dashboard::Dashboard;
 use crate::core::directory::User;
@@ -50,6 +50,25 @@ pub(super) async fn managed(
         return Err(Error::dashboard_deleted(names::dashboard_name(id)));
     }
     Ok((dashboard, access))
+}
+
+/// [`managed`] for a dashboard or a folder: the caller's access on it, SHARE needed, not in
+/// the trash. The write decides again under the row's lock.
+pub(super) async fn managed_target(
+    app: &App,
+    caller: &Principal,
+    target: &ShareTarget,
+) -> Result<Access> {
+    match target {
+        ShareTarget::Dashboard(id) => Ok(managed(app, caller, id).await?.1),
+        ShareTarget::Folder(id) => {
+            let (folder, access) = app.authorizer.folder(caller, id, Permission::Share).await?;
+            if folder.delete_time.is_some() {
+                return Err(super::locked::folder_deleted(folder.name()));
+            }
+            Ok(access)
+        }
+    }
 }
 
 /// Built-in role or alias, or a custom role of the org.

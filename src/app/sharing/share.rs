@@ -1,4 +1,5 @@
-//! ShareDashboard: gives a grantee a role, or changes the role or expiry of its share.
+//! ShareDashboard: gives a grantee a role on a dashboard or a folder, or changes the role or
+//! expiry of its share.
 
 use crate::app::{App, Written};
 use crate::core::authz::{Grant, ShareUpsert};
@@ -6,10 +7,10 @@ use crate::core::dashboard::Limits;
 use crate::core::{Error, Micros, Principal, Result, names};
 
 use super::locked::{Locked, Trash};
-use super::resolve::{GranteeRef, future_expiry, managed, resolve_grantee, resolve_role};
+use super::resolve::{GranteeRef, future_expiry, managed_target, resolve_grantee, resolve_role};
 
 pub struct ShareRequest {
-    /// `dashboards/{id}`.
+    /// `dashboards/{id}` or `folders/{id}`.
     pub name: String,
     pub grantee: Option<GranteeRef>,
     pub role: String,
@@ -24,14 +25,14 @@ pub async fn share(
     limits: &Limits,
     request: ShareRequest,
 ) -> Result<Written<Grant>> {
-    let id = names::parse_dashboard_name("name", &request.name)?;
-    managed(app, caller, &id).await?;
+    let target = names::parse_share_target("name", &request.name)?;
+    managed_target(app, caller, &target).await?;
     let role = resolve_role(app, &caller.org_id, &request.role, "role").await?;
     let (kind, grantee_id) =
         resolve_grantee(app, caller, request.grantee.as_ref(), "grantee").await?;
     let expire_time = future_expiry(request.expire_time, "expire_time")?;
 
-    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
+    let (mut write, locked) = Locked::begin(app, caller, &target, Trash::Refuse).await?;
     let upsert = ShareUpsert {
         kind,
         grantee_id,

@@ -11,10 +11,10 @@ use crate::core::{Error, Principal, Result, names};
 
 use super::locked::{Locked, Trash};
 use super::members::owners;
-use super::resolve::{UserRef, managed, resolve_role, resolve_user};
+use super::resolve::{UserRef, managed_target, resolve_role, resolve_user};
 
 pub struct TransferRequest {
-    /// `dashboards/{id}`.
+    /// `dashboards/{id}` or `folders/{id}`.
     pub name: String,
     /// `users/{id}`.
     pub new_owner: String,
@@ -22,15 +22,15 @@ pub struct TransferRequest {
     pub previous_owner_role: String,
 }
 
-/// The dashboard's owners after the transfer.
+/// The dashboard's (or folder's) owners after the transfer.
 pub async fn transfer_ownership(
     app: &App,
     caller: &Principal,
     limits: &Limits,
     request: TransferRequest,
 ) -> Result<Written<Vec<User>>> {
-    let id = names::parse_dashboard_name("name", &request.name)?;
-    let (_, access) = managed(app, caller, &id).await?;
+    let target = names::parse_share_target("name", &request.name)?;
+    let access = managed_target(app, caller, &target).await?;
     owner_required(&access)?;
     let new_owner =
         resolve_user(app, caller, UserRef::Name(&request.new_owner), "new_owner").await?;
@@ -46,7 +46,7 @@ pub async fn transfer_ownership(
     };
     let keep = resolve_role(app, &caller.org_id, keep, "previous_owner_role").await?;
 
-    let (mut write, locked) = Locked::begin(app, caller, &id, Trash::Refuse).await?;
+    let (mut write, locked) = Locked::begin(app, caller, &target, Trash::Refuse).await?;
     owner_required(&locked.access)?;
     let mut upserts = vec![ShareUpsert {
         kind: GranteeKind::User,
@@ -70,11 +70,11 @@ pub async fn transfer_ownership(
         &locked.shares,
         &upserts,
         limits.max_shares_per_dashboard,
-        &id,
+        &target,
     )?;
     locked.apply(app, &mut write, caller, &upserts, &[]).await?;
     let written = write.commit(()).await?;
-    let owners = owners(app, caller, &id).await?;
+    let owners = owners(app, caller, &target).await?;
     Ok(written.map(|()| owners))
 }
 

@@ -268,9 +268,15 @@ impl Visibility {
         now: &HashMap<String, Dashboard>,
     ) -> Option<Seen> {
         let has = |t: EventType| types.contains(&t);
-        // Created or undeleted here: it was not live before.
-        let was = !(has(EventType::DashboardCreated) || has(EventType::DashboardUndeleted))
-            && self.was_visible(id);
+        // Created or undeleted here: it was not live before. That matters only when what the
+        // subscriber was told is "every live dashboard but these"; an explicit set already
+        // says it, and may hold the dashboard because a re-list (which reads the state as it
+        // is, possibly after this revision) has just sent it as ADDED: not twice.
+        let fresh = has(EventType::DashboardCreated) || has(EventType::DashboardUndeleted);
+        let was = match &self.known {
+            Known::AllLiveExcept(_) => !fresh && self.was_visible(id),
+            Known::Only(_) => self.was_visible(id),
+        };
         // Trashed or purged here: not visible after, whatever came later.
         let is = !(has(EventType::DashboardDeleted) || has(EventType::DashboardPurged))
             && now.contains_key(id);
@@ -292,9 +298,13 @@ impl Visibility {
 
     /// An event that may change what the subscriber sees beyond the one dashboard it names:
     /// its own group memberships, its user record, any group deleted, any custom role
-    /// changed.
+    /// changed, and what changes access to a whole folder's contents at once (a share on a
+    /// folder, a folder moved, its inheritance changed, trashed or restored).
     fn reaches_me(&self, event: &Event) -> bool {
         let me = self.principal.user_name();
+        if folder_wide(event) {
+            return !matches!(self.known, Known::AllLiveExcept(_));
+        }
         match event.change.r#type {
             EventType::GroupMemberAdded | EventType::GroupMemberRemoved => {
                 event.change.grantee.as_deref() == Some(me.as_str())
@@ -397,6 +407,28 @@ impl Visibility {
             }
         }
         Ok(true)
+    }
+}
+
+/// An event that changes the access of every dashboard under a folder at once: a share on
+/// a folder granted, changed or revoked; a folder moved (new folders above it), its
+/// `inherit_access` changed, trashed or restored. An ADMIN without a filter sees every live
+/// dashboard whatever the shares (and trashing records each dashboard's own event).
+fn folder_wide(event: &Event) -> bool {
+    let on_folder = event.change.resource.starts_with("folders/");
+    match event.change.r#type {
+        EventType::ShareGranted | EventType::ShareChanged | EventType::ShareRevoked => on_folder,
+        EventType::FolderMoved | EventType::FolderDeleted | EventType::FolderUndeleted => true,
+        // A new title or description changes no one's access.
+        EventType::FolderUpdated => {
+            event.change.changed_fields.is_empty()
+                || event
+                    .change
+                    .changed_fields
+                    .iter()
+                    .any(|f| f == "inherit_access")
+        }
+        _ => false,
     }
 }
 

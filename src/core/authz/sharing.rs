@@ -1,9 +1,9 @@
 //! The rules for changing access, apart from the handlers that apply them. Every function
 //! here is pure: the command reads its inputs under the dashboard's lock and decides here.
 
-use super::{Grant, GranteeKind, PermissionSet};
+use super::{Grant, GranteeKind, PermissionSet, ShareTarget};
 use crate::core::event::EventType;
-use crate::core::{Error, Micros, Principal, Result, names};
+use crate::core::{Error, Micros, Principal, Result};
 
 /// A share to create or replace (matched on dashboard + grantee).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,12 +33,21 @@ impl ShareUpsert {
     }
 }
 
-/// Fails when applying `upserts` to `existing` would pass the per-dashboard share limit.
+/// The kind of thing a share sits on, for messages.
+fn noun(target: &ShareTarget) -> &'static str {
+    match target {
+        ShareTarget::Dashboard(_) => "dashboard",
+        ShareTarget::Folder(_) => "folder",
+    }
+}
+
+/// Fails when applying `upserts` to `existing` would pass the share limit of `target` (a
+/// dashboard or a folder: the same limit).
 pub fn check_share_limit(
     existing: &[Grant],
     upserts: &[ShareUpsert],
     max_shares: usize,
-    dashboard_id: &str,
+    target: &ShareTarget,
 ) -> Result<()> {
     let added = upserts
         .iter()
@@ -47,21 +56,21 @@ pub fn check_share_limit(
     if existing.len() + added > max_shares {
         return Err(Error::failed_precondition(
             "SHARE_LIMIT_REACHED",
-            names::dashboard_name(dashboard_id),
-            format!("a dashboard has at most {max_shares} shares"),
+            target.name(),
+            format!("a {} has at most {max_shares} shares", noun(target)),
         ));
     }
     Ok(())
 }
 
-/// A dashboard that has an owner keeps at least one: fails with `LAST_OWNER` when revoking
-/// `revoked` (share ids) and applying `upserts` to `existing` would leave none.
+/// A dashboard or folder that has an owner keeps at least one: fails with `LAST_OWNER` when
+/// revoking `revoked` (share ids) and applying `upserts` to `existing` would leave none.
 pub fn check_keeps_owner(
     existing: &[Grant],
     upserts: &[ShareUpsert],
     revoked: &[String],
     now: Micros,
-    dashboard_id: &str,
+    target: &ShareTarget,
 ) -> Result<()> {
     let is_owner = |kind: GranteeKind, role: &str, expire: Option<Micros>| {
         kind == GranteeKind::User
@@ -89,8 +98,11 @@ pub fn check_keeps_owner(
     if before > 0 && kept + made == 0 {
         return Err(Error::failed_precondition(
             "LAST_OWNER",
-            names::dashboard_name(dashboard_id),
-            "a dashboard must keep at least one owner; make someone else owner first",
+            target.name(),
+            format!(
+                "a {} must keep at least one owner; make someone else owner first",
+                noun(target)
+            ),
         ));
     }
     Ok(())
@@ -174,10 +186,14 @@ mod tests {
         assert!(err.to_string().contains("DELETE"), "{err}");
     }
 
+    fn d() -> ShareTarget {
+        ShareTarget::Dashboard("d".into())
+    }
+
     fn grant(id: &str, user: &str, role: &str) -> Grant {
         Grant {
             id: id.into(),
-            on: super::super::ShareTarget::Dashboard("d".into()),
+            on: d(),
             kind: GranteeKind::User,
             grantee_id: user.into(),
             role: role.into(),
@@ -204,11 +220,11 @@ mod tests {
             grant("2", "b", "roles/viewer"),
         ];
         let again = [upsert("b", "roles/editor")];
-        assert!(check_share_limit(&existing, &again, 2, "d").is_ok());
+        assert!(check_share_limit(&existing, &again, 2, &d()).is_ok());
         let new = [upsert("c", "roles/viewer")];
-        let err = check_share_limit(&existing, &new, 2, "d").unwrap_err();
+        let err = check_share_limit(&existing, &new, 2, &d()).unwrap_err();
         assert_eq!(err.reason(), "SHARE_LIMIT_REACHED");
-        assert!(check_share_limit(&existing, &new, 3, "d").is_ok());
+        assert!(check_share_limit(&existing, &new, 3, &d()).is_ok());
     }
 
     #[test]
@@ -218,16 +234,16 @@ mod tests {
             grant("2", "b", "roles/viewer"),
         ];
         let demote = [upsert("a", "roles/editor")];
-        let err = check_keeps_owner(&existing, &demote, &[], 0, "d").unwrap_err();
+        let err = check_keeps_owner(&existing, &demote, &[], 0, &d()).unwrap_err();
         assert_eq!(err.reason(), "LAST_OWNER");
-        let err = check_keeps_owner(&existing, &[], &["1".into()], 0, "d").unwrap_err();
+        let err = check_keeps_owner(&existing, &[], &["1".into()], 0, &d()).unwrap_err();
         assert_eq!(err.reason(), "LAST_OWNER");
         let transfer = [upsert("b", "roles/owner"), upsert("a", "roles/editor")];
-        assert!(check_keeps_owner(&existing, &transfer, &[], 0, "d").is_ok());
-        assert!(check_keeps_owner(&existing, &[], &["2".into()], 0, "d").is_ok());
+        assert!(check_keeps_owner(&existing, &transfer, &[], 0, &d()).is_ok());
+        assert!(check_keeps_owner(&existing, &[], &["2".into()], 0, &d()).is_ok());
         // Without an owner to begin with, nothing to keep.
         let ownerless = [grant("2", "b", "roles/viewer")];
-        assert!(check_keeps_owner(&ownerless, &[], &["2".into()], 0, "d").is_ok());
+        assert!(check_keeps_owner(&ownerless, &[], &["2".into()], 0, &d()).is_ok());
     }
 
     #[test]
