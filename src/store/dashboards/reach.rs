@@ -311,7 +311,11 @@ impl DashboardRepo {
             Order::Asc
         };
         let limit = query.page.limit;
-        let batch = Ord::max(limit * 3, 64);
+        // Sized so that one batch usually holds a page: the share of the org's folders
+        // reached stands for the share of the walk's entries kept (with a margin).
+        let density = facts.reach.len() as f64 / Ord::max(facts.org_folders, 1) as f64;
+        let batch =
+            ((limit as f64 * 1.5 / density.max(0.05)).ceil() as u64).clamp(limit, limit * 20);
         // The walk from `after`, one batch: `(id, folder_id, sort_key)` in page order.
         let walk = |after: Option<(CursorValue, String)>| {
             let walk_query = ListQuery {

@@ -69,11 +69,33 @@ enum Dashboards {
     FolderId,
     InheritAccess,
     TrashedWith,
+    DeleteTime,
     CreateTime,
     UpdateTime,
     Title,
     Id,
 }
+
+/// `(old index name, new index name, sort key)` of the org's sort-key walks: the new ones
+/// also cover what a member's walk through folders tests on each entry (trash, inheritance,
+/// folder), so the walk never visits the table.
+const WALK_INDEXES: [(&str, &str, Dashboards); 3] = [
+    (
+        "dashboards_org_create_time",
+        "dashboards_walk_create_time",
+        Dashboards::CreateTime,
+    ),
+    (
+        "dashboards_org_update_time",
+        "dashboards_walk_update_time",
+        Dashboards::UpdateTime,
+    ),
+    (
+        "dashboards_org_title",
+        "dashboards_walk_title",
+        Dashboards::Title,
+    ),
+];
 
 /// `(index name, sort key)` of a folder's dashboards.
 const FOLDER_LISTING_INDEXES: [(&str, Dashboards); 3] = [
@@ -263,6 +285,26 @@ impl MigrationTrait for Migration {
                 )
                 .await?;
         }
+        for (old, new, key) in WALK_INDEXES {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(new)
+                        .table(Dashboards::Table)
+                        .col(Dashboards::OrgId)
+                        .col(key)
+                        .col(Dashboards::Id)
+                        .col(Dashboards::DeleteTime)
+                        .col(Dashboards::InheritAccess)
+                        .col(Dashboards::FolderId)
+                        .to_owned(),
+                )
+                .await?;
+            // The new index starts with the old one's columns.
+            manager
+                .drop_index(Index::drop().name(old).table(Dashboards::Table).to_owned())
+                .await?;
+        }
         manager
             .create_index(
                 Index::create()
@@ -275,6 +317,22 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for (old, new, key) in WALK_INDEXES {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(old)
+                        .table(Dashboards::Table)
+                        .col(Dashboards::OrgId)
+                        .col(key)
+                        .col(Dashboards::Id)
+                        .to_owned(),
+                )
+                .await?;
+            manager
+                .drop_index(Index::drop().name(new).table(Dashboards::Table).to_owned())
+                .await?;
+        }
         let names = FOLDER_LISTING_INDEXES
             .map(|(name, _)| name)
             .into_iter()
