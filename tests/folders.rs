@@ -552,7 +552,24 @@ async fn a_cut_makes_a_private_subfolder_and_lifting_it_restores_access() {
         .expect("lift");
     member.get(&hidden.name).await.expect("inherits again");
     member.get_folder(&private.name).await.expect("visible");
-    // A dashboard may cut too.
+    // A dashboard may cut too; that is access, not content: no new version.
+    let versions = |caller: &mut common::Caller, name: String| {
+        let request = caller.req(pb::ListDashboardVersionsRequest {
+            parent: name,
+            ..Default::default()
+        });
+        let mut client = caller.versions.clone();
+        async move {
+            client
+                .list_dashboard_versions(request)
+                .await
+                .expect("versions")
+                .into_inner()
+                .versions
+                .len()
+        }
+    };
+    let before = versions(&mut owner, hidden.name.clone()).await;
     let cut = owner
         .dashboards
         .update_dashboard(owner.req(pb::UpdateDashboardRequest {
@@ -570,6 +587,7 @@ async fn a_cut_makes_a_private_subfolder_and_lifting_it_restores_access() {
         .expect("cut the dashboard")
         .into_inner();
     assert_eq!(cut.inherit_access, Some(false));
+    assert_eq!(versions(&mut owner, hidden.name.clone()).await, before);
     let err = member.get(&hidden.name).await.expect_err("cut");
     assert_error(&err, Code::NotFound, "NOT_FOUND");
 }

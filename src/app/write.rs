@@ -208,6 +208,8 @@ fn content_changes(changes: &[Change]) -> BTreeMap<String, Touched> {
             continue;
         };
         match change.r#type {
+            // Stopping or restoring inheritance changes who has access, not the content.
+            EventType::DashboardUpdated if change.changed_fields == ["inherit_access"] => {}
             EventType::DashboardCreated
             | EventType::DashboardUpdated
             | EventType::DashboardRestored => {
