@@ -202,7 +202,7 @@ impl Locked {
         );
         authorize(&access, Permission::Share, &resource)?;
         if trash == Trash::Refuse && folder.delete_time.is_some() {
-            return Err(folder_deleted(resource));
+            return Err(crate::core::folder::folder_deleted(&folder.id));
         }
         Ok(Self {
             target: ShareTarget::Folder(folder.id.clone()),
@@ -315,15 +315,6 @@ impl Locked {
             })
             .collect()
     }
-}
-
-/// A trashed folder's shares do not change until it is restored.
-pub(super) fn folder_deleted(resource: String) -> Error {
-    Error::failed_precondition(
-        "FOLDER_DELETED",
-        resource,
-        "the folder is in the trash; undelete it first",
-    )
 }
 
 /// SHARE_GRANTED / CHANGED / REVOKED on the share's name; a share on a folder belongs to no

@@ -64,7 +64,7 @@ pub(super) async fn managed_target(
         ShareTarget::Folder(id) => {
             let (folder, access) = app.authorizer.folder(caller, id, Permission::Share).await?;
             if folder.delete_time.is_some() {
-                return Err(super::locked::folder_deleted(folder.name()));
+                return Err(crate::core::folder::folder_deleted(&folder.id));
             }
             Ok(access)
         }
