@@ -2,7 +2,9 @@
 //! API (orgs, tenants, users of every platform role, groups, custom roles, shares of every
 //! grantee kind, expired and revoked shares, public links, trashed dashboards), every
 //! caller's ListDashboards (walked to the end) must be exactly the dashboards CheckAccess
-//! says it may READ, and GetDashboard must agree with both; a few filters that depend on
+//! says it may READ — with dashboards in random folder trees that carry shares at every level,
+//! cut points (`inherit_access = false` on folders and dashboards), a cut toggled and a folder
+//! moved after the shares — and GetDashboard must agree with both; a few filters that depend on
 //! access (`shared_with_me`, `owner`, `creator`, `visibility`, `starred`: stars made
 //! before access changed) are checked against what CheckAccess and ListShares imply.
 //!
@@ -25,6 +27,7 @@ use tonic::transport::Channel;
 
 const ORGS: usize = 5;
 const DASHBOARDS_PER_ORG: usize = 24;
+const FOLDERS_PER_ORG: usize = 8;
 const TENANTS: [&str; 3] = ["t1", "t2", "t3"];
 /// How long a "near" expiry lasts: the checks start after every one of them has passed.
 const NEAR_EXPIRY: Duration = Duration::from_millis(2000);
@@ -158,6 +161,8 @@ impl Who {
 struct Dash {
     name: String,
     title: String,
+    /// `folders/F`, or empty at the root; `(no inherit)` when it stops inheritance.
+    folder: String,
     creator: String,
     trashed: bool,
     /// Has an unexpired public link.
@@ -170,9 +175,10 @@ impl Dash {
     fn describe(&self) -> String {
         let shares: Vec<String> = self.shares.iter().map(describe_share).collect();
         format!(
-            "{} {:?} (creator {}, {}{}) shares [{}]",
+            "{} {:?} in {:?} (creator {}, {}{}) shares [{}]",
             self.name,
             self.title,
+            self.folder,
             self.creator,
             if self.trashed { "trashed" } else { "live" },
             if self.public { ", public link" } else { "" },
@@ -221,6 +227,8 @@ struct Org {
     groups: BTreeMap<String, String>,
     /// Custom role name -> what it is.
     roles: BTreeMap<String, String>,
+    /// Folder name -> its parent, cut and shares, for a reader of a failure.
+    folders: BTreeMap<String, String>,
     shares: usize,
     /// Shares made while their dashboard was in the trash.
     trashed_shares: usize,
@@ -465,11 +473,102 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
         dashboards.push(Dash {
             name: created.name,
             title,
+            folder: String::new(),
             creator: creator.name(),
             trashed: false,
             public: false,
             shares: Vec::new(),
         });
+    }
+
+    // A folder tree (by the ADMIN): each folder under a random earlier one or at the root,
+    // a quarter of them stopping inheritance; most dashboards moved into a folder, a few of
+    // them stopping inheritance themselves.
+    let mut folders: Vec<(String, String, bool)> = Vec::new();
+    for i in 0..FOLDERS_PER_ORG {
+        let parent = if i < 2 || rng.chance(15) {
+            String::new()
+        } else {
+            folders[rng.below(folders.len())].0.clone()
+        };
+        let inherit = !rng.chance(25);
+        let folder = admin_caller
+            .try_folder(&format!("folder-{i}"), &parent, Some(inherit))
+            .await
+            .unwrap_or_else(|e| panic!("folder {i} under {parent:?}: {e:?}"));
+        folders.push((folder.name, parent, inherit));
+    }
+    for dash in dashboards.iter_mut() {
+        if !rng.chance(70) {
+            continue;
+        }
+        let folder = folders[rng.below(folders.len())].0.clone();
+        admin_caller
+            .move_dashboard(&dash.name, &folder, false)
+            .await
+            .unwrap_or_else(|e| panic!("move {} into {folder}: {e:?}", dash.name));
+        dash.folder = folder;
+        if rng.chance(15) {
+            let request = admin_caller.req(pb::UpdateDashboardRequest {
+                version_message: String::new(),
+                dashboard: Some(pb::Dashboard {
+                    name: dash.name.clone(),
+                    inherit_access: Some(false),
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["inherit_access".into()],
+                }),
+            });
+            admin_caller
+                .dashboards
+                .update_dashboard(request)
+                .await
+                .unwrap_or_else(|e| panic!("stop inheritance on {}: {e:?}", dash.name));
+            dash.folder.push_str(" (no inherit)");
+        }
+    }
+    // Shares on every folder: grantees of every kind, many roles, some expiring.
+    let mut folder_shares: Vec<String> = Vec::new();
+    for (folder, _, _) in &folders {
+        for _ in 0..rng.below(4) {
+            let kind = match rng.below(100) {
+                0..30 => Kind::User(rng.pick(&members).name()),
+                30..55 => Kind::Group(rng.pick(&group_names).clone()),
+                55..70 => Kind::Tenant(rng.pick(&["t1", "t2", "t3"]).to_string()),
+                70..80 => Kind::AllTenants(true),
+                80..90 => Kind::OrgMembers(true),
+                _ => Kind::Everyone(true),
+            };
+            if let Kind::User(u) = &kind
+                && !members.iter().any(|m| m.recorded && &m.name() == u)
+            {
+                continue;
+            }
+            let role = rng.pick(&roles).clone();
+            let expire_time = match rng.below(100) {
+                0..15 => {
+                    latest_expiry = latest_expiry.max(Instant::now() + NEAR_EXPIRY);
+                    Some(timestamp_in(NEAR_EXPIRY))
+                }
+                _ => None,
+            };
+            let request = admin_caller.req(pb::ShareDashboardRequest {
+                name: folder.clone(),
+                grantee: Some(pb::Grantee {
+                    kind: Some(kind.clone()),
+                }),
+                role: role.clone(),
+                expire_time,
+            });
+            let share = admin_caller
+                .sharing
+                .share_dashboard(request)
+                .await
+                .unwrap_or_else(|e| panic!("share {folder} with {kind:?} as {role}: {e:?}"))
+                .into_inner();
+            folder_shares.push(share.name);
+        }
     }
 
     // Shares of every grantee kind and many roles, by the ADMIN or an org-user creator.
@@ -632,6 +731,47 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
         members[i].groups.push(org_groups[1].clone());
     }
 
+    // After the shares: some folder shares revoked, one folder's cut toggled, one folder
+    // moved (a move into its own subtree is refused and skipped).
+    for share in &folder_shares {
+        if rng.chance(10) {
+            let request = admin_caller.req(pb::RevokeShareRequest {
+                name: share.clone(),
+            });
+            match admin_caller.sharing.revoke_share(request).await {
+                Ok(_) => {}
+                Err(e) if e.code() == Code::NotFound => {}
+                Err(e) => panic!("revoke {share}: {e:?}"),
+            }
+        }
+    }
+    let toggled = rng.below(folders.len());
+    let (name, _, inherit) = folders[toggled].clone();
+    admin_caller
+        .update_folder(
+            pb::Folder {
+                name: name.clone(),
+                inherit_access: Some(!inherit),
+                ..Default::default()
+            },
+            &["inherit_access"],
+        )
+        .await
+        .unwrap_or_else(|e| panic!("toggle the cut of {name}: {e:?}"));
+    folders[toggled].2 = !inherit;
+    let moved = rng.below(folders.len());
+    let destination = if rng.chance(30) {
+        String::new()
+    } else {
+        folders[rng.below(folders.len())].0.clone()
+    };
+    let name = folders[moved].0.clone();
+    match admin_caller.move_folder(&name, &destination, false).await {
+        Ok(_) => folders[moved].1 = destination,
+        Err(e) if e.code() == Code::FailedPrecondition => {}
+        Err(e) => panic!("move {name} into {destination:?}: {e:?}"),
+    }
+
     // Public links (some expiring), renamed dashboards, trash (some restored).
     for dash in dashboards.iter_mut() {
         if rng.chance(20) {
@@ -734,14 +874,44 @@ async fn build_org(channel: Channel, seed: u64, index: usize) -> (Org, Instant) 
         }
     }
 
+    let mut folder_notes = BTreeMap::new();
+    for (name, parent, inherit) in &folders {
+        let request = admin_caller.req(pb::ListSharesRequest {
+            parent: name.clone(),
+        });
+        let shares = admin_caller
+            .sharing
+            .list_shares(request)
+            .await
+            .unwrap_or_else(|e| panic!("list shares of {name}: {e:?}"))
+            .into_inner();
+        let shares: Vec<String> = shares
+            .users
+            .iter()
+            .chain(&shares.groups)
+            .chain(&shares.tenants)
+            .chain(&shares.org_wide)
+            .map(describe_share)
+            .collect();
+        folder_notes.insert(
+            name.clone(),
+            format!(
+                "under {parent:?}{}, shares [{}]",
+                if *inherit { "" } else { ", stops inheritance" },
+                shares.join("; ")
+            ),
+        );
+    }
+
     let org = Org {
         id: org,
         admin,
         members,
         dashboards,
         groups,
+        folders: folder_notes,
         roles: role_names,
-        shares: share_count,
+        shares: share_count + folder_shares.len(),
         trashed_shares,
     };
     (org, latest_expiry)
@@ -892,7 +1062,13 @@ struct Ctx {
 impl Ctx {
     /// Records a disagreement, with custom roles and groups named for a reader.
     fn fail(&self, mut message: String) {
-        for (name, display) in self.org.roles.iter().chain(&self.org.groups) {
+        for (name, display) in self
+            .org
+            .roles
+            .iter()
+            .chain(&self.org.groups)
+            .chain(&self.org.folders)
+        {
             message = message.replace(name, &format!("{name}({display})"));
         }
         self.failures.lock().expect("failures").push(message);
