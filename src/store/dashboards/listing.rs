@@ -347,7 +347,10 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
     Condition::any()
         .add(dashboard::Column::Id.in_subquery(reachable))
         .add(
+            // NOT NULL stated: under `shared_with_me = false` (a NOT) an unknown would hide
+            // a dashboard at the root.
             Condition::all()
+                .add(Expr::col((dashboard::Entity, dashboard::Column::FolderId)).is_not_null())
                 .add(Expr::col((dashboard::Entity, dashboard::Column::InheritAccess)).eq(true))
                 .add(
                     Expr::col((dashboard::Entity, dashboard::Column::FolderId))
