@@ -13,11 +13,14 @@ pub struct Arrangement {
 }
 
 impl Arrangement {
-    /// The first widget other than `skip` that `layout` overlaps.
+    /// The first widget other than `skip` that `layout` overlaps, in reading order (top to
+    /// bottom, left to right, then id): the same answer whatever order the widgets were read
+    /// in (PostgreSQL returns them in none).
     fn collision(&self, layout: &Layout, skip: Option<&str>) -> Option<&(String, Layout)> {
         self.widgets
             .iter()
-            .find(|(id, other)| Some(id.as_str()) != skip && layout.overlaps(other))
+            .filter(|(id, other)| Some(id.as_str()) != skip && layout.overlaps(other))
+            .min_by(|(a_id, a), (b_id, b)| (a.y, a.x, a_id).cmp(&(b.y, b.x, b_id)))
     }
 
     fn collision_violation(
