@@ -1,0 +1,87 @@
+//! The grants of dashboards that apply to one principal: what a non-ADMIN decision reads.
+
+use super::listing::{JOINED_GRANT, applies_to};
+use super::*;
+
+impl DashboardRepo {
+    /// The grants on the given dashboards that apply to `principal` (expired ones included:
+    /// the policy decides): its own, its groups', its tenant's and the org-wide audiences'.
+    ///
+    /// One statement over the `(dashboard, kind, grantee)` index (SQLite probes it per
+    /// subject, PostgreSQL ORs bitmap scans of it); see [`applies_to`]. The ids are bound
+    /// once: a BatchCheckAccess of 100 binds about 100 values, not 400.
+    pub async fn grants_for(
+        &self,
+        dashboard_ids: &[String],
+        principal: &Principal,
+    ) -> Result<Vec<Grant>> {
+        let on_dashboards = Expr::col((grant::Entity, grant::Column::DashboardId))
+            .is_in(dashboard_ids.iter().cloned());
+        let rows = grant::Entity::find()
+            .filter(
+                Condition::all()
+                    .add(on_dashboards)
+                    .add(applies_to(principal, grant::Entity)),
+            )
+            .all(self.store.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(crate::store::shares::into_domain)
+            .collect())
+    }
+
+    /// The dashboard, if it exists in `principal`'s org, with the grants on it that apply to
+    /// `principal`: what [`Self::get`] and [`Self::grants_for`] read, in one statement (the
+    /// dashboard by primary key, its matching grants joined to it, one row each; a
+    /// dashboard without any comes back as one row with no grant). One round trip fewer for
+    /// every non-admin decision on a single dashboard.
+    pub async fn get_with_grants(
+        &self,
+        principal: &Principal,
+        id: &str,
+    ) -> Result<Option<(Dashboard, Vec<Grant>)>> {
+        let joined = Alias::new(JOINED_GRANT);
+        let mut statement = with_visibility(now_micros());
+        for column in <grant::Column as sea_orm::Iterable>::iter() {
+            statement.expr_as(
+                Expr::col((joined.clone(), column)),
+                Alias::new(format!("{JOINED_GRANT}_{}", column.as_str())),
+            );
+        }
+        let statement = statement
+            .join_as(
+                JoinType::LeftJoin,
+                grant::Entity,
+                joined.clone(),
+                Condition::all()
+                    .add(
+                        Expr::col((joined.clone(), grant::Column::DashboardId))
+                            .equals((dashboard::Entity, dashboard::Column::Id)),
+                    )
+                    .add(applies_to(principal, joined.clone())),
+            )
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::Id)).eq(id))
+            .take();
+        let rows = self.store.db().query_all(&statement).await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let dashboard = from_row(first)?;
+        if dashboard.org_id != principal.org_id {
+            return Ok(None);
+        }
+        let prefix = format!("{JOINED_GRANT}_");
+        let mut grants = Vec::new();
+        for row in &rows {
+            // No grant joined: the grant columns are all NULL.
+            let grant_id: Option<String> = row.try_get(&prefix, grant::Column::Id.as_str())?;
+            if grant_id.is_some() {
+                grants.extend(crate::store::shares::into_domain(
+                    grant::Model::from_query_result(row, &prefix)?,
+                ));
+            }
+        }
+        Ok(Some((dashboard, grants)))
+    }
+}
