@@ -1054,6 +1054,9 @@ fn in_order(order_by: &str, listed: &[pb::Dashboard]) -> bool {
 
 struct Ctx {
     channel: Channel,
+    /// Servers on the same database whose listing reaches folders each its own way (see
+    /// `listing_servers`); each caller lists through one of them.
+    listing: Vec<Channel>,
     org: Arc<Org>,
     failures: Mutex<Vec<String>>,
     stats: Mutex<Stats>,
@@ -1323,7 +1326,8 @@ impl Ctx {
                 .collect()
         };
         let readable_live = live(&readable);
-        let mut caller = who.caller(&self.channel);
+        let listing = &self.listing[(seed % self.listing.len() as u64) as usize];
+        let mut caller = who.caller(listing);
         let page_sizes = [1, 2, 3, 4, 7, 10, 0, 100];
         let orders = [
             "",
@@ -1500,6 +1504,29 @@ impl Ctx {
     }
 }
 
+/// Channels to the shared server and to two more on its database: one that walks any
+/// reach through folders tested against the bitmap, one against the subquery.
+async fn listing_servers(shared: &Channel) -> (Vec<Channel>, Vec<common::TestServer>) {
+    let database_url = server().config.database_url.clone();
+    let plans = [(0, 0), (0, 101)];
+    let servers: Vec<common::TestServer> = plans
+        .into_iter()
+        .map(|(arms, dense_percent)| {
+            let database_url = database_url.clone();
+            common::start(move |c| {
+                c.database_url = database_url;
+                c.listing_folder_arms = arms;
+                c.listing_dense_reach_percent = dense_percent;
+            })
+        })
+        .collect();
+    let mut channels = vec![shared.clone()];
+    for server in &servers {
+        channels.push(server.channel().await);
+    }
+    (channels, servers)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_agrees_with_check_access_and_get() {
     let started = Instant::now();
@@ -1567,6 +1594,10 @@ async fn listing_agrees_with_check_access_and_get() {
         .iter()
         .flat_map(|o| std::iter::once(o.admin.clone()).chain(o.members.iter().cloned()))
         .collect();
+    // The shared server lists a member's few folders as one arm each; the other two, on
+    // the same database, list any reach by the walk tested against the bitmap, and by the
+    // walk tested against the subquery (`ReachPlan`).
+    let (listing, _listing_servers) = listing_servers(&channel).await;
     let permits = Arc::new(Semaphore::new(PARALLEL_CALLERS));
     let mut checks = tokio::task::JoinSet::new();
     let mut contexts = Vec::new();
@@ -1574,6 +1605,7 @@ async fn listing_agrees_with_check_access_and_get() {
         let org = Arc::new(org);
         let ctx = Arc::new(Ctx {
             channel: channel.clone(),
+            listing: listing.clone(),
             org: org.clone(),
             failures: Mutex::new(Vec::new()),
             stats: Mutex::new(Stats::default()),

@@ -34,6 +34,8 @@ pub struct App {
     pub hub: watch::WatchHub,
     /// Members' listing facts, between calls of one revision.
     pub listing_facts: dashboards::ListingFactsCache,
+    /// How members' pages reach dashboards through folders (settings; tests vary it).
+    pub reach_plan: crate::store::dashboards::ReachPlan,
 }
 
 impl App {
@@ -44,6 +46,7 @@ impl App {
             doorbell: Doorbell::default(),
             hub: watch::WatchHub::default(),
             listing_facts: dashboards::ListingFactsCache::default(),
+            reach_plan: Default::default(),
         }
     }
 

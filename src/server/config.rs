@@ -235,6 +235,22 @@ pub struct Config {
     )]
     pub max_folder_depth: usize,
 
+    /// A member's listing lists at most this many folders reached through folder shares as
+    /// one ordered arm each (more: a walk of the org's sort-key index).
+    #[arg(long, env = "LISTING_FOLDER_ARMS", default_value_t = 32, global = true)]
+    pub listing_folder_arms: usize,
+
+    /// From this share of the org's folders (percent) reached by a member, its walk tests
+    /// each entry against a bitmap of its reach; below it, against a subquery (over 100:
+    /// never the bitmap).
+    #[arg(
+        long,
+        env = "LISTING_DENSE_REACH_PERCENT",
+        default_value_t = 10,
+        global = true
+    )]
+    pub listing_dense_reach_percent: usize,
+
     /// Largest ListDashboards page; bigger requests are coerced down.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1_000, global = true)]
     pub max_page_size: usize,

@@ -212,7 +212,11 @@ pub async fn serve_with_metrics(
     install_page_token_key(&config, &keys)?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
     let trace_export = otlp::TraceExport::from_config(&config)?;
-    let app = App::new(store.clone());
+    let mut app = App::new(store.clone());
+    app.reach_plan = crate::store::dashboards::ReachPlan {
+        folder_arms: config.listing_folder_arms,
+        dense_reach_percent: config.listing_dense_reach_percent,
+    };
     let auth = AuthLayer::new(verifier, Some(Arc::new(JitUsers::new(app.clone()))));
 
     let max = config.max_message_bytes;

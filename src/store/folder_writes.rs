@@ -46,6 +46,17 @@ impl FolderRepo {
         new: &Folder,
         paths: &[PathRow],
     ) -> Result<Folder> {
+        // The next number of the org (under the tree lock, so no other create races it;
+        // a unique index says so too).
+        let last = folder::Entity::find()
+            .select_only()
+            .column_as(Expr::col(folder::Column::Seq).max(), "seq")
+            .filter(folder::Column::OrgId.eq(&new.org_id))
+            .into_tuple::<Option<i32>>()
+            .one(txn)
+            .await?
+            .flatten()
+            .unwrap_or(0);
         let row = folder::ActiveModel {
             id: Set(new.id.clone()),
             org_id: Set(new.org_id.clone()),
@@ -59,6 +70,7 @@ impl FolderRepo {
             update_time: Set(new.update_time),
             delete_time: Set(None),
             trashed_with: Set(None),
+            seq: Set(last.saturating_add(1)),
         };
         if let Err(err) = folder::Entity::insert(row)
             .exec_without_returning(txn)
@@ -422,10 +434,12 @@ pub async fn place_dashboard(
         )
         .col_expr(dashboard::Column::UpdateTime, Expr::val(now));
     if let Some(folder_id) = folder_id {
-        update = update.col_expr(
-            dashboard::Column::FolderId,
-            Expr::val(folder_id.map(str::to_string)),
-        );
+        update = update
+            .col_expr(
+                dashboard::Column::FolderId,
+                Expr::val(folder_id.map(str::to_string)),
+            )
+            .col_expr(dashboard::Column::FolderSeq, folder_seq_of(folder_id));
     }
     if let Some(inherit) = inherit_access {
         update = update.col_expr(dashboard::Column::InheritAccess, Expr::val(inherit));
@@ -473,4 +487,23 @@ async fn insert_paths(txn: &DatabaseTransaction, org_id: &str, paths: &[PathRow]
             .await?;
     }
     Ok(())
+}
+
+/// The `seq` of `folder_id` (NULL for the root), as a subquery of the write that places a
+/// dashboard there.
+pub(crate) fn folder_seq_of(folder_id: Option<&str>) -> Expr {
+    match folder_id {
+        None => Expr::val(None::<i32>),
+        Some(id) => Expr::SubQuery(
+            None,
+            Box::new(
+                Query::select()
+                    .column(folder::Column::Seq)
+                    .from(folder::Entity)
+                    .and_where(folder::Column::Id.eq(id))
+                    .take()
+                    .into(),
+            ),
+        ),
+    }
 }

@@ -59,6 +59,7 @@ pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64,
         subjects,
         only_readable: !caller.is_admin(),
         facts,
+        plan: app.reach_plan,
         now: now_micros(),
         page,
     };

@@ -196,6 +196,7 @@ impl Visibility {
     fn list_query(&self) -> ListQuery {
         ListQuery {
             facts: None,
+            plan: Default::default(),
             org_id: self.principal.org_id.clone(),
             caller_id: self.principal.user_id.clone(),
             subjects: self.subjects.clone(),

@@ -280,6 +280,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             update_time: Set(now),
             delete_time: Set(None),
             trashed_with: Set(None),
+            seq: Set(i as i32 + 1),
         });
     }
     insert_all(db, "folders", folder_rows, folder::Entity::insert_many).await?;
@@ -308,8 +309,9 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
             let creator = org_users[rng.random_range(0..org_users.len().max(1))];
             creators.push(creator);
             let t = created_at(i);
-            let folder = (args.folders > 0 && rng.random_range(0..10) > 0)
-                .then(|| folder_id(rng.random_range(0..args.folders)));
+            let folder_index = (args.folders > 0 && rng.random_range(0..10) > 0)
+                .then(|| rng.random_range(0..args.folders));
+            let folder = folder_index.map(folder_id);
             let inherit_access = folder.is_none() || rng.random_range(0..100) > 0;
             dashboard::ActiveModel {
                 id: Set(dashboard_id(i)),
@@ -327,6 +329,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
                 delete_time: Set(None),
                 expire_time: Set(None),
                 folder_id: Set(folder),
+                folder_seq: Set(folder_index.map(|i| i as i32 + 1)),
                 inherit_access: Set(inherit_access),
                 trashed_with: Set(None),
             }

@@ -49,13 +49,15 @@ pub struct ListQuery {
     pub page: ListPage,
     /// A member's facts about folders, when the caller already has them (read otherwise).
     pub facts: Option<std::sync::Arc<ReachFacts>>,
+    /// How a member's page reaches dashboards through folders.
+    pub plan: ReachPlan,
 }
 
 mod grants;
 mod listing;
 mod reach;
 
-pub use reach::ReachFacts;
+pub use reach::{ReachFacts, ReachPlan};
 
 pub(crate) use listing::applies_to;
 use listing::org_page;
@@ -109,6 +111,17 @@ impl DashboardRepo {
         now: Micros,
     ) -> Result<Option<Dashboard>> {
         let id = new_id();
+        let folder_seq = match &new.folder_id {
+            None => None,
+            Some(folder_id) => {
+                crate::store::entities::folder::Entity::find_by_id(folder_id.clone())
+                    .select_only()
+                    .column(crate::store::entities::folder::Column::Seq)
+                    .into_tuple::<i32>()
+                    .one(txn)
+                    .await?
+            }
+        };
         let row = dashboard::ActiveModel {
             id: Set(id.clone()),
             org_id: Set(new.org_id.clone()),
@@ -125,6 +138,7 @@ impl DashboardRepo {
             delete_time: Set(None),
             expire_time: Set(None),
             folder_id: Set(new.folder_id.clone()),
+            folder_seq: Set(folder_seq),
             inherit_access: Set(true),
             trashed_with: Set(None),
         };

@@ -6,35 +6,57 @@
 //! member reads through folders are those with `inherit_access` whose `folder_id` is in
 //! the set of folders its READ-bearing folder shares reach — one indexed join.
 //!
-//! How the listing walks them depends on how many folders that is, read before the page
-//! (at most [`FEW_FOLDERS`] + 1 rows, in the same statement as the custom roles):
-//! - none: no arm (orgs without folders pay one short index probe);
+//! How the listing walks them depends on how many folders that is (read before the page
+//! and kept between calls, see [`ReachFacts`]):
+//! - none: no arm;
 //! - a few: one arm per folder, each an ordered range of the folder's sort-key index,
 //!   merged with the grant arms like the caller's subjects;
-//! - many: one arm that walks the org's sort-key index in page order and keeps the
-//!   dashboards whose folder is in the reached set (computed once per statement). A member
-//!   who reaches many folders reaches much of the org, so the walk finds a page after about
-//!   `page_size / share reached` entries — an ADMIN's walk, thinned. (On SQLite the folder
-//!   column is written `+folder_id` there, so that the planner keeps the ordered walk
-//!   instead of fetching every reached folder's dashboards and sorting them.)
+//! - a dense share of the org's folders: one arm that walks the org's sort-key index in page
+//!   order and keeps the entries whose folder's bit is set in the member's reach, a bitmap
+//!   by folder number (`folders.seq`, copied to `dashboards.folder_seq`, in the index) bound
+//!   as one parameter — `substr(reach, folder_seq + 1, 1) = x'01'`, a byte read per entry.
+//!   A member who reaches a tenth of the folders finds a page within about
+//!   `10 x page_size` entries: an ADMIN's walk, thinned, in the same one statement as the
+//!   grant arms and the rows;
+//! - otherwise (sparse): the same walk tested against the reached folders as a subquery of
+//!   the statement. (On SQLite the folder column is written `+folder_id` there, so that the
+//!   planner keeps the ordered walk instead of fetching every reached folder's dashboards
+//!   and sorting them.)
 
 use std::collections::HashSet;
 
-use super::listing::{
-    ReadableRoles, SORT_KEY, after_cursor, readable_grant_in, readable_page, readable_top,
-};
+use super::listing::{ReadableRoles, SORT_KEY, after_cursor, readable_grant_in, readable_page};
 use super::*;
 use crate::store::entities::folder;
 use crate::store::entities::{folder_grant, folder_path};
 
-/// At most this many folders reached are listed as one arm each.
-pub(super) const FEW_FOLDERS: usize = 32;
+/// How a member's page chooses among the strategies of the module comment (settings
+/// `LISTING_FOLDER_ARMS` and `LISTING_DENSE_REACH_PERCENT`; tests force each strategy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReachPlan {
+    /// At most this many folders reached are listed as one arm each.
+    pub folder_arms: usize,
+    /// From this share of the org's folders reached (in percent) the walk is tested against
+    /// the bitmap; below it, against the subquery. Above 100: never.
+    pub dense_reach_percent: usize,
+}
+
+impl Default for ReachPlan {
+    fn default() -> Self {
+        Self {
+            folder_arms: 32,
+            dense_reach_percent: 10,
+        }
+    }
+}
 
 /// The folders a member's shares on folders reach, as the listing needs to know them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FolderReach {
     None,
     Few(Vec<String>),
+    /// The reach as a bitmap by folder number: byte `seq` is 1 for a reached folder.
+    Dense(Vec<u8>),
     Many,
 }
 
@@ -137,6 +159,15 @@ pub(super) fn folder_arms(
                 arm
             })
             .collect(),
+        FolderReach::Dense(bitmap) => {
+            let reached = sea_orm::sea_query::Func::cust("substr")
+                .arg(Expr::val(bitmap.clone()))
+                .arg(Expr::col((dashboard::Entity, dashboard::Column::FolderSeq)).add(1))
+                .arg(1);
+            let mut arm = base();
+            arm.and_where(Expr::from(reached).eq(vec![1u8]));
+            vec![arm]
+        }
         FolderReach::Many => {
             let reached = reached_folders(
                 &query.org_id,
@@ -167,6 +198,9 @@ pub(super) fn folder_arms(
 pub struct ReachFacts {
     pub custom_readable: Vec<String>,
     pub reach: HashSet<String>,
+    /// The reach by folder number: byte `seq` is 1 for a reached folder (as long as the
+    /// highest reached number).
+    pub bitmap: Vec<u8>,
     pub org_folders: usize,
     /// The earliest expiry of a folder share the reach came through (after which it may
     /// shrink without a write).
@@ -174,37 +208,31 @@ pub struct ReachFacts {
 }
 
 impl ReachFacts {
-    /// A size for a bounded cache: the folder ids held.
+    /// A size for a bounded cache: the folder ids held (the bitmap counts about as much as
+    /// one id per 64 folders).
     pub fn weight(&self) -> u32 {
-        (self.reach.len() + self.custom_readable.len() + 1).min(u32::MAX as usize) as u32
+        (self.reach.len() + self.custom_readable.len() + self.bitmap.len() / 64 + 1)
+            .min(u32::MAX as usize) as u32
     }
 
-    /// How the page reaches dashboards through folders (see the module comment); a walk
-    /// (see [`DashboardRepo::walk_page`]) when the member reaches at least a tenth of the
-    /// org's folders and there is no filter to thin the walk further.
-    fn strategy(&self, filtered: bool) -> Strategy {
+    /// How the page reaches dashboards through folders (see the module comment and
+    /// [`ReachPlan`]).
+    fn folder_reach(&self, plan: ReachPlan) -> FolderReach {
         if self.reach.is_empty() {
-            Strategy::Sql(FolderReach::None)
-        } else if self.reach.len() <= FEW_FOLDERS {
+            FolderReach::None
+        } else if self.reach.len() <= plan.folder_arms {
             let mut few: Vec<String> = self.reach.iter().cloned().collect();
             few.sort();
-            Strategy::Sql(FolderReach::Few(few))
-        } else if !filtered && self.reach.len() * 10 >= self.org_folders {
-            Strategy::Walk
+            FolderReach::Few(few)
+        } else if plan.dense_reach_percent <= 100
+            && self.reach.len() * 100 >= self.org_folders * plan.dense_reach_percent
+        {
+            FolderReach::Dense(self.bitmap.clone())
         } else {
-            Strategy::Sql(FolderReach::Many)
+            FolderReach::Many
         }
     }
 }
-
-enum Strategy {
-    Sql(FolderReach),
-    Walk,
-}
-
-/// Walk batches before a walk that finds too few reached dashboards gives way to the SQL
-/// arm (the reach was not as dense as the folder count suggested).
-const MAX_WALK_BATCHES: usize = 3;
 
 impl DashboardRepo {
     /// Reads [`ReachFacts`] for `subjects` in one statement.
@@ -215,11 +243,19 @@ impl DashboardRepo {
         now: Micros,
     ) -> Result<ReachFacts> {
         let mut reached = reached_folders(org_id, subjects, ReadableRoles::OfOrg(org_id), now);
-        reached.column((folder_grant::Entity, folder_grant::Column::ExpireTime));
+        reached
+            .column((folder_grant::Entity, folder_grant::Column::ExpireTime))
+            .column((folder::Entity, folder::Column::Seq))
+            .inner_join(
+                folder::Entity,
+                Expr::col((folder::Entity, folder::Column::Id))
+                    .equals((folder_path::Entity, folder_path::Column::DescendantId)),
+            );
         let mut statement = Query::select()
             .expr_as(Expr::val("role"), Alias::new("fact"))
             .expr_as(Expr::col(role::Column::Name), Alias::new("value"))
             .expr_as(Expr::val(None::<i64>), Alias::new("number"))
+            .expr_as(Expr::val(None::<i32>), Alias::new("seq"))
             .from(role::Entity)
             .and_where(role::Column::OrgId.eq(org_id))
             .and_where(role::Column::CanRead.eq(true))
@@ -236,6 +272,10 @@ impl DashboardRepo {
                     Expr::col((Alias::new("reached"), folder_grant::Column::ExpireTime)),
                     Alias::new("number"),
                 )
+                .expr_as(
+                    Expr::col((Alias::new("reached"), folder::Column::Seq)),
+                    Alias::new("seq"),
+                )
                 .from_subquery(reached, Alias::new("reached"))
                 .take(),
         );
@@ -245,6 +285,7 @@ impl DashboardRepo {
                 .expr_as(Expr::val("folders"), Alias::new("fact"))
                 .expr_as(Expr::val(""), Alias::new("value"))
                 .expr_as(Expr::col(Asterisk).count(), Alias::new("number"))
+                .expr_as(Expr::val(None::<i32>), Alias::new("seq"))
                 .from(folder::Entity)
                 .and_where(folder::Column::OrgId.eq(org_id))
                 .and_where(folder::Column::DeleteTime.is_null())
@@ -263,6 +304,13 @@ impl DashboardRepo {
                         facts.valid_until =
                             Some(facts.valid_until.map_or(expiry, |v| Ord::min(v, expiry)));
                     }
+                    let seq: Option<i32> = row.try_get("", "seq")?;
+                    if let Some(seq) = seq.and_then(|s| usize::try_from(s).ok()) {
+                        if facts.bitmap.len() <= seq {
+                            facts.bitmap.resize(seq + 1, 0);
+                        }
+                        facts.bitmap[seq] = 1;
+                    }
                     facts.reach.insert(value);
                 }
                 _ => facts.org_folders = Ord::max(number.unwrap_or_default(), 0) as usize,
@@ -271,156 +319,15 @@ impl DashboardRepo {
         Ok(facts)
     }
 
-    /// One page of what a member may READ, given its [`ReachFacts`].
+    /// One page of what a member may READ, given its [`ReachFacts`]: one statement.
     pub(super) async fn member_page(
         &self,
         query: &ListQuery,
         facts: &ReachFacts,
     ) -> Result<Vec<Dashboard>> {
-        let backend = self.store.backend();
-        let reach = match facts.strategy(query.page.filter.is_some()) {
-            Strategy::Sql(reach) => reach,
-            Strategy::Walk => match self.walk_page(query, facts).await? {
-                Some(page) => return Ok(page),
-                None => FolderReach::Many,
-            },
-        };
-        let statement = readable_page(query, &facts.custom_readable, &reach, backend);
+        let reach = facts.folder_reach(query.plan);
+        let statement = readable_page(query, &facts.custom_readable, &reach, self.store.backend());
         let rows = self.store.db().query_all(&statement).await?;
         rows.iter().map(from_row).collect()
-    }
-
-    /// A member's page when it reaches much of the org through folders: the page of its
-    /// direct shares (the grant arms), then a walk of the org's sort-key index in batches,
-    /// keeping the dashboards whose folder is in the reach (a set in memory, not rebuilt in
-    /// SQL for every page), until the walk found a page of them or ended; then the
-    /// candidates are read in page order by the database (its collation orders titles). The
-    /// first `limit` of the direct page and of the walk's finds hold the first `limit` of
-    /// their union. `None` when the walk thinned out (see [`MAX_WALK_BATCHES`]).
-    async fn walk_page(
-        &self,
-        query: &ListQuery,
-        facts: &ReachFacts,
-    ) -> Result<Option<Vec<Dashboard>>> {
-        let backend = self.store.backend();
-        let db = self.store.db();
-        let sort_col = query.page.sort.column();
-        let order = if query.page.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        let limit = query.page.limit;
-        // Sized so that one batch usually holds a page: the share of the org's folders
-        // reached stands for the share of the walk's entries kept (with a margin).
-        let density = facts.reach.len() as f64 / Ord::max(facts.org_folders, 1) as f64;
-        let batch =
-            ((limit as f64 * 1.5 / density.max(0.05)).ceil() as u64).clamp(limit, limit * 20);
-        // The walk from `after`, one batch: `(id, folder_id, sort_key)` in page order.
-        let walk = |after: Option<(CursorValue, String)>| {
-            let walk_query = ListQuery {
-                page: ListPage {
-                    after,
-                    ..query.page.clone()
-                },
-                ..query.clone()
-            };
-            let mut walk = Query::select();
-            walk.expr_as(
-                Expr::col((dashboard::Entity, dashboard::Column::Id)),
-                Alias::new("id"),
-            )
-            .column((dashboard::Entity, dashboard::Column::FolderId))
-            .expr_as(Expr::col((dashboard::Entity, sort_col)), SORT_KEY)
-            .from(dashboard::Entity)
-            .and_where(Expr::col((dashboard::Entity, dashboard::Column::OrgId)).eq(&query.org_id))
-            .and_where(Expr::col((dashboard::Entity, dashboard::Column::InheritAccess)).eq(true))
-            .and_where(Expr::col((dashboard::Entity, dashboard::Column::FolderId)).is_not_null());
-            if !query.page.show_deleted {
-                walk.and_where(
-                    Expr::col((dashboard::Entity, dashboard::Column::DeleteTime)).is_null(),
-                );
-            }
-            if let Some(cursor) = after_cursor(
-                &walk_query,
-                (dashboard::Entity, sort_col),
-                (dashboard::Entity, dashboard::Column::Id),
-            ) {
-                walk.and_where(cursor);
-            }
-            walk.order_by((dashboard::Entity, sort_col), order.clone())
-                .order_by((dashboard::Entity, dashboard::Column::Id), order.clone())
-                .limit(batch);
-            Query::select()
-                .expr_as(Expr::val("walk"), Alias::new("source"))
-                .column(Asterisk)
-                .from_subquery(walk.take(), Alias::new("walk"))
-                .take()
-        };
-        // The direct shares' page and the first batch of the walk, in one statement.
-        let mut first = walk(query.page.after.clone());
-        if let Some(top) = readable_top(query, &facts.custom_readable, &FolderReach::None, backend)
-        {
-            let mut direct = Query::select()
-                .expr_as(Expr::val("direct"), Alias::new("source"))
-                .expr_as(
-                    Expr::col((Alias::new("direct"), grant::Column::DashboardId)),
-                    Alias::new("id"),
-                )
-                .expr_as(Expr::val(None::<String>), Alias::new("folder_id"))
-                .expr_as(
-                    Expr::col((Alias::new("direct"), Alias::new(SORT_KEY))),
-                    SORT_KEY,
-                )
-                .from_subquery(top, Alias::new("direct"))
-                .take();
-            first = direct.union(UnionType::All, first).take();
-        }
-        let mut candidates: Vec<String> = Vec::new();
-        let mut statement = first;
-        let mut found = 0u64;
-        let mut batches = 0;
-        loop {
-            batches += 1;
-            let rows = db.query_all(&statement).await?;
-            let mut walked = 0u64;
-            let mut last = None;
-            for row in &rows {
-                let source: String = row.try_get("", "source")?;
-                let id: String = row.try_get("", "id")?;
-                if source == "direct" {
-                    candidates.push(id);
-                    continue;
-                }
-                walked += 1;
-                let folder: Option<String> = row.try_get("", "folder_id")?;
-                if folder.is_some_and(|f| facts.reach.contains(&f)) {
-                    candidates.push(id.clone());
-                    found += 1;
-                }
-                last = Some((row, id));
-            }
-            if walked < batch || found >= limit {
-                break;
-            }
-            if batches >= MAX_WALK_BATCHES {
-                return Ok(None);
-            }
-            let Some((row, id)) = last else { break };
-            let key = match query.page.sort {
-                SortKey::Title => CursorValue::Text(row.try_get("", SORT_KEY)?),
-                _ => CursorValue::Int(row.try_get("", SORT_KEY)?),
-            };
-            statement = walk(Some((key, id)));
-        }
-        candidates.sort();
-        candidates.dedup();
-        let mut page = with_visibility(query.now);
-        page.and_where(Expr::col((dashboard::Entity, dashboard::Column::Id)).is_in(candidates))
-            .order_by((dashboard::Entity, sort_col), order.clone())
-            .order_by((dashboard::Entity, dashboard::Column::Id), order)
-            .limit(limit);
-        let rows = db.query_all(&page).await?;
-        Ok(Some(rows.iter().map(from_row).collect::<Result<Vec<_>>>()?))
     }
 }

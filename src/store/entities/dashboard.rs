@@ -22,6 +22,9 @@ pub struct Model {
     pub expire_time: Option<i64>,
     /// The folder it sits in; `None` at the root.
     pub folder_id: Option<String>,
+    /// Its folder's `seq` (denormalized: the listing tests it against a member's reach
+    /// inside the sort-key index).
+    pub folder_seq: Option<i32>,
     /// False stops its folders' shares from reaching it.
     pub inherit_access: bool,
     /// The folder whose deletion trashed it.

@@ -18,6 +18,8 @@ pub struct Model {
     pub delete_time: Option<i64>,
     /// The folder whose deletion trashed this one (itself for the folder deleted).
     pub trashed_with: Option<String>,
+    /// The folder's number in its org (1, 2, ...; never reused).
+    pub seq: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

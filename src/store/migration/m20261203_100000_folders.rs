@@ -35,6 +35,7 @@ enum Folders {
     UpdateTime,
     DeleteTime,
     TrashedWith,
+    Seq,
 }
 
 #[derive(DeriveIden)]
@@ -67,6 +68,7 @@ enum Dashboards {
     Table,
     OrgId,
     FolderId,
+    FolderSeq,
     InheritAccess,
     TrashedWith,
     DeleteTime,
@@ -131,6 +133,7 @@ impl MigrationTrait for Migration {
                     .col(micros(Folders::UpdateTime))
                     .col(micros_null(Folders::DeleteTime))
                     .col(text_null(Folders::TrashedWith))
+                    .col(ColumnDef::new(Folders::Seq).integer().not_null())
                     .to_owned(),
             )
             .await?;
@@ -143,6 +146,19 @@ impl MigrationTrait for Migration {
                     .col(Folders::ParentId)
                     .col(Folders::Title)
                     .col(Folders::Id)
+                    .to_owned(),
+            )
+            .await?;
+        // The folder's number in its org (1, 2, ...: never reused), the position of its bit
+        // in a member's reach (see store/dashboards/reach.rs).
+        manager
+            .create_index(
+                Index::create()
+                    .name("folders_seq")
+                    .table(Folders::Table)
+                    .col(Folders::OrgId)
+                    .col(Folders::Seq)
+                    .unique()
                     .to_owned(),
             )
             .await?;
@@ -256,6 +272,10 @@ impl MigrationTrait for Migration {
         // SQLite adds one column per ALTER TABLE.
         for column in [
             text_null(Dashboards::FolderId),
+            ColumnDef::new(Dashboards::FolderSeq)
+                .integer()
+                .null()
+                .to_owned(),
             flag(Dashboards::InheritAccess),
             text_null(Dashboards::TrashedWith),
         ] {
@@ -297,6 +317,7 @@ impl MigrationTrait for Migration {
                         .col(Dashboards::DeleteTime)
                         .col(Dashboards::InheritAccess)
                         .col(Dashboards::FolderId)
+                        .col(Dashboards::FolderSeq)
                         .to_owned(),
                 )
                 .await?;
@@ -344,6 +365,7 @@ impl MigrationTrait for Migration {
         }
         for column in [
             Dashboards::FolderId,
+            Dashboards::FolderSeq,
             Dashboards::InheritAccess,
             Dashboards::TrashedWith,
         ] {
