@@ -14,6 +14,7 @@ mod status;
 mod version_service;
 mod watch;
 mod widget_service;
+mod comment_service;
 
 pub use audit_service::AuditApi;
 pub use dashboard_service::DashboardApi;
@@ -23,6 +24,7 @@ pub use label_service::LabelApi;
 pub use sharing_service::SharingApi;
 pub use version_service::VersionApi;
 pub use widget_service::WidgetApi;
+pub use comment_service::CommentApi;
 
 use tonic::Request;
 

@@ -16,6 +16,7 @@ pub mod versions;
 pub mod watch;
 pub mod widgets;
 pub mod write;
+pub mod comments;
 
 pub use authorizer::Authorizer;
 pub use write::{Doorbell, Write, Written};

@@ -14,7 +14,8 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi, WidgetApi,
+    AuditApi, CommentApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi,
+    WidgetApi,
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
@@ -25,6 +26,7 @@ use crate::pb::label_service_server::LabelServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
+use crate::pb::comment_service_server::CommentServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
 use crate::server::layers::{
@@ -249,6 +251,9 @@ pub async fn serve_with_metrics(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
+    let comments = CommentServiceServer::new(CommentApi::new(app.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
@@ -258,6 +263,7 @@ pub async fn serve_with_metrics(
         .register(compressed!(versions))
         .register(compressed!(labels))
         .register(compressed!(folders))
+        .register(compressed!(comments))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

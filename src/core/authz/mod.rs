@@ -6,6 +6,7 @@
 //! Cannot READ -> NOT_FOUND (D does not exist for P); can READ but lacks the permission ->
 //! PERMISSION_DENIED.
 
+mod comments;
 mod inheritance;
 mod moves;
 mod permission;
@@ -26,3 +27,4 @@ pub use role::{
 pub use sharing::{
     ShareUpsert, check_grantee_scope, check_keeps_owner, check_role_change, check_share_limit,
 };
+pub use comments::{CommentChange, authorize_comment_change};

@@ -19,3 +19,4 @@ pub mod user;
 pub mod version_content;
 pub mod widget;
 pub mod widget_state;
+pub mod comment;
