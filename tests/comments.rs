@@ -224,9 +224,15 @@ async fn threads_are_created_listed_resolved_and_deleted() {
     )
     .await
     .expect("a reader comments");
-    assert!(revision_in(&response).is_some(), "a write reports its revision");
+    assert!(
+        revision_in(&response).is_some(),
+        "a write reports its revision"
+    );
     let top = response.into_inner();
-    assert!(top.name.starts_with(&format!("{widget}/comments/")), "{top:?}");
+    assert!(
+        top.name.starts_with(&format!("{widget}/comments/")),
+        "{top:?}"
+    );
     assert_eq!(top.author, "users/bob");
     assert_eq!(top.text, "why the dip at 3am?");
     assert_eq!(top.reply_to, "");
@@ -244,7 +250,9 @@ async fn threads_are_created_listed_resolved_and_deleted() {
     .expect("the owner replies")
     .into_inner();
     assert_eq!(reply.reply_to, top.name);
-    let other = create(&mut cs, &olga, &widget, "second thread").await.unwrap();
+    let other = create(&mut cs, &olga, &widget, "second thread")
+        .await
+        .unwrap();
     assert_eq!(get(&mut cs, &bob, &top.name).await.unwrap(), top);
     assert_eq!(
         names(&list(&mut cs, &bob, &widget, "").await.unwrap()),
@@ -260,18 +268,31 @@ async fn threads_are_created_listed_resolved_and_deleted() {
     assert_ne!(resolved.etag, top.etag);
     assert!(get(&mut cs, &bob, &reply.name).await.unwrap().resolved);
     assert_eq!(
-        names(&list(&mut cs, &bob, &widget, "resolved = false").await.unwrap()),
+        names(
+            &list(&mut cs, &bob, &widget, "resolved = false")
+                .await
+                .unwrap()
+        ),
         [other.name.clone()]
     );
     assert_eq!(
-        names(&list(&mut cs, &bob, &widget, "resolved = true").await.unwrap()),
+        names(
+            &list(&mut cs, &bob, &widget, "resolved = true")
+                .await
+                .unwrap()
+        ),
         [top.name.clone(), reply.name.clone()]
     );
     // A reply to a resolved thread joins it resolved.
-    let late = create_raw(&mut cs, &bob, &widget, new_comment("thanks", &top.name, &[]))
-        .await
-        .unwrap()
-        .into_inner();
+    let late = create_raw(
+        &mut cs,
+        &bob,
+        &widget,
+        new_comment("thanks", &top.name, &[]),
+    )
+    .await
+    .unwrap()
+    .into_inner();
     assert!(late.resolved);
     // Resolving again changes nothing and takes no revision.
     let again = resolve_raw(&mut cs, &olga, &top.name, Some(true), "")
@@ -280,7 +301,9 @@ async fn threads_are_created_listed_resolved_and_deleted() {
     assert_eq!(revision_in(&again), None);
     assert_eq!(again.into_inner(), resolved);
     // The author reopens it.
-    let reopened = resolve(&mut cs, &bob, &top.name, Some(false)).await.unwrap();
+    let reopened = resolve(&mut cs, &bob, &top.name, Some(false))
+        .await
+        .unwrap();
     assert!(!reopened.resolved);
     assert_eq!(reopened.resolver, "");
     assert_eq!(reopened.resolve_time, None);
@@ -427,7 +450,10 @@ async fn permission_matrix() {
         },
     ];
     for row in &rows {
-        let ctx = format!("{} with {:?} (folder: {})", row.sub, row.share, row.on_folder);
+        let ctx = format!(
+            "{} with {:?} (folder: {})",
+            row.sub, row.share, row.on_folder
+        );
         let actor = server().caller(&org, row.sub, row.tenant, row.role).await;
         let (dashboard, widget) = if row.on_folder {
             let folder = olga.folder(row.sub, "").await.name;
@@ -512,18 +538,27 @@ async fn limits_and_refusals_carry_their_reasons() {
         .into_inner();
     let before = latest_revision(&mut admin).await;
 
-    let attempt = |text: &str, reply_to: &str, mentions: Vec<String>| {
-        new_comment(text, reply_to, &mentions)
-    };
-    let status = create_raw(&mut cs, &olga, &widget, attempt(&"x".repeat(10_001), "", vec![]))
-        .await
-        .unwrap_err();
+    let attempt =
+        |text: &str, reply_to: &str, mentions: Vec<String>| new_comment(text, reply_to, &mentions);
+    let status = create_raw(
+        &mut cs,
+        &olga,
+        &widget,
+        attempt(&"x".repeat(10_001), "", vec![]),
+    )
+    .await
+    .unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "COMMENT_TEXT_TOO_LONG");
     assert_eq!(violated_fields(&details), ["comment.text"]);
     assert!(status.message().len() < 300, "no echo of the text");
-    create_raw(&mut cs, &olga, &widget, attempt(&"é".repeat(10_000), "", vec![]))
-        .await
-        .expect("10,000 characters fit");
+    create_raw(
+        &mut cs,
+        &olga,
+        &widget,
+        attempt(&"é".repeat(10_000), "", vec![]),
+    )
+    .await
+    .expect("10,000 characters fit");
     let status = create_raw(&mut cs, &olga, &widget, attempt(" \n ", "", vec![]))
         .await
         .unwrap_err();
@@ -535,9 +570,14 @@ async fn limits_and_refusals_carry_their_reasons() {
         .unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "TOO_MANY_MENTIONS");
     assert_eq!(violated_fields(&details), ["comment.mentions"]);
-    let status = create_raw(&mut cs, &olga, &widget, attempt("hi", "", vec!["bob".into()]))
-        .await
-        .unwrap_err();
+    let status = create_raw(
+        &mut cs,
+        &olga,
+        &widget,
+        attempt("hi", "", vec!["bob".into()]),
+    )
+    .await
+    .unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["comment.mentions[0]"]);
     let status = create_raw(&mut cs, &olga, &widget, pb::Comment::default())
@@ -554,17 +594,27 @@ async fn limits_and_refusals_carry_their_reasons() {
     assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
 
     // Threads are one level deep, within one widget.
-    let status = create_raw(&mut cs, &olga, &widget, attempt("re re", &reply.name, vec![]))
-        .await
-        .unwrap_err();
+    let status = create_raw(
+        &mut cs,
+        &olga,
+        &widget,
+        attempt("re re", &reply.name, vec![]),
+    )
+    .await
+    .unwrap_err();
     let details = assert_error(&status, Code::FailedPrecondition, "REPLY_TO_REPLY");
     assert_eq!(
         details.precondition_failure().unwrap().violations[0].subject,
         reply.name
     );
-    let status = create_raw(&mut cs, &olga, &second_widget, attempt("x", &top.name, vec![]))
-        .await
-        .unwrap_err();
+    let status = create_raw(
+        &mut cs,
+        &olga,
+        &second_widget,
+        attempt("x", &top.name, vec![]),
+    )
+    .await
+    .unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["comment.reply_to"]);
     let missing = format!("{widget}/comments/nope");
@@ -579,9 +629,14 @@ async fn limits_and_refusals_carry_their_reasons() {
         (stranger.name(), "MENTIONED_USER_NOT_FOUND"),
         (outsider.name(), "MENTIONED_USER_CANNOT_READ"),
     ] {
-        let status = create_raw(&mut cs, &olga, &widget, attempt("hey", "", vec![who.clone()]))
-            .await
-            .unwrap_err();
+        let status = create_raw(
+            &mut cs,
+            &olga,
+            &widget,
+            attempt("hey", "", vec![who.clone()]),
+        )
+        .await
+        .unwrap_err();
         let details = assert_error(&status, Code::FailedPrecondition, reason);
         assert_eq!(
             details.precondition_failure().unwrap().violations[0].subject,
@@ -597,9 +652,17 @@ async fn limits_and_refusals_carry_their_reasons() {
     )
     .await
     .unwrap_err();
-    assert_error(&status, Code::FailedPrecondition, "MENTIONED_USER_NOT_FOUND");
+    assert_error(
+        &status,
+        Code::FailedPrecondition,
+        "MENTIONED_USER_NOT_FOUND",
+    );
     // Refused writes append nothing.
-    assert_eq!(latest_revision(&mut admin).await, before + 1, "only the 10,000");
+    assert_eq!(
+        latest_revision(&mut admin).await,
+        before + 1,
+        "only the 10,000"
+    );
     // Readers, tenant users of the org, ADMINs (who read everything) may be mentioned.
     let ok = create_raw(
         &mut cs,
@@ -620,7 +683,9 @@ async fn limits_and_refusals_carry_their_reasons() {
     let elsewhere = top.name.replace(&widget, &second_widget);
     let status = get(&mut cs, &olga, &elsewhere).await.unwrap_err();
     assert_error(&status, Code::NotFound, "NOT_FOUND");
-    let status = get(&mut cs, &olga, "dashboards/x/comments/y").await.unwrap_err();
+    let status = get(&mut cs, &olga, "dashboards/x/comments/y")
+        .await
+        .unwrap_err();
     let details = assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["name"]);
     let status = list(&mut cs, &olga, &widget, "resolved = maybe")
@@ -652,7 +717,9 @@ async fn limits_and_refusals_carry_their_reasons() {
     .await
     .unwrap_err();
     assert_error(&status, Code::InvalidArgument, "INVALID_ARGUMENT");
-    let status = resolve(&mut cs, &olga, &reply.name, None).await.unwrap_err();
+    let status = resolve(&mut cs, &olga, &reply.name, None)
+        .await
+        .unwrap_err();
     assert_error(&status, Code::FailedPrecondition, "COMMENT_IS_REPLY");
     let status = resolve_raw(&mut cs, &olga, &top.name, None, "stale")
         .await
@@ -708,7 +775,9 @@ async fn every_write_appends_its_events() {
         .unwrap();
     let replied_at = revision_in(&response).unwrap();
     let reply = response.into_inner();
-    let response = resolve_raw(&mut cs, &carol, &top.name, None, "").await.unwrap();
+    let response = resolve_raw(&mut cs, &carol, &top.name, None, "")
+        .await
+        .unwrap();
     let resolved_at = revision_in(&response).unwrap();
     let response = resolve_raw(&mut cs, &bob, &top.name, Some(false), "")
         .await
@@ -746,10 +815,28 @@ async fn every_write_appends_its_events() {
         got,
         [
             ev(created_at, "COMMENT_CREATED", &top.name, "users/bob", ""),
-            ev(created_at, "COMMENT_MENTIONED", &top.name, "users/bob", "users/olga"),
-            ev(created_at, "COMMENT_MENTIONED", &top.name, "users/bob", "users/carol"),
+            ev(
+                created_at,
+                "COMMENT_MENTIONED",
+                &top.name,
+                "users/bob",
+                "users/olga"
+            ),
+            ev(
+                created_at,
+                "COMMENT_MENTIONED",
+                &top.name,
+                "users/bob",
+                "users/carol"
+            ),
             ev(replied_at, "COMMENT_CREATED", &reply.name, "users/olga", ""),
-            ev(resolved_at, "COMMENT_RESOLVED", &top.name, "users/carol", ""),
+            ev(
+                resolved_at,
+                "COMMENT_RESOLVED",
+                &top.name,
+                "users/carol",
+                ""
+            ),
             ev(reopened_at, "COMMENT_REOPENED", &top.name, "users/bob", ""),
             ev(deleted_at, "COMMENT_DELETED", &top.name, "users/olga", ""),
             ev(deleted_at, "COMMENT_DELETED", &reply.name, "users/olga", ""),
@@ -780,9 +867,17 @@ async fn pages_follow_creation_order() {
     let (_, widget) = board(&mut olga, "Paging").await;
     let mut created = Vec::new();
     for i in 0..7 {
-        created.push(create(&mut cs, &olga, &widget, &format!("c{i}")).await.unwrap().name);
+        created.push(
+            create(&mut cs, &olga, &widget, &format!("c{i}"))
+                .await
+                .unwrap()
+                .name,
+        );
     }
-    assert_eq!(names(&list(&mut cs, &olga, &widget, "").await.unwrap()), created);
+    assert_eq!(
+        names(&list(&mut cs, &olga, &widget, "").await.unwrap()),
+        created
+    );
     let status = list_page(
         &mut cs,
         &olga,
@@ -810,7 +905,10 @@ async fn the_trash_freezes_comments_and_widget_deletes_take_them() {
             etag: String::new(),
         })
     };
-    olga.dashboards.delete_dashboard(trash(&olga)).await.unwrap();
+    olga.dashboards
+        .delete_dashboard(trash(&olga))
+        .await
+        .unwrap();
     assert_eq!(get(&mut cs, &olga, &top.name).await.unwrap(), top);
     assert_eq!(list(&mut cs, &olga, &widget, "").await.unwrap().len(), 1);
     let status = create(&mut cs, &olga, &widget, "during").await.unwrap_err();
@@ -825,10 +923,15 @@ async fn the_trash_freezes_comments_and_widget_deletes_take_them() {
         }))
         .await
         .unwrap();
-    let reply = create_raw(&mut cs, &olga, &widget, new_comment("after", &top.name, &[]))
-        .await
-        .unwrap()
-        .into_inner();
+    let reply = create_raw(
+        &mut cs,
+        &olga,
+        &widget,
+        new_comment("after", &top.name, &[]),
+    )
+    .await
+    .unwrap()
+    .into_inner();
 
     olga.widgets
         .delete_widget(olga.req(pb::DeleteWidgetRequest {

@@ -3,6 +3,7 @@
 
 mod audit_service;
 pub(crate) mod codec;
+mod comment_service;
 mod convert;
 mod dashboard_service;
 mod directory_service;
@@ -14,9 +15,9 @@ mod status;
 mod version_service;
 mod watch;
 mod widget_service;
-mod comment_service;
 
 pub use audit_service::AuditApi;
+pub use comment_service::CommentApi;
 pub use dashboard_service::DashboardApi;
 pub use directory_service::DirectoryApi;
 pub use folder_service::FolderApi;
@@ -24,7 +25,6 @@ pub use label_service::LabelApi;
 pub use sharing_service::SharingApi;
 pub use version_service::VersionApi;
 pub use widget_service::WidgetApi;
-pub use comment_service::CommentApi;
 
 use tonic::Request;
 

@@ -4,6 +4,7 @@
 //! here.
 
 mod authorizer;
+pub mod comments;
 pub mod dashboards;
 pub mod directory;
 pub mod events;
@@ -16,7 +17,6 @@ pub mod versions;
 pub mod watch;
 pub mod widgets;
 pub mod write;
-pub mod comments;
 
 pub use authorizer::Authorizer;
 pub use write::{Doorbell, Write, Written};

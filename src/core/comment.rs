@@ -135,7 +135,10 @@ pub fn check_new(dashboard_id: &str, widget_id: &str, new: NewComment) -> Result
     }
     let mut violations = Vec::new();
     if new.text.trim().is_empty() {
-        violations.push(Violation::new("comment.text", "required: must not be empty"));
+        violations.push(Violation::new(
+            "comment.text",
+            "required: must not be empty",
+        ));
     }
     let reply_to = if new.reply_to.is_empty() {
         None

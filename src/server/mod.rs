@@ -19,6 +19,7 @@ use crate::api::{
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
+use crate::pb::comment_service_server::CommentServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::folder_service_server::FolderServiceServer;
@@ -26,7 +27,6 @@ use crate::pb::label_service_server::LabelServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
-use crate::pb::comment_service_server::CommentServiceServer;
 use crate::server::auth::{AuthLayer, JitUsers, KeyMaterial, Verifier};
 use crate::server::config::Config;
 use crate::server::layers::{

@@ -67,7 +67,9 @@ impl CommentRepo {
         org_id: &str,
         key: &CommentKey,
     ) -> Result<Option<Comment>> {
-        let row = comment::Entity::find_by_id(key.id.clone()).one(conn).await?;
+        let row = comment::Entity::find_by_id(key.id.clone())
+            .one(conn)
+            .await?;
         row.filter(|r| {
             r.org_id == org_id && r.dashboard_id == key.dashboard_id && r.widget_id == key.widget_id
         })

@@ -63,7 +63,9 @@ pub async fn delete(
     let repo = app.store.comments();
     let replies = repo.replies_of(write.txn(), &current.id).await?;
     repo.delete(write.txn(), &current.id).await?;
-    write.record(Change::new(EventType::CommentDeleted, current.name()).on_dashboard(&key.dashboard_id));
+    write.record(
+        Change::new(EventType::CommentDeleted, current.name()).on_dashboard(&key.dashboard_id),
+    );
     for reply in replies {
         write.record(
             Change::new(

@@ -35,7 +35,13 @@ pub async fn create(
         dashboard_id: dashboard_id.to_string(),
         id: widget_id.to_string(),
     };
-    if app.store.widgets().get(write.txn(), &widget).await?.is_none() {
+    if app
+        .store
+        .widgets()
+        .get(write.txn(), &widget)
+        .await?
+        .is_none()
+    {
         return Err(Error::not_found(widget.name()));
     }
     // A reply joins its thread as it is: resolved with it, or open.

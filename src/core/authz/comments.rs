@@ -2,8 +2,8 @@
 //! and reads comments; its author or a holder of WRITE resolves a thread; its author or a
 //! holder of SHARE deletes a comment. Without READ the comment does not exist for the caller.
 
-use super::policy::{Access, authorize};
 use super::permission::Permission;
+use super::policy::{Access, authorize};
 use crate::core::{Error, Result};
 
 /// What a caller does to an existing comment.

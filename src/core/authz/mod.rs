@@ -14,6 +14,7 @@ mod policy;
 mod role;
 mod sharing;
 
+pub use comments::{CommentChange, authorize_comment_change};
 pub use inheritance::{ChainLink, Inheritance, inheritance};
 pub use moves::{AccessChange, Audience, MoveFacts, access_changes, grantee_audiences};
 pub use permission::{Permission, PermissionSet};
@@ -27,4 +28,3 @@ pub use role::{
 pub use sharing::{
     ShareUpsert, check_grantee_scope, check_keeps_owner, check_role_change, check_share_limit,
 };
-pub use comments::{CommentChange, authorize_comment_change};

@@ -1,5 +1,6 @@
 //! One sea-orm entity per table.
 
+pub mod comment;
 pub mod dashboard;
 pub mod dashboard_label;
 pub mod dashboard_version;
@@ -19,4 +20,3 @@ pub mod user;
 pub mod version_content;
 pub mod widget;
 pub mod widget_state;
-pub mod comment;
