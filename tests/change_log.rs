@@ -1094,7 +1094,8 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
             parent: tile.clone(),
             comment: Some(pb::Comment {
                 text: "is this right?".into(),
-                mentions: vec![bob.name()],
+                // Mentioned users must READ the dashboard: the ADMIN mentions itself.
+                mentions: vec![admin.name()],
                 ..Default::default()
             }),
         }))
@@ -1113,7 +1114,7 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
         )
         .await;
     let mentioned = events(&admin, "type = COMMENT_MENTIONED").await;
-    assert_eq!(mentioned[0].grantee, bob.name());
+    assert_eq!(mentioned[0].grantee, admin.name());
     assert_eq!(mentioned[0].dashboard, discussed);
     let response = comments
         .resolve_comment(admin.req(pb::ResolveCommentRequest {
