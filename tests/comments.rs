@@ -273,7 +273,7 @@ async fn threads_are_created_listed_resolved_and_deleted() {
                 .await
                 .unwrap()
         ),
-        [other.name.clone()]
+        [other.name.as_str()]
     );
     assert_eq!(
         names(
@@ -323,7 +323,7 @@ async fn threads_are_created_listed_resolved_and_deleted() {
     }
     assert_eq!(
         names(&list(&mut cs, &olga, &widget, "").await.unwrap()),
-        [other.name.clone()]
+        [other.name.as_str()]
     );
 }
 
