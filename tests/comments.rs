@@ -1013,3 +1013,63 @@ async fn comment_service_is_served_and_reflected() {
         .unwrap_err();
     assert_error(&status, Code::Unauthenticated, "MISSING_CREDENTIALS");
 }
+
+/// A notifier following WatchDashboards hears of every comment write as a MODIFIED of the
+/// comment's dashboard, at the write's revision; ListEvents at that revision says what it was.
+#[tokio::test]
+async fn a_watcher_hears_of_comment_writes() {
+    use dashboard_service::pb::watch_dashboards_response::Type;
+    let org = unique_org();
+    let mut olga = server().user(&org, "olga", PlatformRole::Author).await;
+    let mut bob = server().user(&org, "bob", PlatformRole::Viewer).await;
+    let mut cs = comments_on(server()).await;
+    let (dashboard, widget) = board(&mut olga, "Watched").await;
+    olga.share_with(&dashboard, &bob, "roles/viewer").await;
+    let listed = bob
+        .list(pb::ListDashboardsRequest::default())
+        .await
+        .expect("list");
+    let mut stream = bob.watch(listed.revision, "").await.expect("watch");
+    let mut next = async || loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(10), stream.message())
+            .await
+            .expect("an event within the wait")
+            .expect("the stream goes on")
+            .expect("the stream is open");
+        if event.r#type() != Type::Bookmark {
+            let r#type = event.r#type();
+            let name = event.dashboard.map(|d| d.name).unwrap_or_default();
+            return (r#type, event.revision, name);
+        }
+    };
+    let response = create_raw(
+        &mut cs,
+        &olga,
+        &widget,
+        new_comment("@bob look", "", &[bob.name()]),
+    )
+    .await
+    .unwrap();
+    let created_at = revision_in(&response).unwrap();
+    let top = response.into_inner();
+    assert_eq!(
+        next().await,
+        (Type::Modified, created_at, dashboard.clone())
+    );
+    let resolved_at = revision_in(
+        &resolve_raw(&mut cs, &olga, &top.name, None, "")
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        next().await,
+        (Type::Modified, resolved_at, dashboard.clone())
+    );
+    let mentions: Vec<(i64, String)> = events(&mut bob, "type = COMMENT_MENTIONED")
+        .await
+        .into_iter()
+        .map(|e| (e.revision, e.grantee))
+        .collect();
+    assert_eq!(mentions, [(created_at, bob.name())]);
+}
