@@ -752,6 +752,7 @@ async fn every_write_appends_its_events() {
         })
     };
     let version_count = |r: pb::ListDashboardVersionsResponse| r.versions.len();
+    let board_before = olga.get(&dashboard).await.unwrap();
     let versions_before = version_count(
         olga.versions
             .list_dashboard_versions(versions(&olga))
@@ -857,6 +858,12 @@ async fn every_write_appends_its_events() {
             .into_inner(),
     );
     assert_eq!(versions_after, versions_before);
+    let board_after = olga.get(&dashboard).await.unwrap();
+    assert_eq!(
+        board_after.etag, board_before.etag,
+        "the dashboard's etag stays"
+    );
+    assert_eq!(board_after.update_time, board_before.update_time);
 }
 
 #[tokio::test]

@@ -49,6 +49,8 @@ pub async fn create(
         Some(key) => {
             let target = existing(app, write.txn(), caller, key).await?;
             check_reply_target(&target)?;
+            // Listed after what it answers, whatever the clocks of the replicas say.
+            write.not_before(target.create_time + 1);
             (target.resolved, target.resolver_id, target.resolve_time)
         }
         None => (false, None, None),
