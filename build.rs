@@ -14,6 +14,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/dashboards/v1/sharing_service.proto",
         "proto/dashboards/v1/version_service.proto",
         "proto/dashboards/v1/widget_service.proto",
+        "proto/dashboards/v1/comment_service.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
 

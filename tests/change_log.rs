@@ -1045,6 +1045,108 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
         )
         .await;
 
+    // CommentService: a comment with a mention, resolved, deleted (not content: no version).
+    let response = admin
+        .dashboards
+        .create_dashboard(admin.req(pb::CreateDashboardRequest {
+            dashboard: Some(pb::Dashboard {
+                title: "Discussed".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .expect("create a dashboard to comment on");
+    let discussed = response.get_ref().name.clone();
+    ledger
+        .check(
+            "DashboardService/CreateDashboard",
+            &response,
+            &admin,
+            &[("DASHBOARD_CREATED", discussed.clone())],
+        )
+        .await;
+    let response = widgets
+        .create_widget(admin.req(pb::CreateWidgetRequest {
+            parent: discussed.clone(),
+            widget: Some(pb::Widget {
+                r#type: pb::WidgetType::Chart as i32,
+                title: "tile".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .expect("create a widget to comment on");
+    let tile = response.get_ref().name.clone();
+    ledger
+        .check(
+            "WidgetService/CreateWidget",
+            &response,
+            &admin,
+            &[("WIDGET_CREATED", tile.clone())],
+        )
+        .await;
+    let mut comments =
+        pb::comment_service_client::CommentServiceClient::new(server().channel().await);
+    let response = comments
+        .create_comment(admin.req(pb::CreateCommentRequest {
+            parent: tile.clone(),
+            comment: Some(pb::Comment {
+                text: "is this right?".into(),
+                // Mentioned users must READ the dashboard: the ADMIN mentions itself.
+                mentions: vec![admin.name()],
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("create comment");
+    let comment = response.get_ref().name.clone();
+    ledger
+        .check(
+            "CommentService/CreateComment",
+            &response,
+            &admin,
+            &[
+                ("COMMENT_CREATED", comment.clone()),
+                ("COMMENT_MENTIONED", comment.clone()),
+            ],
+        )
+        .await;
+    let mentioned = events(&admin, "type = COMMENT_MENTIONED").await;
+    assert_eq!(mentioned[0].grantee, admin.name());
+    assert_eq!(mentioned[0].dashboard, discussed);
+    let response = comments
+        .resolve_comment(admin.req(pb::ResolveCommentRequest {
+            name: comment.clone(),
+            ..Default::default()
+        }))
+        .await
+        .expect("resolve comment");
+    ledger
+        .check(
+            "CommentService/ResolveComment",
+            &response,
+            &admin,
+            &[("COMMENT_RESOLVED", comment.clone())],
+        )
+        .await;
+    let response = comments
+        .delete_comment(admin.req(pb::DeleteCommentRequest {
+            name: comment.clone(),
+            etag: String::new(),
+        }))
+        .await
+        .expect("delete comment");
+    ledger
+        .check(
+            "CommentService/DeleteComment",
+            &response,
+            &admin,
+            &[("COMMENT_DELETED", comment.clone())],
+        )
+        .await;
+
     let missing: Vec<String> = mutating_methods()
         .difference(&ledger.covered)
         .cloned()

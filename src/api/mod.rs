@@ -3,6 +3,7 @@
 
 mod audit_service;
 pub(crate) mod codec;
+mod comment_service;
 mod convert;
 mod dashboard_service;
 mod directory_service;
@@ -16,6 +17,7 @@ mod watch;
 mod widget_service;
 
 pub use audit_service::AuditApi;
+pub use comment_service::CommentApi;
 pub use dashboard_service::DashboardApi;
 pub use directory_service::DirectoryApi;
 pub use folder_service::FolderApi;

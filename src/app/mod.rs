@@ -4,6 +4,7 @@
 //! here.
 
 mod authorizer;
+pub mod comments;
 pub mod dashboards;
 pub mod directory;
 pub mod events;

@@ -41,10 +41,15 @@ pub enum EventType {
     FolderUndeleted,
     FolderMoved,
     DashboardMoved,
+    CommentCreated,
+    CommentMentioned,
+    CommentResolved,
+    CommentReopened,
+    CommentDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 35] = [
+    pub const ALL: [EventType; 40] = [
         Self::DashboardCreated,
         Self::DashboardUpdated,
         Self::DashboardDeleted,
@@ -80,6 +85,11 @@ impl EventType {
         Self::FolderUndeleted,
         Self::FolderMoved,
         Self::DashboardMoved,
+        Self::CommentCreated,
+        Self::CommentMentioned,
+        Self::CommentResolved,
+        Self::CommentReopened,
+        Self::CommentDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +129,11 @@ impl EventType {
             Self::FolderUndeleted => "FOLDER_UNDELETED",
             Self::FolderMoved => "FOLDER_MOVED",
             Self::DashboardMoved => "DASHBOARD_MOVED",
+            Self::CommentCreated => "COMMENT_CREATED",
+            Self::CommentMentioned => "COMMENT_MENTIONED",
+            Self::CommentResolved => "COMMENT_RESOLVED",
+            Self::CommentReopened => "COMMENT_REOPENED",
+            Self::CommentDeleted => "COMMENT_DELETED",
         }
     }
 
@@ -148,7 +163,8 @@ pub struct Change {
     /// The dashboard it belongs to (id), when it belongs to one.
     pub dashboard_id: Option<String>,
     pub changed_fields: Vec<String>,
-    /// Shares: the grantee (`users/u`, `groups/g`, `tenants/t`, `all_tenants`, ...).
+    /// Shares: the grantee (`users/u`, `groups/g`, `tenants/t`, `all_tenants`, ...);
+    /// COMMENT_MENTIONED: the user mentioned (`users/u`).
     pub grantee: Option<String>,
     /// Shares: the role (`roles/viewer`).
     pub role: Option<String>,

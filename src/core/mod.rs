@@ -3,6 +3,7 @@
 //! [`authz`], the access rules. Imports no other module of the crate.
 
 pub mod authz;
+pub mod comment;
 pub mod dashboard;
 pub mod directory;
 pub mod error;

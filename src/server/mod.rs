@@ -14,10 +14,12 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi, WidgetApi,
+    AuditApi, CommentApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi,
+    WidgetApi,
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
+use crate::pb::comment_service_server::CommentServiceServer;
 use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::folder_service_server::FolderServiceServer;
@@ -253,6 +255,9 @@ pub async fn serve_with_metrics(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
+    let comments = CommentServiceServer::new(CommentApi::new(app.clone(), config.limits()))
+        .max_decoding_message_size(max)
+        .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
@@ -262,6 +267,7 @@ pub async fn serve_with_metrics(
         .register(compressed!(versions))
         .register(compressed!(labels))
         .register(compressed!(folders))
+        .register(compressed!(comments))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

@@ -9,6 +9,7 @@
 //! while it is known to be unreachable, and health follows it.
 
 pub mod breaker;
+pub mod comments;
 pub mod dashboards;
 pub mod entities;
 mod error;
@@ -424,6 +425,11 @@ impl Store {
 
     pub fn labels(&self) -> LabelRepo {
         LabelRepo::new(self.clone())
+    }
+
+    pub fn comments(&self) -> comments::CommentRepo {
+        // Every comment statement runs on the connection or transaction it is handed.
+        comments::CommentRepo
     }
 }
 

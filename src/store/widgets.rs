@@ -312,6 +312,7 @@ impl WidgetRepo {
 
     /// Deletes a widget.
     pub async fn delete(&self, txn: &DatabaseTransaction, key: &WidgetKey) -> Result<()> {
+        super::comments::delete_of_widget(txn, &key.org_id, &key.dashboard_id, &key.id).await?;
         widget::Entity::delete_many()
             .filter(widget::Column::Id.eq(&key.id))
             .filter(widget::Column::OrgId.eq(&key.org_id))

@@ -6,6 +6,7 @@
 //! Cannot READ -> NOT_FOUND (D does not exist for P); can READ but lacks the permission ->
 //! PERMISSION_DENIED.
 
+mod comments;
 mod inheritance;
 mod moves;
 mod permission;
@@ -13,6 +14,7 @@ mod policy;
 mod role;
 mod sharing;
 
+pub use comments::{CommentChange, authorize_comment_change};
 pub use inheritance::{ChainLink, Inheritance, inheritance};
 pub use moves::{AccessChange, Audience, MoveFacts, access_changes, grantee_audiences};
 pub use permission::{Permission, PermissionSet};

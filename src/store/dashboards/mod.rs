@@ -420,6 +420,7 @@ impl DashboardRepo {
         if purged.is_empty() {
             return Ok(purged);
         }
+        super::comments::delete_all(txn, &purged).await?;
         widget::Entity::delete_many()
             .filter(widget::Column::DashboardId.is_in(purged.iter().cloned()))
             .exec(txn)

@@ -1,5 +1,6 @@
 //! One sea-orm entity per table.
 
+pub mod comment;
 pub mod dashboard;
 pub mod dashboard_label;
 pub mod dashboard_version;
