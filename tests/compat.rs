@@ -655,11 +655,13 @@ async fn update_group_members_needs_what_add_and_remove_need() {
     let replace = |members: Vec<String>| members_update(&group.name, "", &members, &["members"]);
 
     // Not a group manager at all, another AUTHOR's group, a group the caller cannot see.
-    let status = update_group(&mut bob, replace(vec![bob.name()]))
+    let request = replace(vec![bob.name()]);
+    let status = update_group(&mut bob, request)
         .await
         .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "ROLE_CANNOT_MANAGE_GROUPS");
-    let status = update_group(&mut other, replace(vec![other.name()]))
+    let request = replace(vec![other.name()]);
+    let status = update_group(&mut other, request)
         .await
         .unwrap_err();
     assert_error(&status, Code::PermissionDenied, "NOT_GROUP_MANAGER");

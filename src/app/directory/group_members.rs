@@ -232,31 +232,31 @@ pub(super) async fn replace(
         .into_iter()
         .collect();
     let wanted_set: HashSet<&String> = wanted.iter().collect();
-    let added: Vec<String> = wanted
+    let joining: Vec<String> = wanted
         .iter()
         .filter(|id| !current.contains(*id))
         .cloned()
         .collect();
-    let mut removed: Vec<String> = current
+    let mut leaving: Vec<String> = current
         .iter()
         .filter(|id| !wanted_set.contains(id))
         .cloned()
         .collect();
-    removed.sort();
-    if !added.is_empty() {
+    leaving.sort();
+    if !joining.is_empty() {
         check_group_grants(app, write.txn(), caller, group).await?;
     }
-    if added.is_empty() && removed.is_empty() {
+    if joining.is_empty() && leaving.is_empty() {
         return Ok(());
     }
     let now = write.now();
     groups
-        .replace_members(write.txn(), group, &added, &removed, now)
+        .replace_members(write.txn(), group, &joining, &leaving, now)
         .await?;
-    for id in &added {
+    for id in &joining {
         write.record(added(group, id));
     }
-    for id in &removed {
+    for id in &leaving {
         write.record(member_change(EventType::GroupMemberRemoved, &group.id, id));
     }
     Ok(())
