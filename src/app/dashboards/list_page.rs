@@ -61,11 +61,13 @@ pub async fn list_page(
         .iter()
         .position(|id| {
             let t = totals.get(id).copied().unwrap_or_default();
-            let bytes = usize::try_from(t.bytes).unwrap_or(usize::MAX).saturating_add(
-                usize::try_from(t.widgets)
-                    .unwrap_or(usize::MAX)
-                    .saturating_mul(WIDGET_OVERHEAD_BYTES),
-            );
+            let bytes = usize::try_from(t.bytes)
+                .unwrap_or(usize::MAX)
+                .saturating_add(
+                    usize::try_from(t.widgets)
+                        .unwrap_or(usize::MAX)
+                        .saturating_mul(WIDGET_OVERHEAD_BYTES),
+                );
             used = used.saturating_add(bytes);
             used > budget
         })

@@ -11,9 +11,9 @@ use super::{Page, PageRequest, ok_or_invalid, page_of, require_manager_of};
 use crate::app::{App, Written};
 use crate::core::authz::{PermissionSet, ShareTarget};
 use crate::core::directory::{Group, GroupKind, User};
+use crate::core::error::echo;
 use crate::core::event::{Change, EventType};
 use crate::core::page_token::{self, CursorValue};
-use crate::core::error::echo;
 use crate::core::{Error, Principal, Result, Violation, names};
 
 const MAX_MEMBERS_PER_CALL: usize = 1_000;
