@@ -184,6 +184,41 @@ async fn remove_unlisted_replaces_the_cells_in_one_write() {
         ]
     );
 
+    // One new version of the dashboard: a removed, b moved, c untouched.
+    let request = alice.req(pb::ListDashboardVersionsRequest {
+        parent: d.clone(),
+        page_size: 1,
+        ..Default::default()
+    });
+    let newest = alice
+        .versions
+        .list_dashboard_versions(request)
+        .await
+        .expect("versions")
+        .into_inner()
+        .versions
+        .remove(0);
+    assert_eq!(newest.revision, revision);
+    let request = alice.req(pb::DiffDashboardVersionsRequest {
+        name: d.clone(),
+        base: (newest.version - 1).to_string(),
+        target: newest.version.to_string(),
+    });
+    let diff = alice
+        .versions
+        .diff_dashboard_versions(request)
+        .await
+        .expect("diff")
+        .into_inner();
+    assert_eq!(diff.widgets_removed, std::slice::from_ref(&a));
+    assert!(diff.widgets_added.is_empty());
+    let changed: Vec<&str> = diff
+        .widgets_changed
+        .iter()
+        .map(|c| c.widget.as_str())
+        .collect();
+    assert_eq!(changed, [b.as_str()]);
+
     // Naming every widget without moving any changes nothing, and takes no revision.
     let response = relayout(&mut alice, &d, &[(&c, None), (&b, None)], "", true)
         .await
