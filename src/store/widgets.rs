@@ -22,6 +22,11 @@ use crate::core::widget::{
 };
 use crate::core::{Error, Micros, Result, names};
 
+/// The sum of [`content_bytes`] (without the overhead) over the widgets selected.
+const CONTENT_BYTES_SQL: &str = "CAST(COALESCE(SUM(octet_length(title) \
+    + octet_length(subtitle) + octet_length(description) + octet_length(config) \
+    + octet_length(data_sources)), 0) AS BIGINT)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WidgetOrder {
     /// By `(y, x, id)`: top to bottom, then left to right.
@@ -242,14 +247,7 @@ impl WidgetRepo {
     ) -> Result<ContentTotals> {
         let mut others = widget::Entity::find()
             .select_only()
-            .column_as(
-                Expr::cust(
-                    "CAST(COALESCE(SUM(octet_length(title) + octet_length(subtitle) \
-                     + octet_length(description) + octet_length(config) \
-                     + octet_length(data_sources)), 0) AS BIGINT)",
-                ),
-                "bytes",
-            )
+            .column_as(Expr::cust(CONTENT_BYTES_SQL), "bytes")
             .column_as(widget::Column::Id.count(), "widgets")
             .filter(widget::Column::DashboardId.eq(dashboard_id));
         if let Some(id) = except {
@@ -272,14 +270,7 @@ impl WidgetRepo {
         let rows: Vec<(String, i64, i64)> = widget::Entity::find()
             .select_only()
             .column(widget::Column::DashboardId)
-            .column_as(
-                Expr::cust(
-                    "CAST(COALESCE(SUM(octet_length(title) + octet_length(subtitle) \
-                     + octet_length(description) + octet_length(config) \
-                     + octet_length(data_sources)), 0) AS BIGINT)",
-                ),
-                "bytes",
-            )
+            .column_as(Expr::cust(CONTENT_BYTES_SQL), "bytes")
             .column_as(widget::Column::Id.count(), "widgets")
             .filter(widget::Column::OrgId.eq(org_id))
             .filter(widget::Column::DashboardId.is_in(dashboard_ids.iter().cloned()))
