@@ -94,6 +94,7 @@ impl User {
             parent: parent.into(),
             layouts,
             etag: String::new(),
+            remove_unlisted: false,
         });
         self.widgets.batch_update_widget_layouts(request).await
     }

@@ -182,6 +182,7 @@ impl User {
                 })
                 .collect(),
             etag: etag.into(),
+            remove_unlisted: false,
         });
         self.widgets
             .batch_update_widget_layouts(request)

@@ -112,7 +112,9 @@ impl DashboardService for DashboardApi {
         request: Request<pb::ListDashboardsRequest>,
     ) -> Result<Response<pb::ListDashboardsResponse>, Status> {
         let (caller, request) = split(request)?;
-        let page_size = page_size(request.page_size, &self.limits)?;
+        let full = is_full_view(request.view)?;
+        let page_size =
+            dashboards::page_size_for(page_size(request.page_size, &self.limits)?, full);
         let (sort, descending) = parse_order_by(&request.order_by)?;
         let fingerprint = pagination::fingerprint(&[
             request.filter.trim(),
@@ -131,11 +133,19 @@ impl DashboardService for DashboardApi {
             show_deleted: request.show_deleted,
             limit: page_size as u64 + 1,
         };
-        let (revision, mut rows) = dashboards::list(&self.app, &caller, list).await?;
-        let mut more = rows.len() > page_size;
-        rows.truncate(page_size);
+        let budget = self.limits.max_response_bytes;
+        let listed = dashboards::list_page(&self.app, &caller, list, page_size, full, budget);
+        let dashboards::ListedPage {
+            revision,
+            dashboards: mut rows,
+            widgets,
+            mut more,
+        } = listed.await?;
         let mut rendered = self.render(&caller, rows.clone()).await?;
-        more |= page_fit::fit(&mut rendered, self.limits.max_response_bytes);
+        for (one, widgets) in rendered.iter_mut().zip(&widgets) {
+            one.widgets = widgets.iter().map(convert::widget).collect();
+        }
+        more |= page_fit::fit(&mut rendered, budget);
         rows.truncate(rendered.len());
         let next_page_token = match rows.last() {
             Some(last) if more => pagination::encode(&fingerprint, sort.cursor_of(last), &last.id),

@@ -61,6 +61,7 @@ fn group_fields(g: pb::Group) -> GroupFields {
         description: g.description,
         tenant: g.tenant,
         etag: g.etag,
+        members: g.members,
     }
 }
 

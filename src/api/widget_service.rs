@@ -4,7 +4,9 @@ use tonic::{Request, Response, Status};
 
 use super::{convert, page_fit, page_size, split, version_message, written};
 use crate::app::App;
-use crate::app::widgets::{self, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate};
+use crate::app::widgets::{
+    self, LayoutBatch, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate,
+};
 use crate::core::dashboard::Limits;
 use crate::core::mask::MaskFields;
 use crate::core::widget::{LayoutPatch, WidgetFields, type_required};
@@ -158,19 +160,18 @@ impl WidgetService for WidgetApi {
                 layout: entry.layout.as_ref().map(convert::layout_patch),
             })
             .collect();
-        let moved = widgets::batch_update_layouts(
-            &self.app,
-            &caller,
-            &self.limits,
-            &dashboard_id,
-            &request.etag,
-            &entries,
-            version_message(&request.version_message)?,
-        )
-        .await?;
-        Ok(written(moved.map(|moved| {
+        let batch = LayoutBatch {
+            dashboard_id: &dashboard_id,
+            etag: &request.etag,
+            entries: &entries,
+            version_message: version_message(&request.version_message)?,
+            remove_unlisted: request.remove_unlisted,
+        };
+        let done = widgets::batch_update_layouts(&self.app, &caller, &self.limits, batch).await?;
+        Ok(written(done.map(|done| {
             pb::BatchUpdateWidgetLayoutsResponse {
-                widgets: moved.iter().map(convert::widget).collect(),
+                widgets: done.widgets.iter().map(convert::widget).collect(),
+                removed_widgets: done.removed,
             }
         })))
     }

@@ -257,6 +257,38 @@ impl GroupRepo {
         Ok(result.rows_affected > 0)
     }
 
+    /// Adds the users `added` (none a member yet) to `group` and removes `removed` (each a
+    /// member), moving its revision once: UpdateGroup's replacement of the member set.
+    pub async fn replace_members(
+        &self,
+        txn: &DatabaseTransaction,
+        group: &Group,
+        added: &[String],
+        removed: &[String],
+        now: Micros,
+    ) -> Result<()> {
+        // 4 columns: well under SQLite's oldest bound-parameter limit (999).
+        for chunk in added.chunks(200) {
+            let rows = chunk.iter().map(|user_id| group_member::ActiveModel {
+                group_id: Set(group.id.clone()),
+                user_id: Set(user_id.clone()),
+                org_id: Set(group.org_id.clone()),
+                create_time: Set(now),
+            });
+            group_member::Entity::insert_many(rows)
+                .exec_without_returning(txn)
+                .await?;
+        }
+        for chunk in removed.chunks(500) {
+            group_member::Entity::delete_many()
+                .filter(group_member::Column::GroupId.eq(&group.id))
+                .filter(group_member::Column::UserId.is_in(chunk.iter().cloned()))
+                .exec(txn)
+                .await?;
+        }
+        bump(txn, &group.id, now).await
+    }
+
     /// Member user ids of a group, in id order, after `after_id`; all of them without a
     /// limit.
     pub async fn member_ids(

@@ -22,6 +22,11 @@ use crate::core::widget::{
 };
 use crate::core::{Error, Micros, Result, names};
 
+/// The sum of [`content_bytes`] (without the overhead) over the widgets selected.
+const CONTENT_BYTES_SQL: &str = "CAST(COALESCE(SUM(octet_length(title) \
+    + octet_length(subtitle) + octet_length(description) + octet_length(config) \
+    + octet_length(data_sources)), 0) AS BIGINT)";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WidgetOrder {
     /// By `(y, x, id)`: top to bottom, then left to right.
@@ -242,14 +247,7 @@ impl WidgetRepo {
     ) -> Result<ContentTotals> {
         let mut others = widget::Entity::find()
             .select_only()
-            .column_as(
-                Expr::cust(
-                    "CAST(COALESCE(SUM(octet_length(title) + octet_length(subtitle) \
-                     + octet_length(description) + octet_length(config) \
-                     + octet_length(data_sources)), 0) AS BIGINT)",
-                ),
-                "bytes",
-            )
+            .column_as(Expr::cust(CONTENT_BYTES_SQL), "bytes")
             .column_as(widget::Column::Id.count(), "widgets")
             .filter(widget::Column::DashboardId.eq(dashboard_id));
         if let Some(id) = except {
@@ -257,6 +255,33 @@ impl WidgetRepo {
         }
         let (bytes, widgets): (i64, i64) = others.into_tuple().one(conn).await?.unwrap_or((0, 0));
         Ok(ContentTotals { bytes, widgets })
+    }
+
+    /// [`Self::content_totals`] of several dashboards at once (one statement), by
+    /// dashboard id; a dashboard without widgets is absent.
+    pub async fn content_totals_of(
+        &self,
+        org_id: &str,
+        dashboard_ids: &[String],
+    ) -> Result<std::collections::HashMap<String, ContentTotals>> {
+        if dashboard_ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let rows: Vec<(String, i64, i64)> = widget::Entity::find()
+            .select_only()
+            .column(widget::Column::DashboardId)
+            .column_as(Expr::cust(CONTENT_BYTES_SQL), "bytes")
+            .column_as(widget::Column::Id.count(), "widgets")
+            .filter(widget::Column::OrgId.eq(org_id))
+            .filter(widget::Column::DashboardId.is_in(dashboard_ids.iter().cloned()))
+            .group_by(widget::Column::DashboardId)
+            .into_tuple()
+            .all(self.store.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, bytes, widgets)| (id, ContentTotals { bytes, widgets }))
+            .collect())
     }
 
     /// Inserts a new widget.
@@ -317,6 +342,26 @@ impl WidgetRepo {
             .filter(widget::Column::Id.eq(&key.id))
             .filter(widget::Column::OrgId.eq(&key.org_id))
             .filter(widget::Column::DashboardId.eq(&key.dashboard_id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes the widgets `ids` of one dashboard (one statement).
+    pub async fn delete_many(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        dashboard_id: &str,
+        ids: &[String],
+    ) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        widget::Entity::delete_many()
+            .filter(widget::Column::OrgId.eq(org_id))
+            .filter(widget::Column::DashboardId.eq(dashboard_id))
+            .filter(widget::Column::Id.is_in(ids.iter().cloned()))
             .exec(txn)
             .await?;
         Ok(())

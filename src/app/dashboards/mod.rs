@@ -3,6 +3,7 @@
 mod create;
 mod duplicate;
 mod labels;
+mod list_page;
 mod listing_facts;
 mod moves;
 mod read;
@@ -13,6 +14,7 @@ mod update;
 pub use create::{NewDashboardFields, create};
 pub use duplicate::{DuplicateRequest, duplicate};
 pub use labels::{add_label, remove_label};
+pub use list_page::{ListedPage, MAX_FULL_PAGE_SIZE, list_page, page_size_for};
 pub use listing_facts::ListingFactsCache;
 pub use moves::{MovedDashboard, move_dashboard};
 pub use read::{batch_get, data_sources, get, list, with_caller_state};

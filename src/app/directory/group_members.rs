@@ -11,6 +11,7 @@ use super::{Page, PageRequest, ok_or_invalid, page_of, require_manager_of};
 use crate::app::{App, Written};
 use crate::core::authz::{PermissionSet, ShareTarget};
 use crate::core::directory::{Group, GroupKind, User};
+use crate::core::error::echo;
 use crate::core::event::{Change, EventType};
 use crate::core::page_token::{self, CursorValue};
 use crate::core::{Error, Principal, Result, Violation, names};
@@ -172,6 +173,93 @@ pub async fn remove(
         &user_id,
     ));
     view_and_commit(app, write, caller, &group.id).await
+}
+
+/// The request field UpdateGroup's member list comes in.
+const REPLACEMENT_FIELD: &str = "group.members";
+
+/// A member list replacing a group's members, checked on its own: at most
+/// MAX_MEMBERS_PER_CALL entries, each user named once (`group.members[i]` otherwise).
+pub(super) fn check_replacement(violations: &mut Vec<Violation>, members: &[String]) {
+    if members.len() > MAX_MEMBERS_PER_CALL {
+        violations.push(Violation::new(
+            REPLACEMENT_FIELD,
+            format!(
+                "at most {MAX_MEMBERS_PER_CALL} members per call (got {})",
+                members.len()
+            ),
+        ));
+        return;
+    }
+    let mut seen = HashSet::new();
+    for (i, name) in members.iter().enumerate() {
+        if !seen.insert(name.trim()) {
+            violations.push(Violation::new(
+                format!("{REPLACEMENT_FIELD}[{i}]"),
+                format!("{} is named more than once", echo(name)),
+            ));
+        }
+    }
+}
+
+/// UpdateGroup's `members`: `members` becomes the member set of `group` (locked by the
+/// write, its manager checked). Each member added is resolved as AddGroupMember resolves
+/// it, and adding anyone needs what AddGroupMember needs (the group-join rule,
+/// [`check_group_grants`]); removing needs the manager, as RemoveGroupMember for others.
+/// Records one GROUP_MEMBER_ADDED per user added (in the order given) and one
+/// GROUP_MEMBER_REMOVED per user removed (in id order); nothing when the set is unchanged.
+pub(super) async fn replace(
+    app: &App,
+    write: &mut crate::app::Write,
+    caller: &Principal,
+    group: &Group,
+    members: &[String],
+) -> Result<()> {
+    let wanted = resolve(
+        app,
+        write.txn(),
+        caller,
+        group,
+        members,
+        REPLACEMENT_FIELD,
+        true,
+    )
+    .await?;
+    let groups = app.store.groups();
+    let current: HashSet<String> = groups
+        .member_ids(write.txn(), &group.id, None, None)
+        .await?
+        .into_iter()
+        .collect();
+    let wanted_set: HashSet<&String> = wanted.iter().collect();
+    let joining: Vec<String> = wanted
+        .iter()
+        .filter(|id| !current.contains(*id))
+        .cloned()
+        .collect();
+    let mut leaving: Vec<String> = current
+        .iter()
+        .filter(|id| !wanted_set.contains(id))
+        .cloned()
+        .collect();
+    leaving.sort();
+    if !joining.is_empty() {
+        check_group_grants(app, write.txn(), caller, group).await?;
+    }
+    if joining.is_empty() && leaving.is_empty() {
+        return Ok(());
+    }
+    let now = write.now();
+    groups
+        .replace_members(write.txn(), group, &joining, &leaving, now)
+        .await?;
+    for id in &joining {
+        write.record(added(group, id));
+    }
+    for id in &leaving {
+        write.record(member_change(EventType::GroupMemberRemoved, &group.id, id));
+    }
+    Ok(())
 }
 
 /// The group as the write leaves it, committed.

@@ -28,6 +28,8 @@ pub struct GroupFields {
     pub kind: Option<GroupKind>,
     pub tenant: String,
     pub etag: String,
+    /// `users/{id}`: read by UpdateGroup only, when its mask names `members`.
+    pub members: Vec<String>,
 }
 
 /// A group of the caller's org that the caller may see, or NOT_FOUND.
@@ -241,8 +243,9 @@ pub async fn list(
     })
 }
 
-/// UpdateGroup: the group's managers change its display name and description. An empty
-/// mask means the fields that are set.
+/// UpdateGroup: the group's managers change its display name and description, and with
+/// `members` in the mask replace its member set (see `group_members::replace`). An empty
+/// mask means display name and description, when set.
 pub async fn update(
     app: &App,
     caller: &Principal,
@@ -252,7 +255,7 @@ pub async fn update(
     let fields = fields.ok_or_else(|| Error::invalid("group", "required"))?;
     let current = visible(app, caller, &fields.name, "group.name").await?;
     require_manager_of(caller, &current)?;
-    let (mut display_name, mut description) = (None, None);
+    let (mut display_name, mut description, mut members) = (None, None, None);
     let mut violations = Vec::new();
     let paths: Vec<String> = if mask.is_empty() {
         let mut implied = Vec::new();
@@ -276,10 +279,14 @@ pub async fn update(
                 check_description(&mut violations, "group", &fields.description);
                 description = Some(fields.description.clone());
             }
+            "members" => {
+                group_members::check_replacement(&mut violations, &fields.members);
+                members = Some(fields.members.as_slice());
+            }
             other => violations.push(Violation::new(
                 "update_mask",
                 format!(
-                    "cannot update {}: updatable fields are display_name, description",
+                    "cannot update {}: updatable fields are display_name, description, members",
                     echo(other)
                 ),
             )),
@@ -294,16 +301,28 @@ pub async fn update(
         begin_change(app, caller, &current, |g| require_manager_of(caller, g)).await?;
     check_etag(&fields.etag, &current.etag(), &current.name())?;
     let now = write.now();
-    let updated = app
-        .store
-        .groups()
-        .update(write.txn(), &current, display_name, description, now)
-        .await?
-        .ok_or_else(|| Error::EtagMismatch {
-            resource: current.name(),
-        })?;
     let changed = masked(&["display_name", "description"], &paths);
-    write.record(Change::new(EventType::GroupUpdated, updated.name()).fields(changed));
+    let mut updated = current;
+    if !changed.is_empty() {
+        updated = app
+            .store
+            .groups()
+            .update(write.txn(), &updated, display_name, description, now)
+            .await?
+            .ok_or_else(|| Error::EtagMismatch {
+                resource: updated.name(),
+            })?;
+        write.record(Change::new(EventType::GroupUpdated, updated.name()).fields(changed));
+    }
+    if let Some(members) = members {
+        group_members::replace(app, &mut write, caller, &updated, members).await?;
+        updated = app
+            .store
+            .groups()
+            .get_in(write.txn(), &caller.org_id, &updated.id)
+            .await?
+            .ok_or_else(|| Error::not_found(updated.name()))?;
+    }
     commit_view(app, write, updated).await
 }
 

@@ -8,7 +8,8 @@
 //! - UpdateWidget: one `WIDGET_UPDATED` whose `changed_fields` are the update mask's fields;
 //! - DeleteWidget: one `WIDGET_DELETED`;
 //! - BatchUpdateWidgetLayouts: one `LAYOUT_CHANGED` per widget moved (`changed_fields`:
-//!   `layout`), all at the call's one revision, in the order of the request.
+//!   `layout`), all at the call's one revision, in the order of the request; with
+//!   `remove_unlisted`, first one `WIDGET_DELETED` per widget not named.
 
 mod create;
 mod delete;
@@ -19,7 +20,7 @@ mod update;
 pub(crate) use create::CREATED_FIELDS;
 pub use create::{NewWidgetRequest, create};
 pub use delete::delete;
-pub use layouts::{LayoutEntry, batch_update_layouts};
+pub use layouts::{LayoutBatch, LayoutEntry, LayoutOutcome, batch_update_layouts};
 pub use queries::{WidgetPage, WidgetPageRequest, get, list};
 pub use update::{WidgetUpdate, update};
 
