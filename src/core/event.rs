@@ -41,10 +41,13 @@ pub enum EventType {
     FolderUndeleted,
     FolderMoved,
     DashboardMoved,
+    LibraryWidgetCreated,
+    LibraryWidgetUpdated,
+    LibraryWidgetDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 35] = [
+    pub const ALL: [EventType; 38] = [
         Self::DashboardCreated,
         Self::DashboardUpdated,
         Self::DashboardDeleted,
@@ -80,6 +83,9 @@ impl EventType {
         Self::FolderUndeleted,
         Self::FolderMoved,
         Self::DashboardMoved,
+        Self::LibraryWidgetCreated,
+        Self::LibraryWidgetUpdated,
+        Self::LibraryWidgetDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -119,6 +125,9 @@ impl EventType {
             Self::FolderUndeleted => "FOLDER_UNDELETED",
             Self::FolderMoved => "FOLDER_MOVED",
             Self::DashboardMoved => "DASHBOARD_MOVED",
+            Self::LibraryWidgetCreated => "LIBRARY_WIDGET_CREATED",
+            Self::LibraryWidgetUpdated => "LIBRARY_WIDGET_UPDATED",
+            Self::LibraryWidgetDeleted => "LIBRARY_WIDGET_DELETED",
         }
     }
 

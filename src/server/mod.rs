@@ -14,7 +14,7 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi, WidgetApi,
+    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, LibraryWidgetApi, SharingApi, VersionApi, WidgetApi,
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
@@ -22,6 +22,7 @@ use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::folder_service_server::FolderServiceServer;
 use crate::pb::label_service_server::LabelServiceServer;
+use crate::pb::library_widget_service_server::LibraryWidgetServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
@@ -249,6 +250,10 @@ pub async fn serve_with_metrics(
     ))
     .max_decoding_message_size(max)
     .max_encoding_message_size(max);
+    let library_widgets =
+        LibraryWidgetServiceServer::new(LibraryWidgetApi::new(app.clone(), config.limits()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
@@ -258,6 +263,7 @@ pub async fn serve_with_metrics(
         .register(compressed!(versions))
         .register(compressed!(labels))
         .register(compressed!(folders))
+        .register(compressed!(library_widgets))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

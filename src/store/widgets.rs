@@ -22,6 +22,8 @@ use crate::core::widget::{
 };
 use crate::core::{Error, Micros, Result, names};
 
+mod links;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WidgetOrder {
     /// By `(y, x, id)`: top to bottom, then left to right.
@@ -362,6 +364,7 @@ fn active(w: &Widget) -> Result<widget::ActiveModel> {
         revision: Set(w.revision),
         create_time: Set(w.create_time),
         update_time: Set(w.update_time),
+        library_widget_id: Set(w.library_widget_id.clone()),
     })
 }
 
@@ -460,5 +463,6 @@ pub(super) fn into_domain(m: widget::Model) -> Result<Widget> {
         revision: m.revision,
         create_time: m.create_time,
         update_time: m.update_time,
+        library_widget_id: m.library_widget_id,
     })
 }

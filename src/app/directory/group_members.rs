@@ -260,6 +260,8 @@ async fn check_group_grants(
         let (map, id) = match &g.on {
             ShareTarget::Dashboard(id) => (&mut held, id),
             ShareTarget::Folder(id) => (&mut held_folders, id),
+            // Shares on library widgets are not read here (see `grants_to_in`).
+            ShareTarget::LibraryWidget(_) => continue,
         };
         let entry = map.entry(id.clone()).or_default();
         *entry = entry.union(book.permissions(&g.role));
