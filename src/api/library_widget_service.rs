@@ -8,7 +8,7 @@ use crate::app::library_widgets::{self, LibraryWidgetUpdate};
 use crate::core::dashboard::Limits;
 use crate::core::library_widget::{LibraryWidget, parse_library_widget_name};
 use crate::core::mask::MaskFields;
-use crate::core::widget::{WidgetFields, type_required};
+use crate::core::widget::{DataSource, WidgetFields, type_required};
 use crate::core::{Error, Result, names};
 use crate::pb;
 use crate::pb::library_widget_service_server::LibraryWidgetService;
@@ -150,7 +150,9 @@ fn fields_of(
     let widget_type = convert::widget_type_in("library_widget.type", given.r#type)
         .map_err(|v| Error::invalid_fields(vec![v]))?;
     let config = || given.config.as_ref().map(convert::encode_struct);
-    let sources = || given.data_sources.iter().map(convert::data_source_in).collect();
+    let sources = || -> Vec<DataSource> {
+        given.data_sources.iter().map(convert::data_source_in).collect()
+    };
     let Some(paths) = mask else {
         return Ok((
             WidgetFields {

@@ -18,7 +18,7 @@ pub async fn delete(
 ) -> Result<Written<()>> {
     authorize(app, caller, id, Permission::Delete).await?;
     let mut write = app.write(&caller.org_id, caller.user_name()).await?;
-    let library = locked(app, &write, caller, id).await?;
+    let library = locked(&write, caller, id).await?;
     check_etag(etag, &library.etag(), &library.name())?;
     let linked = lock_linked(app, &mut write, caller, id).await?;
     let links: usize = linked.iter().map(|(_, widgets)| widgets.len()).sum();

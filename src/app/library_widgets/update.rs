@@ -37,7 +37,7 @@ pub async fn update(
     }
     authorize(app, caller, &id, Permission::Write).await?;
     let mut write = app.write(&caller.org_id, caller.user_name()).await?;
-    let mut library = locked(app, &write, caller, &id).await?;
+    let mut library = locked(&write, caller, &id).await?;
     check_etag(&etag, &library.etag(), &library.name())?;
     let linked = lock_linked(app, &mut write, caller, &id).await?;
     library.apply(&fields);
@@ -80,7 +80,6 @@ pub async fn update(
 /// The library widget locked in the write: NOT_FOUND when it has gone since the caller was
 /// authorized.
 pub(super) async fn locked(
-    app: &App,
     write: &Write,
     caller: &Principal,
     id: &str,

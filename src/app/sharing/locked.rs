@@ -90,7 +90,7 @@ impl Locked {
                 Self::acquire_folder(app, &write, caller, &subjects, id, trash).await?
             }
             ShareTarget::LibraryWidget(id) => {
-                Self::acquire_library_widget(app, &write, caller, &subjects, id).await?
+                Self::acquire_library_widget(&write, caller, &subjects, id).await?
             }
         };
         Ok((write, locked))
@@ -224,7 +224,6 @@ impl Locked {
     /// decides the caller's access to it there (no folders above it): SHARE needed
     /// (NOT_FOUND without READ).
     async fn acquire_library_widget(
-        app: &App,
         write: &Write,
         caller: &Principal,
         subjects: &[Subject],
