@@ -92,7 +92,11 @@ impl User {
             .map(|r| r.into_inner())
     }
 
-    async fn list_library(&mut self, page_size: i32, page_token: &str) -> pb::ListLibraryWidgetsResponse {
+    async fn list_library(
+        &mut self,
+        page_size: i32,
+        page_token: &str,
+    ) -> pb::ListLibraryWidgetsResponse {
         let request = self.req(pb::ListLibraryWidgetsRequest {
             page_size,
             page_token: page_token.into(),
@@ -133,12 +137,7 @@ impl User {
     }
 
     /// A widget on `dashboard` linking `library` (at `x`, row 0).
-    async fn link(
-        &mut self,
-        dashboard: &str,
-        library: &str,
-        x: i32,
-    ) -> Result<pb::Widget, Status> {
+    async fn link(&mut self, dashboard: &str, library: &str, x: i32) -> Result<pb::Widget, Status> {
         let request = self.req(pb::CreateWidgetRequest {
             parent: dashboard.into(),
             widget: Some(pb::Widget {
@@ -265,7 +264,11 @@ async fn org() -> (String, User, User) {
 async fn crud_with_an_owner_share_and_an_event_per_write() {
     let (_, mut admin, mut author) = org().await;
     let created = author.create_library("CPU").await.expect("create");
-    assert!(created.name.starts_with("library-widgets/"), "{}", created.name);
+    assert!(
+        created.name.starts_with("library-widgets/"),
+        "{}",
+        created.name
+    );
     assert_eq!(created.title, "CPU");
     assert_eq!(created.r#type, pb::WidgetType::Stat as i32);
     assert_eq!(created.creator, "users/author");
@@ -275,7 +278,11 @@ async fn crud_with_an_owner_share_and_an_event_per_write() {
     let shares = author.list_shares(&created.name).await.expect("ListShares");
     assert_eq!(shares.users.len(), 1);
     assert_eq!(shares.users[0].role, "roles/owner");
-    assert!(shares.users[0].name.starts_with(&format!("{}/shares/", created.name)));
+    assert!(
+        shares.users[0]
+            .name
+            .starts_with(&format!("{}/shares/", created.name))
+    );
 
     let got = author.get_library(&created.name).await.expect("get");
     assert_eq!(got, created);
@@ -285,7 +292,10 @@ async fn crud_with_an_owner_share_and_an_event_per_write() {
         .expect("update")
         .into_inner();
     assert_eq!(updated.title, "CPU %");
-    assert_eq!(updated.subtitle, "shared", "fields outside the mask are kept");
+    assert_eq!(
+        updated.subtitle, "shared",
+        "fields outside the mask are kept"
+    );
     assert_ne!(updated.etag, created.etag);
     // A stale etag is ABORTED.
     let stale = author.req(pb::UpdateLibraryWidgetRequest {
@@ -297,10 +307,17 @@ async fn crud_with_an_owner_share_and_an_event_per_write() {
         }),
         update_mask: Some(mask(&["title"])),
     });
-    let err = author.library.update_library_widget(stale).await.unwrap_err();
+    let err = author
+        .library
+        .update_library_widget(stale)
+        .await
+        .unwrap_err();
     assert_error(&err, Code::Aborted, "ETAG_MISMATCH");
 
-    author.delete_library(&created.name, false).await.expect("delete");
+    author
+        .delete_library(&created.name, false)
+        .await
+        .expect("delete");
     let err = author.get_library(&created.name).await.unwrap_err();
     assert_error(&err, Code::NotFound, "NOT_FOUND");
 
@@ -327,8 +344,14 @@ async fn edits_show_on_every_linked_dashboard_and_readers_need_no_library_share(
     let library = author.create_library("Temperature").await.expect("create");
     let first = author.caller.create("First").await;
     let second = author.caller.create("Second").await;
-    let w1 = author.link(&first.name, &library.name, 0).await.expect("link 1");
-    let w2 = author.link(&second.name, &library.name, 6).await.expect("link 2");
+    let w1 = author
+        .link(&first.name, &library.name, 0)
+        .await
+        .expect("link 1");
+    let w2 = author
+        .link(&second.name, &library.name, 6)
+        .await
+        .expect("link 2");
     for w in [&w1, &w2] {
         assert_eq!(w.library_widget, library.name);
         assert_eq!(w.title, "Temperature");
@@ -391,7 +414,10 @@ async fn linked_content_is_the_library_widgets_until_unlinked() {
     let (_, _, mut author) = org().await;
     let library = author.create_library("Load").await.expect("create");
     let board = author.caller.create("Board").await;
-    let widget = author.link(&board.name, &library.name, 0).await.expect("link");
+    let widget = author
+        .link(&board.name, &library.name, 0)
+        .await
+        .expect("link");
 
     // Content of a linked widget cannot be changed through it.
     let err = author
@@ -427,7 +453,12 @@ async fn linked_content_is_the_library_widgets_until_unlinked() {
         source_widget: String::new(),
         version_message: String::new(),
     });
-    let err = author.caller.widgets.create_widget(request).await.unwrap_err();
+    let err = author
+        .caller
+        .widgets
+        .create_widget(request)
+        .await
+        .unwrap_err();
     assert_error(&err, Code::FailedPrecondition, "WIDGET_LINKED");
 
     // Unlinking keeps the content as the widget's own.
@@ -483,13 +514,25 @@ async fn deleting_a_library_widget_in_use_needs_force_and_leaves_copies() {
     let (_, mut admin, mut author) = org().await;
     let library = author.create_library("Disk").await.expect("create");
     let board = author.caller.create("Board").await;
-    let widget = author.link(&board.name, &library.name, 0).await.expect("link");
+    let widget = author
+        .link(&board.name, &library.name, 0)
+        .await
+        .expect("link");
 
-    let err = author.delete_library(&library.name, false).await.unwrap_err();
+    let err = author
+        .delete_library(&library.name, false)
+        .await
+        .unwrap_err();
     assert_error(&err, Code::FailedPrecondition, "LIBRARY_WIDGET_IN_USE");
-    author.get_library(&library.name).await.expect("still there");
+    author
+        .get_library(&library.name)
+        .await
+        .expect("still there");
 
-    author.delete_library(&library.name, true).await.expect("force");
+    author
+        .delete_library(&library.name, true)
+        .await
+        .expect("force");
     let kept = author.get_widget(&widget.name).await.expect("widget kept");
     assert_eq!(kept.title, "Disk");
     assert_eq!(kept.library_widget, "");
@@ -523,9 +566,18 @@ async fn connections_list_the_readable_dashboards_and_count_the_rest() {
         .expect("share the library widget");
     let first = author.caller.create("First").await;
     let second = author.caller.create("Second").await;
-    let w1 = author.link(&first.name, &library.name, 0).await.expect("link");
-    let w2 = author.link(&second.name, &library.name, 0).await.expect("link");
-    let w3 = author.link(&second.name, &library.name, 6).await.expect("link");
+    let w1 = author
+        .link(&first.name, &library.name, 0)
+        .await
+        .expect("link");
+    let w2 = author
+        .link(&second.name, &library.name, 0)
+        .await
+        .expect("link");
+    let w3 = author
+        .link(&second.name, &library.name, 6)
+        .await
+        .expect("link");
     author
         .share(&first.name, &other, "roles/viewer")
         .await
@@ -534,10 +586,17 @@ async fn connections_list_the_readable_dashboards_and_count_the_rest() {
     let mut seen = Vec::new();
     let mut token = String::new();
     loop {
-        let page = author.connections(&library.name, 2, &token).await.expect("page");
+        let page = author
+            .connections(&library.name, 2, &token)
+            .await
+            .expect("page");
         assert!(page.connections.len() <= 2);
         assert_eq!(page.hidden_count, 0);
-        seen.extend(page.connections.into_iter().map(|c| (c.dashboard, c.widget)));
+        seen.extend(
+            page.connections
+                .into_iter()
+                .map(|c| (c.dashboard, c.widget)),
+        );
         if page.next_page_token.is_empty() {
             break;
         }
@@ -551,7 +610,10 @@ async fn connections_list_the_readable_dashboards_and_count_the_rest() {
     expected.sort();
     assert_eq!(seen, expected);
 
-    let page = other.connections(&library.name, 0, "").await.expect("other");
+    let page = other
+        .connections(&library.name, 0, "")
+        .await
+        .expect("other");
     assert_eq!(page.connections.len(), 1);
     assert_eq!(page.connections[0].widget, w1.name);
     assert_eq!(page.hidden_count, 2);
@@ -563,7 +625,13 @@ async fn listing_shows_only_readable_library_widgets_in_pages() {
     let mut member = User::new(&org, "member", PlatformRole::Author).await;
     let mut names = Vec::new();
     for i in 0..3 {
-        names.push(author.create_library(&format!("L{i}")).await.expect("create").name);
+        names.push(
+            author
+                .create_library(&format!("L{i}"))
+                .await
+                .expect("create")
+                .name,
+        );
     }
     member.create_library("Mine").await.expect("create own");
     author
@@ -597,7 +665,11 @@ async fn listing_shows_only_readable_library_widgets_in_pages() {
         page_size: 1,
         page_token: "bogus".into(),
     });
-    let err = author.library.list_library_widgets(request).await.unwrap_err();
+    let err = author
+        .library
+        .list_library_widgets(request)
+        .await
+        .unwrap_err();
     assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
 }
 
@@ -630,7 +702,11 @@ async fn permission_matrix() {
 
     // Get and ListLibraryWidgetConnections: READ.
     for who in [&mut stranger, &mut outsider] {
-        assert_error(&who.get_library(&name).await.unwrap_err(), Code::NotFound, "NOT_FOUND");
+        assert_error(
+            &who.get_library(&name).await.unwrap_err(),
+            Code::NotFound,
+            "NOT_FOUND",
+        );
         assert_error(
             &who.connections(&name, 0, "").await.unwrap_err(),
             Code::NotFound,
@@ -666,8 +742,14 @@ async fn permission_matrix() {
             "MISSING_PERMISSION",
         );
     }
-    editor.retitle_library(&name, "by editor").await.expect("WRITE");
-    admin.retitle_library(&name, "by admin").await.expect("ADMIN");
+    editor
+        .retitle_library(&name, "by editor")
+        .await
+        .expect("WRITE");
+    admin
+        .retitle_library(&name, "by admin")
+        .await
+        .expect("ADMIN");
 
     // Sharing: SHARE, and only roles within the granter's permissions.
     let with = User::new(&org, "grantee", PlatformRole::Author).await;
@@ -684,11 +766,17 @@ async fn permission_matrix() {
         );
     }
     assert_error(
-        &stranger.share(&name, &with, "roles/viewer").await.unwrap_err(),
+        &stranger
+            .share(&name, &with, "roles/viewer")
+            .await
+            .unwrap_err(),
         Code::NotFound,
         "NOT_FOUND",
     );
-    let share = sharer.share(&name, &with, "roles/viewer").await.expect("SHARE");
+    let share = sharer
+        .share(&name, &with, "roles/viewer")
+        .await
+        .expect("SHARE");
     assert!(share.name.starts_with(&format!("{name}/shares/")));
     assert_error(
         &sharer.share(&name, &with, "roles/owner").await.unwrap_err(),
@@ -700,7 +788,10 @@ async fn permission_matrix() {
     let owner_share = shares
         .users
         .iter()
-        .find(|s| s.grantee.as_ref().and_then(|g| g.kind.clone()) == Some(pb::grantee::Kind::User("users/author".into())))
+        .find(|s| {
+            s.grantee.as_ref().and_then(|g| g.kind.clone())
+                == Some(pb::grantee::Kind::User("users/author".into()))
+        })
         .expect("owner share")
         .name
         .clone();
@@ -711,12 +802,20 @@ async fn permission_matrix() {
     let capped_share = shares
         .users
         .iter()
-        .find(|s| s.grantee.as_ref().and_then(|g| g.kind.clone()) == Some(pb::grantee::Kind::User("users/capped".into())))
+        .find(|s| {
+            s.grantee.as_ref().and_then(|g| g.kind.clone())
+                == Some(pb::grantee::Kind::User("users/capped".into()))
+        })
         .expect("capped share")
         .name
         .clone();
     let first = owner.req(pb::RevokeShareRequest { name: capped_share });
-    owner.caller.sharing.revoke_share(first).await.expect("revoke capped");
+    owner
+        .caller
+        .sharing
+        .revoke_share(first)
+        .await
+        .expect("revoke capped");
     let err = owner.caller.sharing.revoke_share(revoke).await.unwrap_err();
     assert_error(&err, Code::FailedPrecondition, "LAST_OWNER");
     let revoke_with = sharer.req(pb::RevokeShareRequest { name: share.name });
@@ -759,7 +858,11 @@ async fn limits_and_invalid_input_name_the_field() {
     let request = author.req(pb::CreateLibraryWidgetRequest {
         library_widget: Some(long),
     });
-    let err = author.library.create_library_widget(request).await.unwrap_err();
+    let err = author
+        .library
+        .create_library_widget(request)
+        .await
+        .unwrap_err();
     let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["library_widget.title"]);
 
@@ -768,7 +871,11 @@ async fn limits_and_invalid_input_name_the_field() {
     let request = author.req(pb::CreateLibraryWidgetRequest {
         library_widget: Some(untyped),
     });
-    let err = author.library.create_library_widget(request).await.unwrap_err();
+    let err = author
+        .library
+        .create_library_widget(request)
+        .await
+        .unwrap_err();
     let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["library_widget.type"]);
 
@@ -783,12 +890,19 @@ async fn limits_and_invalid_input_name_the_field() {
     let request = author.req(pb::CreateLibraryWidgetRequest {
         library_widget: Some(many),
     });
-    let err = author.library.create_library_widget(request).await.unwrap_err();
+    let err = author
+        .library
+        .create_library_widget(request)
+        .await
+        .unwrap_err();
     let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["library_widget.data_sources"]);
 
     let library = author.create_library("ok").await.expect("create");
-    for (paths, field) in [(vec!["etag"], "update_mask"), (vec!["layout"], "update_mask")] {
+    for (paths, field) in [
+        (vec!["etag"], "update_mask"),
+        (vec!["layout"], "update_mask"),
+    ] {
         let request = author.req(pb::UpdateLibraryWidgetRequest {
             library_widget: Some(pb::LibraryWidget {
                 name: library.name.clone(),
@@ -796,11 +910,20 @@ async fn limits_and_invalid_input_name_the_field() {
             }),
             update_mask: Some(mask(&paths)),
         });
-        let err = author.library.update_library_widget(request).await.unwrap_err();
+        let err = author
+            .library
+            .update_library_widget(request)
+            .await
+            .unwrap_err();
         let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
         assert_eq!(violated_fields(&details), [field]);
     }
-    for bad in ["", "library-widgets/", "dashboards/x", "library-widgets/a/b"] {
+    for bad in [
+        "",
+        "library-widgets/",
+        "dashboards/x",
+        "library-widgets/a/b",
+    ] {
         let err = author.get_library(bad).await.unwrap_err();
         let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
         assert_eq!(violated_fields(&details), ["name"]);

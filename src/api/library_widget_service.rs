@@ -48,8 +48,7 @@ impl LibraryWidgetService for LibraryWidgetApi {
             .library_widget
             .ok_or_else(|| Error::invalid("library_widget", "required"))?;
         let fields = fields_of(&given, None)?.0;
-        let created =
-            library_widgets::create(&self.app, &caller, &self.limits, fields).await?;
+        let created = library_widgets::create(&self.app, &caller, &self.limits, fields).await?;
         Ok(written(created.map(|l| library_widget(&l))))
     }
 
@@ -94,8 +93,7 @@ impl LibraryWidgetService for LibraryWidgetApi {
             fields,
             changed_fields,
         };
-        let updated =
-            library_widgets::update(&self.app, &caller, &self.limits, update).await?;
+        let updated = library_widgets::update(&self.app, &caller, &self.limits, update).await?;
         Ok(written(updated.map(|l| library_widget(&l))))
     }
 
@@ -106,8 +104,7 @@ impl LibraryWidgetService for LibraryWidgetApi {
         let (caller, request) = split(request)?;
         let id = parse_library_widget_name("name", &request.name)?;
         let deleted =
-            library_widgets::delete(&self.app, &caller, &id, &request.etag, request.force)
-                .await?;
+            library_widgets::delete(&self.app, &caller, &id, &request.etag, request.force).await?;
         Ok(written(deleted))
     }
 
@@ -118,14 +115,9 @@ impl LibraryWidgetService for LibraryWidgetApi {
         let (caller, request) = split(request)?;
         let id = parse_library_widget_name("name", &request.name)?;
         let page_size = page_size(request.page_size, &self.limits)?;
-        let page = library_widgets::connections(
-            &self.app,
-            &caller,
-            &id,
-            page_size,
-            &request.page_token,
-        )
-        .await?;
+        let page =
+            library_widgets::connections(&self.app, &caller, &id, page_size, &request.page_token)
+                .await?;
         Ok(Response::new(pb::ListLibraryWidgetConnectionsResponse {
             connections: page
                 .connections
@@ -151,7 +143,11 @@ fn fields_of(
         .map_err(|v| Error::invalid_fields(vec![v]))?;
     let config = || given.config.as_ref().map(convert::encode_struct);
     let sources = || -> Vec<DataSource> {
-        given.data_sources.iter().map(convert::data_source_in).collect()
+        given
+            .data_sources
+            .iter()
+            .map(convert::data_source_in)
+            .collect()
     };
     let Some(paths) = mask else {
         return Ok((

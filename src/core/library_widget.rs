@@ -154,7 +154,12 @@ mod tests {
             parse_library_widget_name("name", "library-widgets/a1").unwrap(),
             "a1"
         );
-        for bad in ["", "library-widgets/", "dashboards/a", "library-widgets/a/b"] {
+        for bad in [
+            "",
+            "library-widgets/",
+            "dashboards/a",
+            "library-widgets/a/b",
+        ] {
             assert!(parse_library_widget_name("name", bad).is_err(), "{bad}");
         }
     }

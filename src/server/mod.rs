@@ -14,7 +14,8 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, LibraryWidgetApi, SharingApi, VersionApi, WidgetApi,
+    AuditApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, LibraryWidgetApi, SharingApi,
+    VersionApi, WidgetApi,
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;

@@ -39,7 +39,8 @@ pub async fn delete(
                     .fields(["library_widget"]),
             );
         }
-        repo.touch_dashboard(write.txn(), board, write.now()).await?;
+        repo.touch_dashboard(write.txn(), board, write.now())
+            .await?;
     }
     LibraryWidgetRepo
         .delete(write.txn(), &caller.org_id, id)

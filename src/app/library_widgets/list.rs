@@ -5,9 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::{LibraryWidgetRepo, authorize};
 use crate::app::App;
-use crate::core::authz::{
-    Grant, Inheritance, Permission, ShareTarget, effective_access,
-};
+use crate::core::authz::{Grant, Inheritance, Permission, ShareTarget, effective_access};
 use crate::core::library_widget::LibraryWidget;
 use crate::core::page_token;
 use crate::core::{Principal, Result, now_micros};

@@ -125,7 +125,9 @@ pub async fn create(
     LibraryWidgetRepo
         .change_shares(write.txn(), &created, &caller.user_id, &[owner], &[], now)
         .await?;
-    write.record(Change::new(EventType::LibraryWidgetCreated, created.name()).fields(CONTENT_FIELDS));
+    write.record(
+        Change::new(EventType::LibraryWidgetCreated, created.name()).fields(CONTENT_FIELDS),
+    );
     write.commit(created).await
 }
 

@@ -66,24 +66,21 @@ pub async fn update(
         }
         if touched {
             // The dashboard's content as it now stands must fit its limit.
-            let totals = repo
-                .content_totals(write.txn(), board.id(), None)
-                .await?;
+            let totals = repo.content_totals(write.txn(), board.id(), None).await?;
             check_content(totals, 0, &limits.widgets, FIELD)?;
-            repo.touch_dashboard(write.txn(), board, write.now()).await?;
+            repo.touch_dashboard(write.txn(), board, write.now())
+                .await?;
         }
     }
-    write.record(Change::new(EventType::LibraryWidgetUpdated, library.name()).fields(changed_fields));
+    write.record(
+        Change::new(EventType::LibraryWidgetUpdated, library.name()).fields(changed_fields),
+    );
     write.commit(library).await
 }
 
 /// The library widget locked in the write: NOT_FOUND when it has gone since the caller was
 /// authorized.
-pub(super) async fn locked(
-    write: &Write,
-    caller: &Principal,
-    id: &str,
-) -> Result<LibraryWidget> {
+pub(super) async fn locked(write: &Write, caller: &Principal, id: &str) -> Result<LibraryWidget> {
     LibraryWidgetRepo
         .lock(write.txn(), &caller.org_id, id)
         .await?

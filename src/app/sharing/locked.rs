@@ -8,15 +8,14 @@ use crate::app::authorizer::folder_inheritance;
 use crate::app::{App, Write};
 use crate::core::authz::{
     Access, Grant, Inheritance, Permission, PermissionSet, RoleBook, ShareTarget, ShareUpsert,
-    Subject,
-    authorize, check_keeps_owner, check_role_change, check_share_limit, effective_access,
+    Subject, authorize, check_keeps_owner, check_role_change, check_share_limit, effective_access,
     inheritance, subjects_of,
 };
 use crate::core::event::{Change, EventType};
 use crate::core::folder::Folder;
 use crate::core::library_widget::{LibraryWidget, library_widget_name};
-use crate::store::library_widgets::LibraryWidgetRepo;
 use crate::core::{Error, Principal, Result, names};
+use crate::store::library_widgets::LibraryWidgetRepo;
 use crate::store::shares::LockedDashboard;
 
 /// Whether the command may act on a dashboard or folder in the trash.

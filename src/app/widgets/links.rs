@@ -100,10 +100,19 @@ pub(super) fn lent_fields(fields: &WidgetFields, library: &LibraryWidget) -> Res
     let conflicts = [
         given.widget_type.is_some_and(|t| t != library.widget_type),
         given.title.as_ref().is_some_and(|t| *t != library.title),
-        given.subtitle.as_ref().is_some_and(|t| *t != library.subtitle),
-        given.description.as_ref().is_some_and(|t| *t != library.description),
+        given
+            .subtitle
+            .as_ref()
+            .is_some_and(|t| *t != library.subtitle),
+        given
+            .description
+            .as_ref()
+            .is_some_and(|t| *t != library.description),
         given.config.as_ref().is_some_and(|c| *c != library.config),
-        given.data_sources.as_ref().is_some_and(|d| *d != library.data_sources),
+        given
+            .data_sources
+            .as_ref()
+            .is_some_and(|d| *d != library.data_sources),
     ];
     if conflicts.into_iter().any(|c| c) {
         return Err(widget_linked(&library.name()));

@@ -67,7 +67,11 @@ impl MigrationTrait for Migration {
                     .col(text(LibraryWidgets::Subtitle))
                     .col(text(LibraryWidgets::Description))
                     .col(ColumnDef::new(LibraryWidgets::Config).binary().not_null())
-                    .col(ColumnDef::new(LibraryWidgets::DataSources).text().not_null())
+                    .col(
+                        ColumnDef::new(LibraryWidgets::DataSources)
+                            .text()
+                            .not_null(),
+                    )
                     .col(text(LibraryWidgets::CreatorId))
                     .col(micros(LibraryWidgets::Revision))
                     .col(micros(LibraryWidgets::CreateTime))

@@ -4,12 +4,14 @@
 //! every read of a widget shows the library widget's content without a join.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, QueryFilter, QueryOrder};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, Order, QueryFilter, QueryOrder,
+};
 
 use super::{LockedDashboard, WidgetRepo, into_domain};
-use crate::store::entities::widget;
 use crate::core::Result;
 use crate::core::widget::Widget;
+use crate::store::entities::widget;
 
 impl WidgetRepo {
     /// Every widget of the org that links library widget `library_widget_id`, by dashboard
