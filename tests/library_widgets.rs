@@ -934,3 +934,64 @@ async fn limits_and_invalid_input_name_the_field() {
     let details = assert_error(&err, Code::InvalidArgument, "INVALID_ARGUMENT");
     assert_eq!(violated_fields(&details), ["widget.library_widget"]);
 }
+
+/// A group holding a share on a library widget: a group manager who lacks that access may
+/// not join it (nor add anyone), and deleting the group revokes the share with its event.
+#[tokio::test]
+async fn group_shares_on_library_widgets_follow_the_group_rules() {
+    let (org, mut admin, mut owner) = org().await;
+    let mut manager = User::new(&org, "manager", PlatformRole::Author).await;
+    let library = owner.create_library("Grouped").await.expect("create");
+    let group = manager.caller.group("managed", &[]).await;
+    let request = owner.req(pb::ShareDashboardRequest {
+        name: library.name.clone(),
+        grantee: Some(pb::Grantee {
+            kind: Some(pb::grantee::Kind::Group(group.name.clone())),
+        }),
+        role: "roles/owner".into(),
+        expire_time: None,
+    });
+    let share = owner
+        .caller
+        .sharing
+        .share_dashboard(request)
+        .await
+        .expect("share with the group")
+        .into_inner();
+
+    let join = manager.req(pb::AddGroupMemberRequest {
+        group: group.name.clone(),
+        user: manager.caller.name(),
+    });
+    let err = manager
+        .caller
+        .directory
+        .add_group_member(join)
+        .await
+        .unwrap_err();
+    assert_error(&err, Code::PermissionDenied, "GROUP_GRANTS_EXCEED_CALLER");
+    assert_error(
+        &manager.get_library(&library.name).await.unwrap_err(),
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+
+    let delete = admin.req(pb::DeleteGroupRequest {
+        name: group.name.clone(),
+        etag: String::new(),
+    });
+    admin
+        .caller
+        .directory
+        .delete_group(delete)
+        .await
+        .expect("delete the group");
+    let shares = owner.list_shares(&library.name).await.expect("ListShares");
+    assert!(shares.groups.is_empty(), "{shares:?}");
+    let revoked = admin
+        .events_of(&format!("resource = \"{}\"", share.name))
+        .await;
+    let types: Vec<&str> = revoked.iter().map(|e| e.r#type.as_str()).collect();
+    assert_eq!(types, ["SHARE_GRANTED", "SHARE_REVOKED"]);
+    assert_eq!(revoked[1].grantee, group.name);
+}

@@ -190,6 +190,38 @@ impl LibraryWidgetRepo {
         Ok(rows.into_iter().filter_map(grant_into_domain).collect())
     }
 
+    /// The shares given to group `group_id`.
+    pub async fn grants_to_group(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        group_id: &str,
+    ) -> Result<Vec<Grant>> {
+        let rows = library_widget_grant::Entity::find()
+            .filter(library_widget_grant::Column::OrgId.eq(org_id))
+            .filter(library_widget_grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
+            .filter(library_widget_grant::Column::GranteeId.eq(group_id))
+            .all(conn)
+            .await?;
+        Ok(rows.into_iter().filter_map(grant_into_domain).collect())
+    }
+
+    /// Deletes every share given to group `group_id` (the group is being deleted).
+    pub async fn revoke_group(
+        &self,
+        txn: &DatabaseTransaction,
+        org_id: &str,
+        group_id: &str,
+    ) -> Result<()> {
+        library_widget_grant::Entity::delete_many()
+            .filter(library_widget_grant::Column::OrgId.eq(org_id))
+            .filter(library_widget_grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
+            .filter(library_widget_grant::Column::GranteeId.eq(group_id))
+            .exec(txn)
+            .await?;
+        Ok(())
+    }
+
     /// Revokes `revoke` (share ids) and creates/replaces `upserts` on the locked library
     /// widget. Returns the upserted shares in the order asked.
     pub async fn change_shares(

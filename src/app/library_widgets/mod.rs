@@ -18,10 +18,12 @@ pub use delete::delete;
 pub use list::{ConnectionPage, LibraryWidgetPage, connections, list};
 pub use update::{LibraryWidgetUpdate, update};
 
+use std::collections::HashMap;
+
 use crate::app::{App, Written};
 use crate::core::authz::{
-    Access, BuiltinRole, GranteeKind, Inheritance, Permission, ShareTarget, ShareUpsert,
-    authorize as decide, effective_access, may_create_dashboards,
+    Access, BuiltinRole, GranteeKind, Inheritance, Permission, PermissionSet, ShareTarget,
+    ShareUpsert, authorize as decide, effective_access, may_create_dashboards,
 };
 use crate::core::dashboard::Limits;
 use crate::core::event::{Change, EventType};
@@ -70,6 +72,28 @@ pub async fn access_on(app: &App, caller: &Principal, on: &LibraryWidget) -> Res
         &roles,
         now_micros(),
     ))
+}
+
+/// How many of the library widgets `held` names (id -> permissions a group holds there) the
+/// caller does not hold those permissions on (GROUP_GRANTS_EXCEED_CALLER counts them).
+pub async fn exceeded_by(
+    app: &App,
+    caller: &Principal,
+    held: &HashMap<String, PermissionSet>,
+) -> Result<usize> {
+    let mut exceeded = 0;
+    for (id, permissions) in held {
+        let Some(on) = LibraryWidgetRepo
+            .get(app.store.db(), &caller.org_id, id)
+            .await?
+        else {
+            continue;
+        };
+        if !permissions.is_subset_of(access_on(app, caller, &on).await?.permissions) {
+            exceeded += 1;
+        }
+    }
+    Ok(exceeded)
 }
 
 /// Every given field within a widget's limits.
