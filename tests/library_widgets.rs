@@ -20,8 +20,12 @@ struct User {
 
 impl User {
     async fn new(org: &str, sub: &str, role: PlatformRole) -> User {
-        let caller = server().user(org, sub, role).await;
-        let library = LibraryWidgetServiceClient::new(server().channel().await);
+        User::of(server(), org, sub, role).await
+    }
+
+    async fn of(server: &common::TestServer, org: &str, sub: &str, role: PlatformRole) -> User {
+        let caller = server.user(org, sub, role).await;
+        let library = LibraryWidgetServiceClient::new(server.channel().await);
         User { caller, library }
     }
 
@@ -994,4 +998,71 @@ async fn group_shares_on_library_widgets_follow_the_group_rules() {
     let types: Vec<&str> = revoked.iter().map(|e| e.r#type.as_str()).collect();
     assert_eq!(types, ["SHARE_GRANTED", "SHARE_REVOKED"]);
     assert_eq!(revoked[1].grantee, group.name);
+}
+
+/// A config of about `bytes` bytes encoded.
+fn config_of(bytes: usize) -> prost_types::Struct {
+    prost_types::Struct {
+        fields: [(
+            "blob".to_string(),
+            prost_types::Value {
+                kind: Some(prost_types::value::Kind::StringValue("x".repeat(bytes))),
+            },
+        )]
+        .into(),
+    }
+}
+
+/// A library widget edit that would take a linked dashboard past its content limit is
+/// refused as a whole (DASHBOARD_TOO_LARGE naming the field), and changes nothing.
+#[tokio::test]
+async fn an_edit_that_overfills_a_linked_dashboard_is_refused() {
+    let small = common::start(|c| c.max_message_bytes = 512 * 1024);
+    let mut author = User::of(&small, &unique_org(), "author", PlatformRole::Author).await;
+    let library = author.create_library("Small").await.expect("create");
+    let board = author.caller.create("Nearly full").await;
+    let linked = author
+        .link(&board.name, &library.name, 0)
+        .await
+        .expect("link");
+    let mut filled = 0;
+    loop {
+        let request = author.req(pb::CreateWidgetRequest {
+            parent: board.name.clone(),
+            widget: Some(pb::Widget {
+                r#type: pb::WidgetType::Chart as i32,
+                config: Some(config_of(60_000)),
+                ..Default::default()
+            }),
+            source_widget: String::new(),
+            version_message: String::new(),
+        });
+        match author.caller.widgets.create_widget(request).await {
+            Ok(_) => filled += 1,
+            Err(status) => {
+                assert_error(&status, Code::InvalidArgument, "DASHBOARD_TOO_LARGE");
+                break;
+            }
+        }
+        assert!(filled < 20, "no content limit");
+    }
+    let request = author.req(pb::UpdateLibraryWidgetRequest {
+        library_widget: Some(pb::LibraryWidget {
+            name: library.name.clone(),
+            config: Some(config_of(60_000)),
+            ..Default::default()
+        }),
+        update_mask: Some(mask(&["config"])),
+    });
+    let err = author
+        .library
+        .update_library_widget(request)
+        .await
+        .unwrap_err();
+    let details = assert_error(&err, Code::InvalidArgument, "DASHBOARD_TOO_LARGE");
+    assert_eq!(violated_fields(&details), ["library_widget.config"]);
+    let unchanged = author.get_library(&library.name).await.expect("get");
+    assert_eq!(unchanged.etag, library.etag);
+    let widget = author.get_widget(&linked.name).await.expect("widget");
+    assert_eq!(widget.etag, linked.etag);
 }
