@@ -1066,3 +1066,70 @@ async fn an_edit_that_overfills_a_linked_dashboard_is_refused() {
     let widget = author.get_widget(&linked.name).await.expect("widget");
     assert_eq!(widget.etag, linked.etag);
 }
+
+/// Every library widget edit makes a version of each linked dashboard; restoring an older
+/// version gives a linked widget that version's content as its own (versions keep content,
+/// not links), while a widget whose content the restore leaves alone stays linked.
+#[tokio::test]
+async fn restoring_a_version_unlinks_widgets_whose_content_it_changes() {
+    let (_, _, mut author) = org().await;
+    let library = author.create_library("v1 title").await.expect("create");
+    let board = author.caller.create("Versioned").await;
+    let widget = author
+        .link(&board.name, &library.name, 0)
+        .await
+        .expect("link");
+    let versions = |author: &User| {
+        author.req(pb::ListDashboardVersionsRequest {
+            parent: board.name.clone(),
+            ..Default::default()
+        })
+    };
+    let request = versions(&author);
+    let linked_at = author
+        .caller
+        .versions
+        .list_dashboard_versions(request)
+        .await
+        .expect("versions")
+        .into_inner()
+        .versions[0]
+        .name
+        .clone();
+    author
+        .retitle_library(&library.name, "v2 title")
+        .await
+        .expect("update");
+    let request = versions(&author);
+    let after_edit = author
+        .caller
+        .versions
+        .list_dashboard_versions(request)
+        .await
+        .expect("versions")
+        .into_inner()
+        .versions[0]
+        .name
+        .clone();
+    assert_ne!(after_edit, linked_at, "the library edit made a version");
+
+    let restore = author.req(pb::RestoreDashboardVersionRequest {
+        name: linked_at,
+        ..Default::default()
+    });
+    author
+        .caller
+        .versions
+        .restore_dashboard_version(restore)
+        .await
+        .expect("restore");
+    let restored = author.get_widget(&widget.name).await.expect("widget");
+    assert_eq!(restored.title, "v1 title");
+    assert_eq!(restored.library_widget, "");
+    author
+        .retitle_library(&library.name, "v3 title")
+        .await
+        .expect("update");
+    let kept = author.get_widget(&widget.name).await.expect("widget");
+    assert_eq!(kept.title, "v1 title");
+}
