@@ -738,6 +738,38 @@ async fn permission_matrix() {
         who.connections(&name, 0, "").await.expect("READ");
     }
 
+    // CheckAccess and ListOwners explain it as for a dashboard.
+    assert_eq!(
+        reader.caller.permissions(&name).await.expect("CheckAccess"),
+        [pb::Permission::Read]
+    );
+    assert_eq!(
+        capped.caller.permissions(&name).await.expect("CheckAccess"),
+        [pb::Permission::Read],
+        "the VIEWER ceiling caps an owner share"
+    );
+    let editor_may = editor.caller.permissions(&name).await.expect("CheckAccess");
+    assert!(editor_may.contains(&pb::Permission::Write));
+    assert!(!editor_may.contains(&pb::Permission::Share));
+    assert_error(
+        &stranger.caller.permissions(&name).await.unwrap_err(),
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+    let request = reader.req(pb::ListOwnersRequest { name: name.clone() });
+    let owners: Vec<String> = reader
+        .caller
+        .sharing
+        .list_owners(request)
+        .await
+        .expect("ListOwners")
+        .into_inner()
+        .owners
+        .into_iter()
+        .map(|u| u.name)
+        .collect();
+    assert_eq!(owners, ["users/author", "users/capped"]);
+
     // Update: WRITE (a VIEWER's owner share is capped at READ).
     for who in [&mut reader, &mut capped] {
         assert_error(
