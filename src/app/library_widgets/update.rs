@@ -65,8 +65,10 @@ pub async fn update(
             touched = true;
         }
         if touched {
-            // The dashboard's content as it now stands must fit its limit.
-            let totals = repo.content_totals(write.txn(), board.id(), None).await?;
+            // The dashboard's content as it now stands must fit its limit, counted as for
+            // a widget edit (every widget but one as "others", the last one's bytes added).
+            let mut totals = repo.content_totals(write.txn(), board.id(), None).await?;
+            totals.widgets = totals.widgets.saturating_sub(1);
             check_content(totals, 0, &limits.widgets, FIELD)?;
             repo.touch_dashboard(write.txn(), board, write.now())
                 .await?;
