@@ -501,3 +501,33 @@ async fn group_shares_on_library_widgets_follow_the_group_rules() {
     assert_eq!(types, ["SHARE_GRANTED", "SHARE_REVOKED"]);
     assert_eq!(revoked[1].grantee, group.name);
 }
+
+/// Tenant users share library widgets within their tenant and org-wide scopes only, as they
+/// do dashboards; org users see nothing of a tenant user's library widget unshared.
+#[tokio::test]
+async fn tenant_users_share_within_their_tenant() {
+    let (org, _, mut author) = org().await;
+    let mut tenant_user = User::of_tenant(&org, "tina", "t1", PlatformRole::PowerUser).await;
+    let mate = User::of_tenant(&org, "tom", "t1", PlatformRole::PowerUser).await;
+    let library = tenant_user
+        .create_library("Tenant's")
+        .await
+        .expect("create");
+    assert_error(
+        &author.get_library(&library.name).await.unwrap_err(),
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+    assert_error(
+        &tenant_user
+            .share(&library.name, &author, "roles/viewer")
+            .await
+            .unwrap_err(),
+        Code::PermissionDenied,
+        "OUTSIDE_TENANT",
+    );
+    tenant_user
+        .share(&library.name, &mate, "roles/viewer")
+        .await
+        .expect("share within the tenant");
+}

@@ -25,6 +25,12 @@ impl User {
         User { caller, library }
     }
 
+    pub async fn of_tenant(org: &str, sub: &str, tenant: &str, role: PlatformRole) -> User {
+        let caller = server().tenant_user(org, sub, tenant, role).await;
+        let library = LibraryWidgetServiceClient::new(server().channel().await);
+        User { caller, library }
+    }
+
     pub fn req<T>(&self, message: T) -> tonic::Request<T> {
         with_token(message, &self.caller.token)
     }

@@ -410,3 +410,53 @@ async fn restoring_a_version_unlinks_widgets_whose_content_it_changes() {
     let kept = author.get_widget(&widget.name).await.expect("widget");
     assert_eq!(kept.title, "v1 title");
 }
+
+/// Links made while the library widget is being edited never miss an edit: whatever the
+/// interleaving, once the writers are done every linked widget shows the library widget's
+/// current content, and no write failed (the library widget is locked before any dashboard,
+/// by every write that takes both).
+#[tokio::test]
+async fn concurrent_links_and_edits_end_consistent() {
+    let (org, _, mut author) = org().await;
+    let library = author.create_library("t-start").await.expect("create");
+    let mut boards = Vec::new();
+    for i in 0..3 {
+        boards.push(author.caller.create(&format!("Board {i}")).await.name);
+    }
+    let mut tasks = Vec::new();
+    for board in boards.clone() {
+        let mut linker = User::new(&org, "author", PlatformRole::Author).await;
+        let library = library.name.clone();
+        tasks.push(tokio::spawn(async move {
+            for x in [0, 6, 12] {
+                linker.link(&board, &library, x).await.expect("link");
+            }
+        }));
+    }
+    let mut editor = User::new(&org, "author", PlatformRole::Author).await;
+    let name = library.name.clone();
+    tasks.push(tokio::spawn(async move {
+        for i in 0..6 {
+            editor
+                .retitle_library(&name, &format!("t{i}"))
+                .await
+                .expect("edit");
+        }
+    }));
+    for task in tasks {
+        task.await.expect("task");
+    }
+    let current = author.get_library(&library.name).await.expect("get");
+    assert_eq!(current.title, "t5");
+    let page = author
+        .connections(&library.name, 100, "")
+        .await
+        .expect("connections");
+    assert_eq!(page.connections.len(), 9);
+    for board in &boards {
+        for widget in author.list_widgets(board).await {
+            assert_eq!(widget.library_widget, library.name);
+            assert_eq!(widget.title, current.title, "{}", widget.name);
+        }
+    }
+}
