@@ -11,6 +11,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/dashboards/v1/directory_service.proto",
         "proto/dashboards/v1/folder_service.proto",
         "proto/dashboards/v1/label_service.proto",
+        "proto/dashboards/v1/library_widget_service.proto",
         "proto/dashboards/v1/sharing_service.proto",
         "proto/dashboards/v1/version_service.proto",
         "proto/dashboards/v1/widget_service.proto",

@@ -10,6 +10,7 @@ use common::{Caller, assert_error, revision_of, server, unique_org, violated_fie
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
 use dashboard_service::pb::audit_service_client::AuditServiceClient;
+use dashboard_service::pb::library_widget_service_client::LibraryWidgetServiceClient;
 use dashboard_service::pb::widget_service_client::WidgetServiceClient;
 use prost::Message;
 use tonic::transport::Channel;
@@ -1144,6 +1145,64 @@ async fn every_mutating_rpc_appends_its_events_at_the_next_revision() {
             &response,
             &admin,
             &[("COMMENT_DELETED", comment.clone())],
+        )
+        .await;
+
+    // Library widgets: their CRUD (shares on them are SharingService's, driven above).
+    let mut library_widgets = LibraryWidgetServiceClient::new(server().channel().await);
+    let response = library_widgets
+        .create_library_widget(admin.req(pb::CreateLibraryWidgetRequest {
+            library_widget: Some(pb::LibraryWidget {
+                r#type: pb::WidgetType::Stat as i32,
+                title: "Shared".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("create library widget");
+    let library = response.get_ref().name.clone();
+    ledger
+        .check(
+            "LibraryWidgetService/CreateLibraryWidget",
+            &response,
+            &admin,
+            &[("LIBRARY_WIDGET_CREATED", library.clone())],
+        )
+        .await;
+    let response = library_widgets
+        .update_library_widget(admin.req(pb::UpdateLibraryWidgetRequest {
+            library_widget: Some(pb::LibraryWidget {
+                name: library.clone(),
+                title: "Shared 2".into(),
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["title".into()],
+            }),
+        }))
+        .await
+        .expect("update library widget");
+    ledger
+        .check(
+            "LibraryWidgetService/UpdateLibraryWidget",
+            &response,
+            &admin,
+            &[("LIBRARY_WIDGET_UPDATED", library.clone())],
+        )
+        .await;
+    let response = library_widgets
+        .delete_library_widget(admin.req(pb::DeleteLibraryWidgetRequest {
+            name: library.clone(),
+            ..Default::default()
+        }))
+        .await
+        .expect("delete library widget");
+    ledger
+        .check(
+            "LibraryWidgetService/DeleteLibraryWidget",
+            &response,
+            &admin,
+            &[("LIBRARY_WIDGET_DELETED", library.clone())],
         )
         .await;
 

@@ -277,6 +277,11 @@ pub fn widget(w: &Widget) -> pb::Widget {
         create_time: Some(timestamp(w.create_time)),
         update_time: Some(timestamp(w.update_time)),
         etag: w.etag(),
+        library_widget: w
+            .library_widget_id
+            .as_deref()
+            .map(crate::core::library_widget::library_widget_name)
+            .unwrap_or_default(),
     }
 }
 

@@ -8,6 +8,7 @@ use crate::app::widgets::{
     self, LayoutBatch, LayoutEntry, NewWidgetRequest, WidgetPageRequest, WidgetUpdate,
 };
 use crate::core::dashboard::Limits;
+use crate::core::library_widget::parse_library_widget_name;
 use crate::core::mask::MaskFields;
 use crate::core::widget::{LayoutPatch, WidgetFields, type_required};
 use crate::core::{Error, Result, Violation, names};
@@ -29,6 +30,7 @@ const MASK: MaskFields = MaskFields {
         "layout.h",
         "config",
         "data_sources",
+        "library_widget",
     ],
     output_only: &["name", "create_time", "update_time", "etag"],
 };
@@ -62,10 +64,14 @@ impl WidgetService for WidgetApi {
             None => return Err(Error::invalid("widget", "required").into()),
         };
         let (fields, _) = fields_of(&widget, None)?;
+        let library_widget = (!widget.library_widget.is_empty())
+            .then(|| parse_library_widget_name("widget.library_widget", &widget.library_widget))
+            .transpose()?;
         let new = NewWidgetRequest {
             dashboard_id,
             source,
             fields,
+            library_widget,
             version_message: version_message(&request.version_message)?.to_string(),
         };
         let created = widgets::create(&self.app, &caller, &self.limits, new).await?;
@@ -210,6 +216,7 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<(WidgetFiel
             layout: given_layout,
             config: config(),
             data_sources: (!widget.data_sources.is_empty()).then(sources),
+            library_widget: None,
         };
         return Ok((fields, Vec::new()));
     };
@@ -221,6 +228,7 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<(WidgetFiel
         ("layout", widget.layout.is_some()),
         ("config", widget.config.is_some()),
         ("data_sources", !widget.data_sources.is_empty()),
+        ("library_widget", !widget.library_widget.is_empty()),
     ]
     .into_iter()
     .filter_map(|(field, set)| set.then_some(field))
@@ -265,6 +273,16 @@ fn fields_of(widget: &pb::Widget, mask: Option<&[String]>) -> Result<(WidgetFiel
             "description" => fields.description = Some(widget.description.clone()),
             "config" => fields.config = Some(config().unwrap_or_default()),
             "data_sources" => fields.data_sources = Some(sources()),
+            "library_widget" if widget.library_widget.is_empty() => {
+                fields.library_widget = Some(None);
+            }
+            "library_widget" => {
+                match parse_library_widget_name("widget.library_widget", &widget.library_widget) {
+                    Ok(id) => fields.library_widget = Some(Some(id)),
+                    Err(Error::InvalidArgument { violations: v, .. }) => violations.extend(v),
+                    Err(other) => return Err(other),
+                }
+            }
             "layout" => match given_layout {
                 Some(given) if !given.is_empty() => {
                     let patch = fields.layout.get_or_insert_with(LayoutPatch::default);

@@ -12,6 +12,7 @@ pub mod folders;
 pub mod freshness;
 pub mod identity;
 pub mod labels;
+pub mod library_widgets;
 pub mod sharing;
 pub mod versions;
 pub mod watch;

@@ -46,10 +46,13 @@ pub enum EventType {
     CommentResolved,
     CommentReopened,
     CommentDeleted,
+    LibraryWidgetCreated,
+    LibraryWidgetUpdated,
+    LibraryWidgetDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 40] = [
+    pub const ALL: [EventType; 43] = [
         Self::DashboardCreated,
         Self::DashboardUpdated,
         Self::DashboardDeleted,
@@ -90,6 +93,9 @@ impl EventType {
         Self::CommentResolved,
         Self::CommentReopened,
         Self::CommentDeleted,
+        Self::LibraryWidgetCreated,
+        Self::LibraryWidgetUpdated,
+        Self::LibraryWidgetDeleted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -134,6 +140,9 @@ impl EventType {
             Self::CommentResolved => "COMMENT_RESOLVED",
             Self::CommentReopened => "COMMENT_REOPENED",
             Self::CommentDeleted => "COMMENT_DELETED",
+            Self::LibraryWidgetCreated => "LIBRARY_WIDGET_CREATED",
+            Self::LibraryWidgetUpdated => "LIBRARY_WIDGET_UPDATED",
+            Self::LibraryWidgetDeleted => "LIBRARY_WIDGET_DELETED",
         }
     }
 

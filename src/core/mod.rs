@@ -12,6 +12,7 @@ pub mod event_filter;
 pub mod filter;
 pub mod folder;
 pub mod label;
+pub mod library_widget;
 pub mod mask;
 pub mod names;
 pub mod page_token;

@@ -98,10 +98,18 @@ pub fn share_name(dashboard_id: &str, id: &str) -> String {
     format!("dashboards/{dashboard_id}/shares/{id}")
 }
 
-/// Parses what a share may sit on: `dashboards/{id}` or `folders/{id}`.
+/// Parses what a share may sit on: `dashboards/{id}`, `folders/{id}` or
+/// `library-widgets/{id}`.
 pub fn parse_share_target(field: &str, name: &str) -> Result<ShareTarget> {
     if name.starts_with("folders/") {
         return Ok(ShareTarget::Folder(parse_single(field, name, "folders")?));
+    }
+    if name.starts_with("library-widgets/") {
+        return Ok(ShareTarget::LibraryWidget(parse_single(
+            field,
+            name,
+            "library-widgets",
+        )?));
     }
     match parse_single(field, name, "dashboards") {
         Ok(id) => Ok(ShareTarget::Dashboard(id)),
@@ -127,13 +135,17 @@ pub fn parse_share_name(field: &str, name: &str) -> Result<(ShareTarget, String)
         parts.next(),
         parts.next(),
     ) {
-        (Some(kind @ ("dashboards" | "folders")), Some(on), Some("shares"), Some(id), None)
-            if is_valid_id(on) && is_valid_id(id) =>
-        {
-            let target = if kind == "folders" {
-                ShareTarget::Folder(on.to_string())
-            } else {
-                ShareTarget::Dashboard(on.to_string())
+        (
+            Some(kind @ ("dashboards" | "folders" | "library-widgets")),
+            Some(on),
+            Some("shares"),
+            Some(id),
+            None,
+        ) if is_valid_id(on) && is_valid_id(id) => {
+            let target = match kind {
+                "folders" => ShareTarget::Folder(on.to_string()),
+                "library-widgets" => ShareTarget::LibraryWidget(on.to_string()),
+                _ => ShareTarget::Dashboard(on.to_string()),
             };
             Ok((target, id.to_string()))
         }

@@ -193,6 +193,8 @@ impl StoredWidget {
             revision: 0,
             create_time: self.create_time,
             update_time: self.create_time,
+            // Versions keep content, not links: a restored widget is the content it had.
+            library_widget_id: None,
         }
     }
 }

@@ -14,8 +14,8 @@ use tonic_health::server::HealthReporter;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::api::{
-    AuditApi, CommentApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, SharingApi, VersionApi,
-    WidgetApi,
+    AuditApi, CommentApi, DashboardApi, DirectoryApi, FolderApi, LabelApi, LibraryWidgetApi,
+    SharingApi, VersionApi, WidgetApi,
 };
 use crate::app::App;
 use crate::pb::audit_service_server::AuditServiceServer;
@@ -24,6 +24,7 @@ use crate::pb::dashboard_service_server::DashboardServiceServer;
 use crate::pb::directory_service_server::DirectoryServiceServer;
 use crate::pb::folder_service_server::FolderServiceServer;
 use crate::pb::label_service_server::LabelServiceServer;
+use crate::pb::library_widget_service_server::LibraryWidgetServiceServer;
 use crate::pb::sharing_service_server::SharingServiceServer;
 use crate::pb::version_service_server::VersionServiceServer;
 use crate::pb::widget_service_server::WidgetServiceServer;
@@ -258,6 +259,10 @@ pub async fn serve_with_metrics(
     let comments = CommentServiceServer::new(CommentApi::new(app.clone(), config.limits()))
         .max_decoding_message_size(max)
         .max_encoding_message_size(max);
+    let library_widgets =
+        LibraryWidgetServiceServer::new(LibraryWidgetApi::new(app.clone(), config.limits()))
+            .max_decoding_message_size(max)
+            .max_encoding_message_size(max);
     let (routes, health) = ServiceRegistry::new()
         .register(compressed!(dashboards))
         .register(compressed!(widgets))
@@ -268,6 +273,7 @@ pub async fn serve_with_metrics(
         .register(compressed!(labels))
         .register(compressed!(folders))
         .register(compressed!(comments))
+        .register(compressed!(library_widgets))
         .build()?;
     health.set(ServingStatus::Serving).await;
     health

@@ -177,8 +177,8 @@ impl GroupRepo {
         self.get_in(txn, org_id, id).await
     }
 
-    /// Deletes the group, its memberships and every share granted to it (on dashboards and
-    /// on folders); returns the shares it deleted, or `None` when there was no such group.
+    /// Deletes the group, its memberships and every share granted to it (on dashboards,
+    /// folders and library widgets); returns the shares it deleted, or `None` when there was no such group.
     pub async fn delete(
         &self,
         txn: &DatabaseTransaction,
@@ -197,6 +197,9 @@ impl GroupRepo {
             .filter(folder_grant::Column::GranteeKind.eq(GranteeKind::Group.as_str()))
             .filter(folder_grant::Column::GranteeId.eq(id))
             .exec(txn)
+            .await?;
+        super::library_widgets::LibraryWidgetRepo
+            .revoke_group(txn, org_id, id)
             .await?;
         group_member::Entity::delete_many()
             .filter(group_member::Column::GroupId.eq(id))
@@ -329,7 +332,8 @@ impl GroupRepo {
         Ok(rows.into_iter().map(|r| r.group_id).collect())
     }
 
-    /// The active and expiring grants given to a group, on any dashboard or folder of its
+    /// The active and expiring grants given to a group, on any dashboard, folder or library
+    /// widget of its
     /// org, read on `conn` (inside a write: after locking the group).
     pub async fn grants_to_in(
         &self,
@@ -348,6 +352,11 @@ impl GroupRepo {
             .filter_map(super::shares::into_domain)
             .chain(
                 super::folder_shares::FolderShareRepo
+                    .grants_to_group(conn, org_id, group_id)
+                    .await?,
+            )
+            .chain(
+                super::library_widgets::LibraryWidgetRepo
                     .grants_to_group(conn, org_id, group_id)
                     .await?,
             )

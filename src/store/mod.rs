@@ -20,6 +20,7 @@ pub mod folder_writes;
 pub mod folders;
 pub mod groups;
 pub mod labels;
+pub mod library_widgets;
 pub mod migration;
 pub mod public_links;
 pub mod roles;

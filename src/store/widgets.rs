@@ -26,6 +26,7 @@ use crate::core::{Error, Micros, Result, names};
 const CONTENT_BYTES_SQL: &str = "CAST(COALESCE(SUM(octet_length(title) \
     + octet_length(subtitle) + octet_length(description) + octet_length(config) \
     + octet_length(data_sources)), 0) AS BIGINT)";
+mod links;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WidgetOrder {
@@ -408,6 +409,7 @@ fn active(w: &Widget) -> Result<widget::ActiveModel> {
         revision: Set(w.revision),
         create_time: Set(w.create_time),
         update_time: Set(w.update_time),
+        library_widget_id: Set(w.library_widget_id.clone()),
     })
 }
 
@@ -506,5 +508,6 @@ pub(super) fn into_domain(m: widget::Model) -> Result<Widget> {
         revision: m.revision,
         create_time: m.create_time,
         update_time: m.update_time,
+        library_widget_id: m.library_widget_id,
     })
 }

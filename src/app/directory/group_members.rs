@@ -344,10 +344,12 @@ async fn check_group_grants(
     // What the group holds on each dashboard and on each folder.
     let mut held: HashMap<String, PermissionSet> = HashMap::new();
     let mut held_folders: HashMap<String, PermissionSet> = HashMap::new();
+    let mut held_library_widgets: HashMap<String, PermissionSet> = HashMap::new();
     for g in &grants {
         let (map, id) = match &g.on {
             ShareTarget::Dashboard(id) => (&mut held, id),
             ShareTarget::Folder(id) => (&mut held_folders, id),
+            ShareTarget::LibraryWidget(id) => (&mut held_library_widgets, id),
         };
         let entry = map.entry(id.clone()).or_default();
         *entry = entry.union(book.permissions(&g.role));
@@ -386,14 +388,16 @@ async fn check_group_grants(
             }
         }
     }
+    exceeded +=
+        crate::app::library_widgets::exceeded_by(app, caller, &held_library_widgets).await?;
     if exceeded == 0 {
         return Ok(());
     }
     Err(Error::permission_denied(
         "GROUP_GRANTS_EXCEED_CALLER",
         format!(
-            "{} holds permissions the caller does not hold on {exceeded} dashboard(s) or \
-             folder(s): only a caller holding them, or an ADMIN, may add members",
+            "{} holds permissions the caller does not hold on {exceeded} dashboard(s), \
+             folder(s) or library widget(s): only a caller holding them, or an ADMIN, may add members",
             group.name()
         ),
     ))

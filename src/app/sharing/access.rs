@@ -35,6 +35,7 @@ pub async fn check_access(
     let access = match names::parse_share_target("name", name)? {
         ShareTarget::Dashboard(id) => check_dashboard(app, caller, &id, principal).await?,
         ShareTarget::Folder(id) => check_folder(app, caller, &id, principal).await?,
+        ShareTarget::LibraryWidget(id) => check_library_widget(app, caller, &id, principal).await?,
     };
     let (subject, access) = access;
     let roles = app
@@ -95,6 +96,23 @@ async fn check_folder(
             .folder_access(&subject, &folder, true)
             .await?
     };
+    Ok((subject, access))
+}
+
+async fn check_library_widget(
+    app: &App,
+    caller: &Principal,
+    id: &str,
+    principal: &str,
+) -> Result<(Principal, Access)> {
+    let (library, caller_access) =
+        crate::app::library_widgets::authorize(app, caller, id, Permission::Read).await?;
+    let subject = subject_principal(app, caller, principal).await?;
+    if subject == *caller {
+        return Ok((subject, caller_access));
+    }
+    may_inspect(caller, &caller_access, &library.name())?;
+    let access = crate::app::library_widgets::access_on(app, &subject, &library).await?;
     Ok((subject, access))
 }
 

@@ -7,13 +7,15 @@
 use crate::app::authorizer::folder_inheritance;
 use crate::app::{App, Write};
 use crate::core::authz::{
-    Access, Grant, Permission, PermissionSet, RoleBook, ShareTarget, ShareUpsert, Subject,
-    authorize, check_keeps_owner, check_role_change, check_share_limit, effective_access,
+    Access, Grant, Inheritance, Permission, PermissionSet, RoleBook, ShareTarget, ShareUpsert,
+    Subject, authorize, check_keeps_owner, check_role_change, check_share_limit, effective_access,
     inheritance, subjects_of,
 };
 use crate::core::event::{Change, EventType};
 use crate::core::folder::Folder;
+use crate::core::library_widget::{LibraryWidget, library_widget_name};
 use crate::core::{Error, Principal, Result, names};
+use crate::store::library_widgets::LibraryWidgetRepo;
 use crate::store::shares::LockedDashboard;
 
 /// Whether the command may act on a dashboard or folder in the trash.
@@ -27,6 +29,7 @@ pub(super) enum Trash {
 pub(super) enum Root {
     Dashboard(LockedDashboard),
     Folder(Folder),
+    LibraryWidget(LibraryWidget),
 }
 
 pub(super) struct Locked {
@@ -84,6 +87,9 @@ impl Locked {
             }
             ShareTarget::Folder(id) => {
                 Self::acquire_folder(app, &write, caller, &subjects, id, trash).await?
+            }
+            ShareTarget::LibraryWidget(id) => {
+                Self::acquire_library_widget(&write, caller, &subjects, id).await?
             }
         };
         Ok((write, locked))
@@ -213,6 +219,46 @@ impl Locked {
         })
     }
 
+    /// Locks library widget `id` in the write's transaction, then reads its shares and
+    /// decides the caller's access to it there (no folders above it): SHARE needed
+    /// (NOT_FOUND without READ).
+    async fn acquire_library_widget(
+        write: &Write,
+        caller: &Principal,
+        subjects: &[Subject],
+        id: &str,
+    ) -> Result<Self> {
+        let repo = LibraryWidgetRepo;
+        let resource = library_widget_name(id);
+        let library = repo
+            .lock(write.txn(), &caller.org_id, id)
+            .await?
+            .ok_or_else(|| Error::not_found(&resource))?;
+        let shares = repo.shares(write.txn(), id).await?;
+        let roles = RoleBook::new(
+            repo.custom_roles_of(write.txn(), &caller.org_id, &shares)
+                .await?,
+        );
+        let target = ShareTarget::LibraryWidget(library.id.clone());
+        let mine = matching(&shares, &[], subjects);
+        let access = effective_access(
+            caller,
+            &library.org_id,
+            mine,
+            Inheritance::none(target.clone()),
+            &roles,
+            write.now(),
+        );
+        authorize(&access, Permission::Share, &resource)?;
+        Ok(Self {
+            target,
+            root: Root::LibraryWidget(library),
+            shares,
+            roles,
+            access,
+        })
+    }
+
     /// The share `share_id` of the dashboard or folder, or NOT_FOUND.
     pub fn share(&self, share_id: &str) -> Result<&Grant> {
         self.shares
@@ -288,6 +334,18 @@ impl Locked {
                         .change(
                             write.txn(),
                             folder,
+                            &caller.user_id,
+                            &to_write,
+                            &revoked,
+                            write.now(),
+                        )
+                        .await?
+                }
+                Root::LibraryWidget(library) => {
+                    LibraryWidgetRepo
+                        .change_shares(
+                            write.txn(),
+                            library,
                             &caller.user_id,
                             &to_write,
                             &revoked,

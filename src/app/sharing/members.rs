@@ -62,6 +62,10 @@ async fn viewed(
                 .await?;
             Ok(folder_inheritance(&folder, &chains))
         }
+        ShareTarget::LibraryWidget(id) => {
+            crate::app::library_widgets::authorize(app, caller, id, needed).await?;
+            Ok(Inheritance::none(target.clone()))
+        }
     }
 }
 
@@ -70,6 +74,11 @@ async fn own_shares(app: &App, target: &ShareTarget) -> Result<Vec<Grant>> {
     match target {
         ShareTarget::Dashboard(id) => app.store.shares().list(app.store.db(), id).await,
         ShareTarget::Folder(id) => app.store.folder_shares().list(app.store.db(), id).await,
+        ShareTarget::LibraryWidget(id) => {
+            crate::store::library_widgets::LibraryWidgetRepo
+                .shares(app.store.db(), id)
+                .await
+        }
     }
 }
 

@@ -68,6 +68,13 @@ pub(super) async fn managed_target(
             }
             Ok(access)
         }
+        ShareTarget::LibraryWidget(id) => {
+            Ok(
+                crate::app::library_widgets::authorize(app, caller, id, Permission::Share)
+                    .await?
+                    .1,
+            )
+        }
     }
 }
 

@@ -93,6 +93,12 @@ pub async fn restore(
                 }
                 widget.revision = current.revision + 1;
                 repo.save(write.txn(), &widget).await?;
+                // Versions keep content, not links: a linked widget given back other content
+                // than its library widget's is unlinked (the restored content is its own).
+                if current.library_widget_id.is_some() && fields.iter().any(|f| *f != "layout") {
+                    repo.set_link(write.txn(), &widget).await?;
+                    fields.push("library_widget");
+                }
                 changes.push(Change::new(EventType::WidgetUpdated, widget.name()).fields(fields));
             }
             None => {

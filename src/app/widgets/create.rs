@@ -2,7 +2,7 @@
 //! position. A `source` widget (readable by the caller) lends its type, config and data
 //! sources to the fields the request leaves unset.
 
-use super::{LAYOUT_FIELD, WIDGET_FIELD, begin_on_dashboard, check_fields, key};
+use super::{LAYOUT_FIELD, WIDGET_FIELD, check_fields, key, links};
 use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::Limits;
@@ -28,6 +28,8 @@ pub struct NewWidgetRequest {
     /// `(dashboard id, widget id)` of the widget to copy from.
     pub source: Option<(String, String)>,
     pub fields: WidgetFields,
+    /// The library widget to link (its id), whose content the widget then shows.
+    pub library_widget: Option<String>,
     /// The message of the dashboard version this makes (empty: none).
     pub version_message: String,
 }
@@ -42,15 +44,23 @@ pub async fn create(
         dashboard_id,
         source,
         mut fields,
+        library_widget,
         version_message,
     } = request;
     check_fields(&fields, limits)?;
-    if fields.widget_type.is_none() && source.is_none() {
+    if library_widget.is_some() && source.is_some() {
+        return Err(Error::invalid(
+            "source_widget",
+            "a widget linking a library widget takes its content from it, not from a source",
+        ));
+    }
+    if fields.widget_type.is_none() && source.is_none() && library_widget.is_none() {
         return Err(Error::invalid_fields(vec![type_required("widget.type")]));
     }
     app.authorizer
         .dashboard(caller, &dashboard_id, Permission::ManageWidgets)
         .await?;
+    links::check_readable(app, caller, library_widget.as_deref()).await?;
     let repo = app.store.widgets();
     if let Some((source_dashboard, source_id)) = source {
         // The source must be readable: NOT_FOUND otherwise, like any unreadable widget.
@@ -73,11 +83,14 @@ pub async fn create(
         // The copy obeys today's limits too.
         check_fields(&fields, limits)?;
     }
+    let (mut write, board, library) =
+        links::begin(app, caller, &dashboard_id, library_widget.as_deref()).await?;
+    if let Some(library) = &library {
+        fields = links::lent_fields(&fields, library)?;
+    }
     let widget_type = fields
         .widget_type
         .ok_or_else(|| Error::invalid_fields(vec![type_required("widget.type")]))?;
-
-    let (mut write, board) = begin_on_dashboard(app, caller, &dashboard_id).await?;
     let arrangement = repo.arrangement(write.txn(), &dashboard_id).await?;
     check_widget_count(
         arrangement.widgets.len(),
@@ -100,6 +113,7 @@ pub async fn create(
         revision: 1,
         create_time: now,
         update_time: now,
+        library_widget_id: library.as_ref().map(|l| l.id.clone()),
     };
     let others = repo
         .content_totals(write.txn(), &created.dashboard_id, None)
@@ -115,7 +129,11 @@ pub async fn create(
     write.record(
         Change::new(EventType::WidgetCreated, created.name())
             .on_dashboard(&created.dashboard_id)
-            .fields(CREATED_FIELDS),
+            .fields(
+                CREATED_FIELDS
+                    .into_iter()
+                    .chain(library.is_some().then_some("library_widget")),
+            ),
     );
     write.version_message(&version_message);
     write.commit(created).await

@@ -14,6 +14,7 @@
 mod create;
 mod delete;
 mod layouts;
+mod links;
 mod queries;
 mod update;
 

@@ -1,6 +1,6 @@
 //! UpdateWidget: the fields an update mask selects, under the widget's etag.
 
-use super::{LAYOUT_FIELD, WIDGET_FIELD, begin_on_dashboard, check_fields, current_widget, key};
+use super::{LAYOUT_FIELD, WIDGET_FIELD, check_fields, current_widget, key, links};
 use crate::app::{App, Written};
 use crate::core::authz::Permission;
 use crate::core::dashboard::Limits;
@@ -33,7 +33,7 @@ pub async fn update(
         id,
         etag,
         fields,
-        changed_fields,
+        mut changed_fields,
         version_message,
     } = request;
     check_fields(&fields, limits)?;
@@ -43,11 +43,22 @@ pub async fn update(
     app.authorizer
         .dashboard(caller, &dashboard_id, Permission::ManageWidgets)
         .await?;
+    let link = links::linked_id(&fields).map(str::to_string);
     let key = key(caller, &dashboard_id, &id);
     let repo = app.store.widgets();
-    let (mut write, board) = begin_on_dashboard(app, caller, &dashboard_id).await?;
+    let (mut write, board, library) =
+        links::begin(app, caller, &dashboard_id, link.as_deref()).await?;
     let mut widget = current_widget(app, write.txn(), &key, &etag).await?;
-    fields.apply_to(&mut widget);
+    // Linking needs READ on the library widget; keeping the link it has does not.
+    if link.is_some() && widget.library_widget_id != link {
+        links::check_readable(app, caller, link.as_deref()).await?;
+    }
+    let lent = links::apply(&mut widget, &fields, library.as_ref())?;
+    for field in lent {
+        if !changed_fields.iter().any(|f| f == field) {
+            changed_fields.push(field.to_string());
+        }
+    }
     if fields.layout.is_some() {
         repo.arrangement(write.txn(), &dashboard_id).await?.check(
             &widget.layout,
@@ -55,7 +66,7 @@ pub async fn update(
             LAYOUT_FIELD,
         )?;
     }
-    if fields.changes_content() {
+    if fields.changes_content() || library.is_some() {
         let others = repo
             .content_totals(write.txn(), &dashboard_id, Some(&key.id))
             .await?;
@@ -69,6 +80,9 @@ pub async fn update(
     widget.revision += 1;
     widget.update_time = write.now();
     repo.save(write.txn(), &widget).await?;
+    if fields.library_widget.is_some() {
+        repo.set_link(write.txn(), &widget).await?;
+    }
     repo.touch_dashboard(write.txn(), &board, write.now())
         .await?;
     write.record(

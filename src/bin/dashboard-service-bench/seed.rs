@@ -139,6 +139,7 @@ fn widgets_of(d: usize, org: &str, now: i64) -> Result<Vec<widget::ActiveModel>,
                 revision: Set(1),
                 create_time: Set(now),
                 update_time: Set(now),
+                library_widget_id: Set(None),
             })
         })
         .collect()

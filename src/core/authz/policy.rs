@@ -97,11 +97,13 @@ pub fn subjects_of(principal: &Principal, group_ids: &[String]) -> Vec<Subject> 
     subjects
 }
 
-/// What a share sits on: a dashboard, or a folder (whose shares reach what inherits from it).
+/// What a share sits on: a dashboard, a folder (whose shares reach what inherits from it),
+/// or a library widget (whose shares reach nothing else).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ShareTarget {
     Dashboard(String),
     Folder(String),
+    LibraryWidget(String),
 }
 
 impl ShareTarget {
@@ -110,6 +112,7 @@ impl ShareTarget {
         match self {
             Self::Dashboard(id) => crate::core::names::dashboard_name(id),
             Self::Folder(id) => crate::core::folder::folder_name(id),
+            Self::LibraryWidget(id) => crate::core::library_widget::library_widget_name(id),
         }
     }
 
@@ -121,14 +124,14 @@ impl ShareTarget {
     pub fn dashboard_id(&self) -> Option<&str> {
         match self {
             Self::Dashboard(id) => Some(id),
-            Self::Folder(_) => None,
+            Self::Folder(_) | Self::LibraryWidget(_) => None,
         }
     }
 
     pub fn folder_id(&self) -> Option<&str> {
         match self {
             Self::Folder(id) => Some(id),
-            Self::Dashboard(_) => None,
+            Self::Dashboard(_) | Self::LibraryWidget(_) => None,
         }
     }
 }

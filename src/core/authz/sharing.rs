@@ -38,6 +38,7 @@ fn noun(target: &ShareTarget) -> &'static str {
     match target {
         ShareTarget::Dashboard(_) => "dashboard",
         ShareTarget::Folder(_) => "folder",
+        ShareTarget::LibraryWidget(_) => "library widget",
     }
 }
 

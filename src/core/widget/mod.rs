@@ -87,6 +87,8 @@ pub struct Widget {
     pub revision: i64,
     pub create_time: Micros,
     pub update_time: Micros,
+    /// The library widget it shows (its content is a copy of that one's), if linked.
+    pub library_widget_id: Option<String>,
 }
 
 impl Widget {
@@ -110,6 +112,8 @@ pub struct WidgetFields {
     pub layout: Option<LayoutPatch>,
     pub config: Option<Vec<u8>>,
     pub data_sources: Option<Vec<DataSource>>,
+    /// `Some(Some(id))` links the library widget `id`, `Some(None)` unlinks.
+    pub library_widget: Option<Option<String>>,
 }
 
 impl WidgetFields {
@@ -191,6 +195,7 @@ mod tests {
             revision: 1,
             create_time: 0,
             update_time: 0,
+            library_widget_id: None,
         };
         let fields = WidgetFields {
             title: Some("T2".into()),
@@ -235,6 +240,7 @@ mod tests {
             revision: 1,
             create_time: 0,
             update_time: 0,
+            library_widget_id: None,
         };
         let widgets = [
             widget(vec![source("d1", "First", "q1"), source("", "", "raw")]),

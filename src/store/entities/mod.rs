@@ -12,6 +12,8 @@ pub mod grant;
 pub mod group;
 pub mod group_member;
 pub mod label;
+pub mod library_widget;
+pub mod library_widget_grant;
 pub mod org_revision;
 pub mod public_link;
 pub mod role;

@@ -24,6 +24,8 @@ pub struct Model {
     pub revision: i64,
     pub create_time: i64,
     pub update_time: i64,
+    /// The library widget it links (its content columns then hold a copy of that one's).
+    pub library_widget_id: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

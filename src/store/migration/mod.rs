@@ -13,6 +13,7 @@ mod m20261202_200000_versions;
 mod m20261203_010000_stars;
 mod m20261203_020000_labels;
 mod m20261203_100000_folders;
+mod m20261203_120000_library_widgets;
 mod m20261203_200000_comments;
 
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_010000_stars::Migration),
             Box::new(m20261203_020000_labels::Migration),
             Box::new(m20261203_100000_folders::Migration),
+            Box::new(m20261203_120000_library_widgets::Migration),
             Box::new(m20261203_200000_comments::Migration),
         ]
     }
