@@ -7,6 +7,7 @@ mod common;
 use common::{Caller, assert_error, server, unique_org, violated_fields};
 use dashboard_service::core::PlatformRole;
 use dashboard_service::pb;
+use dashboard_service::pb::comment_service_client::CommentServiceClient;
 use dashboard_service::pb::grantee::Kind;
 use tonic::Code;
 
@@ -32,6 +33,38 @@ async fn can_view(caller: &mut Caller, name: &str) -> bool {
             false
         }
     }
+}
+
+/// A widget on `dashboard` with a comment of its owner's: `(widget, comment)` names.
+async fn commented_widget(owner: &mut Caller, dashboard: &str) -> (String, String) {
+    let widget = owner
+        .widgets
+        .create_widget(owner.req(pb::CreateWidgetRequest {
+            parent: dashboard.into(),
+            widget: Some(pb::Widget {
+                r#type: pb::WidgetType::Chart as i32,
+                title: "tile".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+        .await
+        .expect("widget")
+        .into_inner()
+        .name;
+    let comment = CommentServiceClient::new(server().channel().await)
+        .create_comment(owner.req(pb::CreateCommentRequest {
+            parent: widget.clone(),
+            comment: Some(pb::Comment {
+                text: "why the dip?".into(),
+                ..Default::default()
+            }),
+        }))
+        .await
+        .expect("comment")
+        .into_inner()
+        .name;
+    (widget, comment)
 }
 
 /// Outcome of an attempt: Ok, or the status code it failed with.
@@ -246,6 +279,42 @@ async fn permission_matrix() {
                 }))
                 .await;
             assert_eq!(outcome(unstarred), view, "{ctx}: unstar");
+            // Comments on a widget: READ comments and lists; resolving someone else's thread
+            // takes WRITE, deleting someone else's comment SHARE.
+            let (widget, olgas) = commented_widget(&mut olga, &dashboard.name).await;
+            let mut comments = CommentServiceClient::new(server().channel().await);
+            let commented = comments
+                .create_comment(caller.req(pb::CreateCommentRequest {
+                    parent: widget.clone(),
+                    comment: Some(pb::Comment {
+                        text: "me too".into(),
+                        ..Default::default()
+                    }),
+                }))
+                .await;
+            assert_eq!(outcome(commented), view, "{ctx}: comment");
+            let listed = comments
+                .list_comments(caller.req(pb::ListCommentsRequest {
+                    parent: widget.clone(),
+                    filter: "resolved = false".into(),
+                    ..Default::default()
+                }))
+                .await;
+            assert_eq!(outcome(listed), view, "{ctx}: list comments");
+            let resolved = comments
+                .resolve_comment(caller.req(pb::ResolveCommentRequest {
+                    name: olgas.clone(),
+                    ..Default::default()
+                }))
+                .await;
+            assert_eq!(outcome(resolved), edit, "{ctx}: resolve olga's comment");
+            let removed = comments
+                .delete_comment(caller.req(pb::DeleteCommentRequest {
+                    name: olgas.clone(),
+                    ..Default::default()
+                }))
+                .await;
+            assert_eq!(outcome(removed), share, "{ctx}: delete olga's comment");
             let edited = caller
                 .dashboards
                 .update_dashboard(caller.req(update_title(&dashboard.name, "edited")))

@@ -48,6 +48,7 @@ pub enum Scenario {
     ListAdmin,
     ListMember,
     ListMemberDeep,
+    ListMemberLabel,
     CheckAccess,
     BatchCheckAccess,
     Update,
@@ -56,7 +57,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 12] = [
+    pub const ALL: [Scenario; 13] = [
         Scenario::Health,
         Scenario::GetBasic,
         Scenario::GetBasicMember,
@@ -64,6 +65,7 @@ impl Scenario {
         Scenario::ListAdmin,
         Scenario::ListMember,
         Scenario::ListMemberDeep,
+        Scenario::ListMemberLabel,
         Scenario::CheckAccess,
         Scenario::BatchCheckAccess,
         Scenario::Update,
@@ -80,6 +82,7 @@ impl Scenario {
             Self::ListAdmin => "ListDashboards admin p1",
             Self::ListMember => "ListDashboards member p1",
             Self::ListMemberDeep => "ListDashboards member p11",
+            Self::ListMemberLabel => "ListDashboards member label",
             Self::CheckAccess => "CheckAccess",
             Self::BatchCheckAccess => "BatchCheckAccess(100)",
             Self::Update => "UpdateDashboard",
@@ -369,15 +372,26 @@ pub async fn call(
                 .await
                 .map(|_| ())
         }
-        Scenario::ListAdmin | Scenario::ListMember | Scenario::ListMemberDeep => {
+        Scenario::ListAdmin
+        | Scenario::ListMember
+        | Scenario::ListMemberDeep
+        | Scenario::ListMemberLabel => {
             let (token, page_token) = match scenario {
                 Scenario::ListAdmin => (&setup.admin_token, String::new()),
-                Scenario::ListMember => (&setup.member_token, String::new()),
+                Scenario::ListMember | Scenario::ListMemberLabel => {
+                    (&setup.member_token, String::new())
+                }
                 _ => (&setup.member_token, setup.deep_token.clone()),
+            };
+            let filter = if scenario == Scenario::ListMemberLabel {
+                format!("label = \"{}\"", crate::seed::LISTING_LABEL)
+            } else {
+                String::new()
             };
             let request = pb::ListDashboardsRequest {
                 page_size: 50,
                 page_token,
+                filter,
                 ..Default::default()
             };
             dashboards

@@ -360,7 +360,7 @@ fn readable_by(org_id: &str, subjects: &[Subject], now: Micros) -> Condition {
 }
 
 /// Compiles a parsed filter into bound conditions: values are parameters, never SQL.
-fn filter_condition(filter: &Filter, query: &ListQuery) -> Condition {
+pub(super) fn filter_condition(filter: &Filter, query: &ListQuery) -> Condition {
     match filter {
         Filter::And(a, b) => Condition::all()
             .add(filter_condition(a, query))

@@ -25,7 +25,10 @@
 
 use std::collections::HashSet;
 
-use super::listing::{ReadableRoles, SORT_KEY, after_cursor, readable_grant_in, readable_page};
+use super::listing::{
+    ReadableRoles, SORT_KEY, after_cursor, filter_condition, readable_grant_in, readable_page,
+    readable_top,
+};
 use super::*;
 use crate::store::entities::folder;
 use crate::store::entities::{folder_grant, folder_path};
@@ -319,15 +322,107 @@ impl DashboardRepo {
         Ok(facts)
     }
 
-    /// One page of what a member may READ, given its [`ReachFacts`]: one statement.
+    /// One page of what a member may READ, given its [`ReachFacts`]: one statement (on
+    /// PostgreSQL with a filter, see [`Self::filtered_rounds`]).
     pub(super) async fn member_page(
         &self,
         query: &ListQuery,
         facts: &ReachFacts,
     ) -> Result<Vec<Dashboard>> {
         let reach = facts.folder_reach(query.plan);
-        let statement = readable_page(query, &facts.custom_readable, &reach, self.store.backend());
+        let backend = self.store.backend();
+        if backend == DatabaseBackend::Postgres
+            && let Some(page) = self.filtered_rounds(query, facts, &reach).await?
+        {
+            return Ok(page);
+        }
+        let statement = readable_page(query, &facts.custom_readable, &reach, backend);
         let rows = self.store.db().query_all(&statement).await?;
         rows.iter().map(from_row).collect()
     }
+
+    /// PostgreSQL, with a filter: the arms without a LIMIT let its planner read and hash
+    /// every readable dashboard and every one the filter matches (150 ms for a member who
+    /// reaches 36,000 dashboards, filtered by a label on 60% of the org), where SQLite's
+    /// merge stops at the page. So the arms are read in rounds, each limited like an
+    /// unfiltered page: `batch` candidates in page order, each with the filter's verdict,
+    /// kept until the page is full; the next round starts after the round's last candidate,
+    /// four times larger. `None` (the one unlimited statement decides) after
+    /// [`FILTER_ROUNDS`]: a filter that keeps so few is better served by the planner.
+    async fn filtered_rounds(
+        &self,
+        query: &ListQuery,
+        facts: &ReachFacts,
+        reach: &FolderReach,
+    ) -> Result<Option<Vec<Dashboard>>> {
+        let Some(filter) = &query.page.filter else {
+            return Ok(None);
+        };
+        let backend = self.store.backend();
+        let order = if query.page.descending {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let matched = Expr::from(filter_condition(filter, query));
+        let mut batch = Ord::max(query.page.limit.saturating_mul(2), 16);
+        let mut after = query.page.after.clone();
+        let mut page = Vec::new();
+        for _ in 0..FILTER_ROUNDS {
+            let round = ListQuery {
+                page: ListPage {
+                    filter: None,
+                    after: after.clone(),
+                    limit: batch,
+                    ..query.page.clone()
+                },
+                ..query.clone()
+            };
+            let Some(top) = readable_top(&round, &facts.custom_readable, reach, backend) else {
+                return Ok(Some(page));
+            };
+            let mut statement = with_visibility(query.now);
+            statement
+                .expr_as(matched.clone(), Alias::new(MATCHED))
+                .join_subquery(
+                    JoinType::InnerJoin,
+                    top,
+                    Alias::new("page"),
+                    Expr::col((dashboard::Entity, dashboard::Column::Id))
+                        .equals((Alias::new("page"), grant::Column::DashboardId)),
+                )
+                .order_by((Alias::new("page"), SORT_KEY), order.clone())
+                .order_by(
+                    (Alias::new("page"), grant::Column::DashboardId),
+                    order.clone(),
+                );
+            let rows = self.store.db().query_all(&statement).await?;
+            let mut last = None;
+            for row in &rows {
+                let dashboard = from_row(row)?;
+                // NULL (an unknown) is not a match, as in a WHERE.
+                let kept: Option<bool> = row.try_get("", MATCHED)?;
+                last = Some((query.page.sort.cursor_of(&dashboard), dashboard.id.clone()));
+                if kept == Some(true) {
+                    page.push(dashboard);
+                    if page.len() as u64 >= query.page.limit {
+                        return Ok(Some(page));
+                    }
+                }
+            }
+            if (rows.len() as u64) < batch || last.is_none() {
+                // The arms ran out: the page is all there is.
+                return Ok(Some(page));
+            }
+            after = last;
+            batch = batch.saturating_mul(4);
+        }
+        Ok(None)
+    }
 }
+
+/// Rounds of [`DashboardRepo::filtered_rounds`] (2, 8 and 32 pages of candidates).
+const FILTER_ROUNDS: usize = 3;
+
+/// The column of a round's rows that says whether the filter keeps the dashboard.
+const MATCHED: &str = "filter_matched";
