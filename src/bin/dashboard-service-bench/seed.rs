@@ -9,10 +9,12 @@ use dashboard_service::core::folder::{TreeNode, paths_of};
 use dashboard_service::core::widget::{DataSource, WidgetType};
 use dashboard_service::server::BoxError;
 use dashboard_service::store::entities::{
-    dashboard, dashboard_label, folder, folder_grant, folder_path, grant, group, group_member,
-    label, user, widget,
+    dashboard, folder, folder_grant, folder_path, grant, group, group_member, user, widget,
 };
 use dashboard_service::store::{DbOptions, Store};
+
+mod labels;
+pub use labels::LISTING_LABEL;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait};
@@ -67,20 +69,6 @@ pub fn user_id(i: usize) -> String {
 
 fn group_id(i: usize) -> String {
     format!("g{i:05}")
-}
-
-/// The seeded labels: three environments (`prod` first), then 20 teams.
-const LABELS: [&str; 23] = [
-    "prod", "staging", "dev", "team-0", "team-1", "team-2", "team-3", "team-4", "team-5", "team-6",
-    "team-7", "team-8", "team-9", "team-10", "team-11", "team-12", "team-13", "team-14", "team-15",
-    "team-16", "team-17", "team-18", "team-19",
-];
-
-/// The label the labelled-listing scenario filters on.
-pub const LISTING_LABEL: &str = "prod";
-
-fn label_id(name: &str) -> String {
-    format!("l-{name}")
 }
 
 pub fn folder_id(i: usize) -> String {
@@ -358,53 +346,7 @@ pub async fn seed(args: SeedArgs) -> Result<(), BoxError> {
     }
     insert_all(db, "widgets", widgets, widget::Entity::insert_many).await?;
 
-    // Labels: each dashboard carries one environment label (`prod` on 60%, as in most
-    // orgs, `staging` 25%, `dev` 15%) and a third of them one of 20 team labels.
-    let label_rows: Vec<label::ActiveModel> = LABELS
-        .iter()
-        .map(|name| label::ActiveModel {
-            org_id: Set(org.clone()),
-            id: Set(label_id(name)),
-            display_name: Set(name.to_string()),
-            color: Set("#336699".into()),
-            description: Set(String::new()),
-            creator_id: Set(user_id(0)),
-            create_time: Set(now),
-            update_time: Set(now),
-            revision: Set(1),
-        })
-        .collect();
-    insert_all(db, "labels", label_rows, label::Entity::insert_many).await?;
-    let mut attached = Vec::with_capacity(args.dashboards * 4 / 3);
-    for d in 0..args.dashboards {
-        let roll = rng.random_range(0..100);
-        let env = if roll < 60 {
-            "prod"
-        } else if roll < 85 {
-            "staging"
-        } else {
-            "dev"
-        };
-        let mut names = vec![env];
-        if rng.random_range(0..3) == 0 {
-            names.push(LABELS[3 + rng.random_range(0..LABELS.len() - 3)]);
-        }
-        for name in names {
-            attached.push(dashboard_label::ActiveModel {
-                org_id: Set(org.clone()),
-                dashboard_id: Set(dashboard_id(d)),
-                label_id: Set(label_id(name)),
-                create_time: Set(created_at(d)),
-            });
-        }
-    }
-    insert_all(
-        db,
-        "dashboard labels",
-        attached,
-        dashboard_label::Entity::insert_many,
-    )
-    .await?;
+    labels::seed(db, &org, args.dashboards, &mut rng, now, created_at).await?;
 
     // Grants: the owners, then user and group grants, then a few of the org-wide kinds.
     let mut seen: HashSet<(usize, u8, usize)> = HashSet::new();
