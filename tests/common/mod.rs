@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod access;
 pub mod folders;
 pub mod logs;
 pub mod replica;
@@ -225,18 +226,29 @@ impl TestServer {
         tenant: Option<&str>,
         role: PlatformRole,
     ) -> Caller {
-        let channel = self.channel().await;
-        let mut caller = Caller::on(&channel, token(org, sub, tenant, role), org, sub);
-        let request = caller.req(pb::GetUserRequest {
-            name: "users/me".into(),
-        });
-        caller
-            .directory
-            .get_user(request)
-            .await
-            .expect("the caller is recorded");
-        caller
+        recorded_caller(&self.channel().await, org, sub, tenant, role).await
     }
+}
+
+/// A caller on `channel` already known to the directory (it made one call, so it was
+/// recorded just-in-time and can be shared with).
+pub async fn recorded_caller(
+    channel: &Channel,
+    org: &str,
+    sub: &str,
+    tenant: Option<&str>,
+    role: PlatformRole,
+) -> Caller {
+    let mut caller = Caller::on(channel, token(org, sub, tenant, role), org, sub);
+    let request = caller.req(pb::GetUserRequest {
+        name: "users/me".into(),
+    });
+    caller
+        .directory
+        .get_user(request)
+        .await
+        .expect("the caller is recorded");
+    caller
 }
 
 pub fn token(org: &str, sub: &str, tenant: Option<&str>, role: PlatformRole) -> String {
