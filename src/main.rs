@@ -22,7 +22,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_tracing(cli.config.log_format);
+    // Held to the end of main: dropping it flushes the lines still queued.
+    let _log_writer = init_tracing(cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(cli.config).await,
         Command::Migrate => server::open_store(&cli.config).await.map(|_| {
@@ -40,13 +41,21 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logs go to stderr from a writer thread of their own: a call's access-log line is queued,
+/// not written by the worker serving calls (an unbuffered write to stderr per call cost the
+/// hot paths their tail latency). Lossless: when the queue is full, callers wait for it.
+fn init_tracing(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
     use tracing_subscriber::util::SubscriberInitExt;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(server::logging::DEFAULT_FILTER));
     // Colours only on a terminal: not in files, journald or container logs.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    server::logging::subscriber(format, filter, ansi, std::io::stderr).init();
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .thread_name("log-writer")
+        .finish(std::io::stderr());
+    server::logging::subscriber(format, filter, ansi, writer).init();
+    guard
 }
 
 async fn serve(config: Config) -> Result<(), server::BoxError> {

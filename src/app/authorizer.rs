@@ -2,6 +2,7 @@
 //! caller's groups, the matching grants, the custom roles they name) and applies the policy.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::core::authz::{
     Access, BuiltinRole, ChainLink, Grant, Permission, RoleBook, ShareTarget, Subject, authorize,
@@ -11,15 +12,29 @@ use crate::core::dashboard::Dashboard;
 use crate::core::folder::{Folder, folder_name};
 use crate::core::{Error, Principal, Result, names, now_micros};
 use crate::store::Store;
+use crate::store::dashboards::DashboardWithGrants;
+
+use super::facts::{FactCache, GrantIndex, UserKey};
 
 #[derive(Clone)]
 pub struct Authorizer {
     store: Store,
+    /// The facts decisions read, kept between calls (`None`: every fact is read).
+    facts: Option<FactCache>,
 }
 
 impl Authorizer {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, facts: Option<FactCache>) -> Self {
+        Self { store, facts }
+    }
+
+    /// The same policy on facts read from the database now, never cached: for a write's
+    /// decisions, which must not rest on another replica's news arriving.
+    pub fn fresh(&self) -> Self {
+        Self {
+            store: self.store.clone(),
+            facts: None,
+        }
     }
 
     /// The dashboard, if `principal` holds `needed` on it: NOT_FOUND when it does not exist
@@ -32,38 +47,90 @@ impl Authorizer {
         needed: Permission,
     ) -> Result<(Dashboard, Access)> {
         let resource = names::dashboard_name(id);
-        let not_found = || Error::not_found(&resource);
-        let (dashboard, access) = if principal.is_admin() {
-            // An ADMIN's permissions need no grants.
-            let dashboard = self
-                .store
-                .dashboards()
-                .get(&principal.org_id, id)
-                .await?
-                .ok_or_else(not_found)?;
-            let access = self.access(principal, &dashboard).await?;
-            (dashboard, access)
-        } else {
-            // The dashboard and the caller's grants on it in one statement.
-            let (dashboard, mut grants) = self
-                .store
-                .dashboards()
-                .get_with_grants(principal, id)
-                .await?
-                .ok_or_else(not_found)?;
-            let dashboards = std::slice::from_ref(&dashboard);
-            let folders = inheriting_folders(dashboards);
-            let chains = self.chains(&folders).await?;
-            grants.extend(self.folder_grants(principal, &folders).await?);
-            let access = self
-                .decide(principal, dashboards, &grants, &chains)
-                .await?
-                .pop()
-                .ok_or_else(|| Error::internal("access resolution lost a dashboard"))?;
-            (dashboard, access)
-        };
+        let found = self
+            .with_grants(&principal.org_id, &[id.to_string()])
+            .await?
+            .remove(id)
+            .ok_or_else(|| Error::not_found(&resource))?;
+        let dashboard = found.dashboard.clone();
+        let access = self
+            .decide_with(principal, std::slice::from_ref(&dashboard), false, &[found])
+            .await?
+            .pop()
+            .ok_or_else(|| Error::internal("access resolution lost a dashboard"))?;
         authorize(&access, needed, &resource)?;
         Ok((dashboard, access))
+    }
+
+    /// The dashboards among `ids` that exist in `org_id`, in no particular order (from the
+    /// fact cache where it holds them).
+    pub async fn dashboards(&self, org_id: &str, ids: &[String]) -> Result<Vec<Dashboard>> {
+        Ok(self
+            .with_grants(org_id, ids)
+            .await?
+            .into_values()
+            .map(|d| d.dashboard.clone())
+            .collect())
+    }
+
+    /// The dashboards among `ids` that exist in `org_id`, each with every grant on it: from
+    /// the fact cache where it holds them, the rest in one statement.
+    pub async fn with_grants(
+        &self,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Arc<DashboardWithGrants>>> {
+        let mut found = HashMap::new();
+        let Some(cache) = &self.facts else {
+            let loaded = self.store.dashboards().with_all_grants(org_id, ids).await?;
+            for d in loaded {
+                found.insert(d.dashboard.id.clone(), Arc::new(d));
+            }
+            return Ok(found);
+        };
+        // Tagged with the revision known before reading (see `facts`).
+        let revision = cache.revision(org_id);
+        let mut missing: Vec<String> = Vec::new();
+        for id in ids {
+            if found.contains_key(id) || missing.contains(id) {
+                continue;
+            }
+            match cache.dashboard(org_id, id, revision) {
+                Some(Some(d)) => {
+                    found.insert(id.clone(), d);
+                }
+                Some(None) => {}
+                None => missing.push(id.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let mut loaded = self
+            .store
+            .dashboards()
+            .with_all_grants(org_id, &missing)
+            .await?;
+        let loaded_ids: Vec<String> = loaded.iter().map(|d| d.dashboard.id.clone()).collect();
+        let mut labels = self
+            .store
+            .labels()
+            .names_on(self.store.db(), org_id, &loaded_ids)
+            .await?;
+        for d in &mut loaded {
+            d.dashboard.labels = Some(labels.remove(&d.dashboard.id).unwrap_or_default());
+        }
+        for d in loaded {
+            let d = Arc::new(d);
+            cache.keep_dashboard(org_id, &d.dashboard.id, revision, Some(d.clone()));
+            found.insert(d.dashboard.id.clone(), d);
+        }
+        for id in &missing {
+            if !found.contains_key(id) {
+                cache.keep_dashboard(org_id, id, revision, None);
+            }
+        }
+        Ok(found)
     }
 
     /// The folder, if `principal` holds `needed` on it: NOT_FOUND when it does not exist for
@@ -97,7 +164,7 @@ impl Authorizer {
         explain: bool,
     ) -> Result<Access> {
         let ids = [folder.id.clone()];
-        let chains = self.chains(&ids).await?;
+        let chains = self.chains(&principal.org_id, &ids).await?;
         let grants = if explain || !principal.is_admin() {
             self.folder_grants(principal, &ids).await?
         } else {
@@ -175,34 +242,147 @@ impl Authorizer {
             .filter(|d| d.org_id == principal.org_id)
             .map(|d| d.id.clone())
             .collect();
+        let loaded: Vec<Arc<DashboardWithGrants>> = if needs_grants && !ids.is_empty() {
+            self.with_grants(&principal.org_id, &ids)
+                .await?
+                .into_values()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.decide_with(principal, dashboards, explain, &loaded)
+            .await
+    }
+
+    /// The policy applied to `dashboards`, with the grants on them from `loaded` (those of the
+    /// dashboards given, every grantee's) and those of the folders above them.
+    async fn decide_with(
+        &self,
+        principal: &Principal,
+        dashboards: &[Dashboard],
+        explain: bool,
+        loaded: &[Arc<DashboardWithGrants>],
+    ) -> Result<Vec<Access>> {
+        let needs_grants = explain || !principal.is_admin();
         let mut grants = Vec::new();
         let mut chains = HashMap::new();
-        if !ids.is_empty() && needs_grants {
+        if needs_grants {
             let mine: Vec<Dashboard> = dashboards
                 .iter()
                 .filter(|d| d.org_id == principal.org_id)
                 .cloned()
                 .collect();
+            let subjects = self.subjects(principal).await?;
+            for d in loaded {
+                grants.extend(d.grants.iter().filter(|g| applies(g, &subjects)).cloned());
+            }
             let folders = inheriting_folders(&mine);
-            chains = self.chains(&folders).await?;
-            grants = self.store.dashboards().grants_for(&ids, principal).await?;
-            grants.extend(self.folder_grants(principal, &folders).await?);
+            chains = self.chains(&principal.org_id, &folders).await?;
+            grants.extend(
+                self.folder_grants_for(principal, &subjects, &folders)
+                    .await?,
+            );
         }
         self.decide(principal, dashboards, &grants, &chains).await
     }
 
-    /// The chains (the folder and those above it) of the given folders.
-    async fn chains(&self, folders: &[String]) -> Result<HashMap<String, Vec<ChainLink>>> {
-        self.store.folders().chains(self.store.db(), folders).await
+    /// The chains (the folder and those above it) of the given folders: from the fact cache
+    /// where it holds them, the rest in one statement.
+    async fn chains(
+        &self,
+        org_id: &str,
+        folders: &[String],
+    ) -> Result<HashMap<String, Vec<ChainLink>>> {
+        let Some(cache) = &self.facts else {
+            return self.store.folders().chains(self.store.db(), folders).await;
+        };
+        let revision = cache.revision(org_id);
+        let mut found = HashMap::new();
+        let mut missing = Vec::new();
+        for id in folders {
+            match cache.chain(org_id, id, revision) {
+                Some(chain) => {
+                    found.insert(id.clone(), chain.as_ref().clone());
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        if !missing.is_empty() {
+            let mut loaded = self
+                .store
+                .folders()
+                .chains(self.store.db(), &missing)
+                .await?;
+            for id in missing {
+                // A folder gone from the tree has no chain: kept as such.
+                let chain = loaded.remove(&id).unwrap_or_default();
+                cache.keep_chain(org_id, &id, revision, Arc::new(chain.clone()));
+                found.insert(id, chain);
+            }
+        }
+        Ok(found)
     }
 
     /// The shares on the given folders and the folders above them that apply to the
     /// principal.
     async fn folder_grants(&self, principal: &Principal, folders: &[String]) -> Result<Vec<Grant>> {
-        self.store
-            .folders()
-            .grants_above(self.store.db(), principal, folders)
-            .await
+        let subjects = self.subjects(principal).await?;
+        self.folder_grants_for(principal, &subjects, folders).await
+    }
+
+    /// [`Self::folder_grants`] for `subjects` (the principal's).
+    async fn folder_grants_for(
+        &self,
+        principal: &Principal,
+        subjects: &[Subject],
+        folders: &[String],
+    ) -> Result<Vec<Grant>> {
+        let org_id = &principal.org_id;
+        let Some(cache) = &self.facts else {
+            return self
+                .store
+                .folders()
+                .grants_above(self.store.db(), principal, folders)
+                .await;
+        };
+        let revision = cache.revision(org_id);
+        // Every folder of the chains, each once.
+        let mut above: Vec<String> = self
+            .chains(org_id, folders)
+            .await?
+            .into_values()
+            .flatten()
+            .map(|link| link.folder_id)
+            .collect();
+        above.sort();
+        above.dedup();
+        let mut grants = Vec::new();
+        let mut missing = Vec::new();
+        for id in above {
+            match cache.folder_grants(org_id, &id, revision) {
+                Some(index) => grants.extend(index.given_to(subjects).cloned()),
+                None => missing.push(id),
+            }
+        }
+        if !missing.is_empty() {
+            let mut by_folder: HashMap<String, Vec<Grant>> = HashMap::new();
+            for g in self
+                .store
+                .folders()
+                .grants_on(self.store.db(), org_id, &missing)
+                .await?
+            {
+                if let ShareTarget::Folder(f) = &g.on {
+                    by_folder.entry(f.clone()).or_default().push(g);
+                }
+            }
+            for id in missing {
+                let index = Arc::new(GrantIndex::new(by_folder.remove(&id).unwrap_or_default()));
+                grants.extend(index.given_to(subjects).cloned());
+                cache.keep_folder_grants(org_id, &id, revision, index);
+            }
+        }
+        Ok(grants)
     }
 
     /// The policy applied to loaded grants and chains: each dashboard's access, in the order
@@ -232,8 +412,19 @@ impl Authorizer {
 
     /// The subjects the principal answers to, its groups included.
     pub async fn subjects(&self, principal: &Principal) -> Result<Vec<Subject>> {
+        let Some(cache) = &self.facts else {
+            let groups = self.store.groups().group_ids_of(principal).await?;
+            return Ok(subjects_of(principal, &groups));
+        };
+        let key = user_key(principal);
+        let revision = cache.revision(&principal.org_id);
+        if let Some(groups) = cache.groups(&key, revision) {
+            return Ok(subjects_of(principal, &groups.value));
+        }
         let groups = self.store.groups().group_ids_of(principal).await?;
-        Ok(subjects_of(principal, &groups))
+        let subjects = subjects_of(principal, &groups);
+        cache.keep_groups(key, revision, groups);
+        Ok(subjects)
     }
 
     /// The permission sets of every role the grants name.
@@ -245,10 +436,47 @@ impl Authorizer {
             .collect();
         custom.sort();
         custom.dedup();
+        if custom.is_empty() {
+            return Ok(RoleBook::default());
+        }
+        let Some(cache) = &self.facts else {
+            return Ok(RoleBook::new(
+                self.store.roles().permissions_of(org_id, &custom).await?,
+            ));
+        };
+        let revision = cache.revision(org_id);
+        let all = match cache.roles(org_id, revision) {
+            Some(all) => all,
+            None => {
+                let all = Arc::new(self.store.roles().all_permissions(org_id).await?);
+                cache.keep_roles(org_id, revision, all.clone());
+                all
+            }
+        };
         Ok(RoleBook::new(
-            self.store.roles().permissions_of(org_id, &custom).await?,
+            custom
+                .into_iter()
+                .filter_map(|name| all.get(&name).map(|p| (name, *p)))
+                .collect(),
         ))
     }
+}
+
+/// The fact cache's key of a principal's own facts.
+pub fn user_key(principal: &Principal) -> UserKey {
+    (
+        principal.org_id.clone(),
+        principal.user_id.clone(),
+        principal.tenant_id.clone(),
+    )
+}
+
+/// Whether `grant` is given to one of `subjects` (what `store::dashboards::applies_to` asks
+/// in SQL).
+fn applies(grant: &Grant, subjects: &[Subject]) -> bool {
+    subjects
+        .iter()
+        .any(|s| s.kind == grant.kind && s.id == grant.grantee_id)
 }
 
 /// The folders holding the given dashboards that pass their shares on to them (a dashboard

@@ -56,6 +56,23 @@ impl Watermarks {
     }
 }
 
+/// The org's latest revision. On SQLite one process owns the file and every commit raises
+/// the watermark before it answers, so once the watermark was read from the database it is
+/// the revision (or, between a commit and its ring, one behind: still a revision the
+/// database reached). On PostgreSQL another replica may be ahead: the database is read.
+pub async fn latest_revision(app: &App, org_id: &str) -> Result<i64> {
+    let seen = app.doorbell.watermarks();
+    if app.store.backend() == sea_orm::DatabaseBackend::Sqlite {
+        let known = seen.get(org_id);
+        if known > 0 {
+            return Ok(known);
+        }
+    }
+    let latest = events::latest_revision(app.store.db(), org_id).await?;
+    seen.raise(org_id, latest);
+    Ok(latest)
+}
+
 /// Returns once `org_id` is at revision `min` or later, waiting at most `budget`; then
 /// FAILED_PRECONDITION `REVISION_NOT_REACHED` with the revision reached.
 pub async fn await_revision(app: &App, org_id: &str, min: i64, budget: Duration) -> Result<()> {

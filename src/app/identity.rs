@@ -9,12 +9,14 @@
 
 use super::App;
 use super::directory::users::record_user_write;
+use super::facts::UserKey;
+use crate::core::directory::User;
 use crate::core::{Principal, Result};
 
 /// The effective principal of verified `claims`, recording its user just in time.
 pub async fn resolve(app: &App, claims: Principal) -> Result<Principal> {
     let users = app.store.users();
-    let stored = match users.get(&claims.org_id, &claims.user_id).await? {
+    let stored = match stored_user(app, &claims).await? {
         // Tokens never rewrite a user an ADMIN set.
         Some(user) if user.role_set_by_admin || user.records(&claims) => user,
         _ => {
@@ -28,4 +30,24 @@ pub async fn resolve(app: &App, claims: Principal) -> Result<Principal> {
         }
     };
     stored.effective(claims)
+}
+
+/// The user's row: from the fact cache while the org has not been written since it was
+/// read (a demotion is a write: the next call reads the row again).
+async fn stored_user(app: &App, claims: &Principal) -> Result<Option<User>> {
+    let Some(cache) = &app.facts else {
+        return app.store.users().get(&claims.org_id, &claims.user_id).await;
+    };
+    let key: UserKey = (claims.org_id.clone(), claims.user_id.clone(), None);
+    let revision = cache.revision(&claims.org_id);
+    if let Some(user) = cache.user(&key, revision) {
+        return Ok(user.value.clone());
+    }
+    let user = app
+        .store
+        .users()
+        .get(&claims.org_id, &claims.user_id)
+        .await?;
+    cache.keep_user(key, revision, user.clone());
+    Ok(user)
 }

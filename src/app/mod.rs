@@ -3,11 +3,12 @@
 //! access decision comes from `core::authz`. Handlers (`api`) reach the store only through
 //! here.
 
-mod authorizer;
+pub(crate) mod authorizer;
 pub mod comments;
 pub mod dashboards;
 pub mod directory;
 pub mod events;
+pub mod facts;
 pub mod folders;
 pub mod freshness;
 pub mod identity;
@@ -23,6 +24,10 @@ pub use authorizer::Authorizer;
 pub use write::{Doorbell, Write, Written};
 
 use crate::core::Result;
+
+/// The fact cache of [`App::new`] (settings `FACT_CACHE_MIB`, `FACT_CACHE_MAX_AGE`).
+const DEFAULT_FACT_CACHE_MIB: u64 = 64;
+const DEFAULT_FACT_CACHE_MAX_AGE: std::time::Duration = std::time::Duration::from_millis(500);
 use crate::store::Store;
 
 /// What every use case works with: the store, the authorizer over it, the doorbell every
@@ -38,18 +43,35 @@ pub struct App {
     pub listing_facts: dashboards::ListingFactsCache,
     /// How members' pages reach dashboards through folders (settings; tests vary it).
     pub reach_plan: crate::store::dashboards::ReachPlan,
+    /// The per-replica cache of access facts (`None`: off).
+    pub facts: Option<facts::FactCache>,
 }
 
 impl App {
+    /// An app over `store` with a fact cache of the default size (see [`Self::with_fact_cache`]).
     pub fn new(store: Store) -> Self {
-        Self {
-            authorizer: Authorizer::new(store.clone()),
+        let doorbell = Doorbell::default();
+        let app = Self {
+            authorizer: Authorizer::new(store.clone(), None),
             store,
-            doorbell: Doorbell::default(),
+            doorbell,
             hub: watch::WatchHub::default(),
             listing_facts: dashboards::ListingFactsCache::default(),
             reach_plan: Default::default(),
-        }
+            facts: None,
+        };
+        app.with_fact_cache(DEFAULT_FACT_CACHE_MIB, DEFAULT_FACT_CACHE_MAX_AGE)
+    }
+
+    /// The same app with a fact cache of `mib` MiB (0: none), whose entries are used at most
+    /// `max_age` on PostgreSQL.
+    pub fn with_fact_cache(mut self, mib: u64, max_age: std::time::Duration) -> Self {
+        let max_age =
+            (self.store.backend() == sea_orm::DatabaseBackend::Postgres).then_some(max_age);
+        self.facts = (mib > 0)
+            .then(|| facts::FactCache::new(self.doorbell.watermarks().clone(), mib, max_age));
+        self.authorizer = Authorizer::new(self.store.clone(), self.facts.clone());
+        self
     }
 
     /// Begins a write of `org_id` on behalf of `actor`.

@@ -251,6 +251,17 @@ pub struct Config {
     )]
     pub listing_dense_reach_percent: usize,
 
+    /// Memory for the per-replica cache of access facts (`app::facts`), in MiB; 0 turns it
+    /// off (every decision reads the database).
+    #[arg(long, env = "FACT_CACHE_MIB", default_value_t = 64, global = true)]
+    pub fact_cache_mib: u64,
+
+    /// On PostgreSQL, the longest a cached access fact is used before it is read again,
+    /// whatever the other replicas' notifications say: the bound on staleness should they be
+    /// lost (one process owns a SQLite file, and its cache is exact).
+    #[arg(long, env = "FACT_CACHE_MAX_AGE", default_value = "500ms", value_parser = humantime::parse_duration, global = true)]
+    pub fact_cache_max_age: Duration,
+
     /// Largest ListDashboards page; bigger requests are coerced down.
     #[arg(long, env = "MAX_PAGE_SIZE", default_value_t = 1_000, global = true)]
     pub max_page_size: usize,

@@ -203,6 +203,17 @@ impl Metrics {
         self
     }
 
+    /// Publishes the fact cache's lookups (hits and misses by fact).
+    pub fn with_fact_cache(
+        self,
+        cache: Option<&crate::app::facts::FactCache>,
+    ) -> Result<Self, prometheus::Error> {
+        if let Some(lookups) = cache.and_then(|c| c.lookups()) {
+            self.registry.register(Box::new(lookups))?;
+        }
+        Ok(self)
+    }
+
     /// The counters of the method at `path` (the `unknown` ones for a path nobody serves).
     pub fn method(&self, path: &str) -> Arc<MethodMetrics> {
         self.methods.get(path).unwrap_or(&self.unknown).clone()

@@ -215,7 +215,8 @@ pub async fn serve_with_metrics(
     install_page_token_key(&config, &keys)?;
     let verifier = Arc::new(Verifier::new(keys, &config.jwt_options()));
     let trace_export = otlp::TraceExport::from_config(&config)?;
-    let mut app = App::new(store.clone());
+    let mut app =
+        App::new(store.clone()).with_fact_cache(config.fact_cache_mib, config.fact_cache_max_age);
     app.reach_plan = crate::store::dashboards::ReachPlan {
         folder_arms: config.listing_folder_arms,
         dense_reach_percent: config.listing_dense_reach_percent,
@@ -297,7 +298,8 @@ pub async fn serve_with_metrics(
             ],
             Some(store.clone()),
         )?
-        .with_watches(app.hub.clone()),
+        .with_watches(app.hub.clone())
+        .with_fact_cache(app.facts.as_ref())?,
     );
     let metrics_addr = metrics_listener.local_addr()?;
     // Serves until the gRPC server has stopped, so the drain itself can be watched.

@@ -92,6 +92,24 @@ impl FolderRepo {
         Ok(rows.into_iter().filter_map(grant_into_domain).collect())
     }
 
+    /// Every share on exactly the given folders (not those above), whoever it is for.
+    pub async fn grants_on(
+        &self,
+        conn: &impl ConnectionTrait,
+        org_id: &str,
+        folder_ids: &[String],
+    ) -> Result<Vec<Grant>> {
+        if folder_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = folder_grant::Entity::find()
+            .filter(folder_grant::Column::OrgId.eq(org_id))
+            .filter(folder_grant::Column::FolderId.is_in(folder_ids.iter().cloned()))
+            .all(conn)
+            .await?;
+        Ok(rows.into_iter().filter_map(grant_into_domain).collect())
+    }
+
     /// Every share on the given folders and the folders above them, whoever it is for.
     pub async fn all_grants_above(
         &self,

@@ -121,6 +121,18 @@ impl RoleRepo {
             .collect())
     }
 
+    /// Every custom role of the org, with its permissions.
+    pub async fn all_permissions(&self, org_id: &str) -> Result<HashMap<String, PermissionSet>> {
+        let rows = role::Entity::find()
+            .filter(role::Column::OrgId.eq(org_id))
+            .all(self.store.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.name, PermissionSet::from_bits(r.permissions)))
+            .collect())
+    }
+
     /// Applies the changes if still at `expected_revision`; `Ok(None)` when it changed.
     pub async fn update(
         &self,

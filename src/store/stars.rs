@@ -71,6 +71,19 @@ impl StarRepo {
         Ok(result.rows_affected > 0)
     }
 
+    /// Every dashboard the user starred (readable or not: the caller filters).
+    pub async fn all_starred_by(&self, org_id: &str, user_id: &str) -> Result<HashSet<String>> {
+        let rows: Vec<String> = star::Entity::find()
+            .select_only()
+            .column(star::Column::DashboardId)
+            .filter(star::Column::OrgId.eq(org_id))
+            .filter(star::Column::UserId.eq(user_id))
+            .into_tuple()
+            .all(self.store.db())
+            .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// The dashboards among `ids` that the user starred: one statement over the primary key,
     /// however many dashboards a page holds.
     pub async fn starred_among(

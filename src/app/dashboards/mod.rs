@@ -36,7 +36,7 @@ pub(crate) async fn begin_on_dashboard(
     id: &str,
     needed: Permission,
 ) -> Result<(Write, Dashboard)> {
-    app.authorizer.dashboard(caller, id, needed).await?;
+    app.authorizer.fresh().dashboard(caller, id, needed).await?;
     let mut write = app
         .write(&caller.org_id, names::user_name(&caller.user_id))
         .await?;

@@ -9,7 +9,6 @@ use crate::core::filter;
 use crate::core::widget::{DataSource, Widget, unique_data_sources};
 use crate::core::{Error, Principal, Result, names, now_micros};
 use crate::store::dashboards::ListQuery;
-use crate::store::events;
 
 /// The dashboard (with its public-link state), and its widgets when `full`.
 pub async fn get(
@@ -37,7 +36,7 @@ pub async fn get(
 /// revision read just before it (the page reflects at least that revision: a watch started
 /// from it misses nothing).
 pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64, Vec<Dashboard>)> {
-    let revision = events::latest_revision(app.store.db(), &caller.org_id).await?;
+    let revision = crate::app::freshness::latest_revision(app, &caller.org_id).await?;
     // An ADMIN reads every dashboard: its subjects matter only to a filter
     // (`shared_with_me`).
     let (subjects, facts) = if caller.is_admin() {
@@ -77,11 +76,7 @@ pub async fn batch_get(
     let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
-    let found = app
-        .store
-        .dashboards()
-        .get_many(&caller.org_id, &unique)
-        .await?;
+    let found = app.authorizer.dashboards(&caller.org_id, &unique).await?;
     let access = app.authorizer.access_many(caller, &found).await?;
     let readable: HashMap<&str, &Dashboard> = found
         .iter()

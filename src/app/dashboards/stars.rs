@@ -3,6 +3,7 @@
 //! not audited), so they take no revision, make no version and wake no watcher.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use crate::app::{App, Written};
 use crate::core::authz::Permission;
@@ -42,12 +43,21 @@ pub async fn star(app: &App, caller: &Principal, id: &str) -> Result<Written<Das
         )
         .await?;
     // Nothing recorded: the write commits without a revision or an event.
-    write
+    let written = write
         .commit(Dashboard {
             starred: Some(true),
             ..dashboard
         })
-        .await
+        .await?;
+    stars_changed(app);
+    Ok(written)
+}
+
+/// After a star's commit: the callers' cached stars are read again.
+fn stars_changed(app: &App) {
+    if let Some(cache) = &app.facts {
+        cache.stars_changed();
+    }
 }
 
 /// Removes the caller's star of the dashboard (needs READ). Idempotent: a dashboard that
@@ -65,12 +75,14 @@ pub async fn unstar(app: &App, caller: &Principal, id: &str) -> Result<Written<D
         .stars()
         .unstar(write.txn(), &caller.org_id, &caller.user_id, id)
         .await?;
-    write
+    let written = write
         .commit(Dashboard {
             starred: Some(false),
             ..dashboard
         })
-        .await
+        .await?;
+    stars_changed(app);
+    Ok(written)
 }
 
 /// Fills in whether the caller starred each dashboard: one statement for them all.
@@ -87,11 +99,33 @@ pub async fn with_stars(
     if unknown.is_empty() {
         return Ok(dashboards);
     }
-    let starred: HashSet<String> = app
-        .store
-        .stars()
-        .starred_among(&caller.org_id, &caller.user_id, &unknown)
-        .await?;
+    let starred: Arc<HashSet<String>> = match &app.facts {
+        // The caller's stars, kept while its org is unwritten (starring is a write).
+        Some(cache) => {
+            let key = crate::app::authorizer::user_key(caller);
+            let revision = cache.revision(&caller.org_id);
+            let epoch = cache.stars_epoch();
+            match cache.stars(&key, revision, epoch) {
+                Some(stars) => stars,
+                None => {
+                    let all = Arc::new(
+                        app.store
+                            .stars()
+                            .all_starred_by(&caller.org_id, &caller.user_id)
+                            .await?,
+                    );
+                    cache.keep_stars(key, revision, epoch, all.clone());
+                    all
+                }
+            }
+        }
+        None => Arc::new(
+            app.store
+                .stars()
+                .starred_among(&caller.org_id, &caller.user_id, &unknown)
+                .await?,
+        ),
+    };
     for d in &mut dashboards {
         if d.starred.is_none() {
             d.starred = Some(starred.contains(&d.id));

@@ -139,7 +139,10 @@ pub(crate) async fn authorize_destination(
             ),
         )),
         Some(id) => {
-            app.authorizer.folder(caller, id, Permission::Write).await?;
+            app.authorizer
+                .fresh()
+                .folder(caller, id, Permission::Write)
+                .await?;
             Ok(())
         }
     }

@@ -32,7 +32,11 @@ pub async fn update(
         request.title.as_deref(),
         request.description.as_deref(),
     )?;
-    let (_, access) = app.authorizer.folder(caller, id, Permission::Read).await?;
+    let (_, access) = app
+        .authorizer
+        .fresh()
+        .folder(caller, id, Permission::Read)
+        .await?;
     if title.is_some() || request.description.is_some() {
         authorize(&access, Permission::Write, &folder_name(id))?;
     }

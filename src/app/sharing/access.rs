@@ -152,7 +152,7 @@ pub async fn batch_check_access(
         ));
     }
     let subject = subject_principal(app, caller, principal).await?;
-    let dashboards = app.store.dashboards().get_many(&caller.org_id, ids).await?;
+    let dashboards = app.authorizer.dashboards(&caller.org_id, ids).await?;
     let caller_access = app.authorizer.access_many(caller, &dashboards).await?;
     let mut subject_access = if subject == *caller && !caller.is_admin() {
         caller_access.clone()

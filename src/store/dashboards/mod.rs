@@ -54,6 +54,7 @@ pub struct ListQuery {
 }
 
 mod grants;
+pub use grants::DashboardWithGrants;
 mod listing;
 mod reach;
 
@@ -493,6 +494,15 @@ const IS_PUBLIC: &str = "is_public";
 /// `SELECT dashboards.*, EXISTS (an active public link) AS is_public FROM dashboards`: the
 /// visibility comes with the row, so rendering needs no second statement.
 fn with_visibility(now: Micros) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((dashboard::Entity, Asterisk))
+        .expr_as(is_public_now(now), Alias::new(IS_PUBLIC))
+        .from(dashboard::Entity)
+        .take()
+}
+
+/// `EXISTS (an active public link of the row's dashboard)`.
+fn is_public_now(now: Micros) -> Expr {
     let link = Query::select()
         .expr(Expr::val(1))
         .from(public_link::Entity)
@@ -502,11 +512,7 @@ fn with_visibility(now: Micros) -> sea_orm::sea_query::SelectStatement {
         )
         .cond_where(super::public_links::active(now))
         .take();
-    Query::select()
-        .column((dashboard::Entity, Asterisk))
-        .expr_as(Expr::exists(link), Alias::new(IS_PUBLIC))
-        .from(dashboard::Entity)
-        .take()
+    Expr::exists(link)
 }
 
 fn from_row(row: &sea_orm::QueryResult) -> Result<Dashboard> {

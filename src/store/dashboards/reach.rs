@@ -381,30 +381,50 @@ impl DashboardRepo {
             let Some(top) = readable_top(&round, &facts.custom_readable, reach, backend) else {
                 return Ok(Some(page));
             };
-            let mut statement = with_visibility(query.now);
-            statement
-                .expr_as(matched.clone(), Alias::new(MATCHED))
-                .join_subquery(
-                    JoinType::InnerJoin,
-                    top,
-                    Alias::new("page"),
-                    Expr::col((dashboard::Entity, dashboard::Column::Id))
-                        .equals((Alias::new("page"), grant::Column::DashboardId)),
+            // Every candidate comes back with its place in the page order; only those the
+            // filter keeps carry their row (the filter sits in the join's ON), so a
+            // candidate left out costs its probes, not its row's transfer and decoding.
+            let page_col = |c: &str| Expr::col((Alias::new("page"), Alias::new(c)));
+            let statement = Query::select()
+                .column((dashboard::Entity, Asterisk))
+                .expr_as(is_public_now(query.now), Alias::new(IS_PUBLIC))
+                .expr_as(page_col(SORT_KEY), Alias::new(ROUND_KEY))
+                .expr_as(
+                    page_col(grant::Column::DashboardId.as_str()),
+                    Alias::new(ROUND_ID),
+                )
+                .from_subquery(top, Alias::new("page"))
+                .join(
+                    JoinType::LeftJoin,
+                    dashboard::Entity,
+                    Condition::all()
+                        .add(
+                            Expr::col((dashboard::Entity, dashboard::Column::Id))
+                                .equals((Alias::new("page"), grant::Column::DashboardId)),
+                        )
+                        .add(matched.clone()),
                 )
                 .order_by((Alias::new("page"), SORT_KEY), order.clone())
                 .order_by(
                     (Alias::new("page"), grant::Column::DashboardId),
                     order.clone(),
-                );
+                )
+                .take();
             let rows = self.store.db().query_all(&statement).await?;
             let mut last = None;
             for row in &rows {
-                let dashboard = from_row(row)?;
-                // NULL (an unknown) is not a match, as in a WHERE.
-                let kept: Option<bool> = row.try_get("", MATCHED)?;
-                last = Some((query.page.sort.cursor_of(&dashboard), dashboard.id.clone()));
-                if kept == Some(true) {
-                    page.push(dashboard);
+                let id: String = row.try_get("", ROUND_ID)?;
+                let key = match query.page.sort {
+                    SortKey::Title => CursorValue::Text(row.try_get("", ROUND_KEY)?),
+                    SortKey::CreateTime | SortKey::UpdateTime => {
+                        CursorValue::Int(row.try_get("", ROUND_KEY)?)
+                    }
+                };
+                last = Some((key, id));
+                // No row joined: the filter does not keep it (NULL is not a match either).
+                let kept: Option<String> = row.try_get("", dashboard::Column::Id.as_str())?;
+                if kept.is_some() {
+                    page.push(from_row(row)?);
                     if page.len() as u64 >= query.page.limit {
                         return Ok(Some(page));
                     }
@@ -424,5 +444,6 @@ impl DashboardRepo {
 /// Rounds of [`DashboardRepo::filtered_rounds`] (2, 8 and 32 pages of candidates).
 const FILTER_ROUNDS: usize = 3;
 
-/// The column of a round's rows that says whether the filter keeps the dashboard.
-const MATCHED: &str = "filter_matched";
+/// The columns of a round's rows with the candidate's sort key and id.
+const ROUND_KEY: &str = "round_sort_key";
+const ROUND_ID: &str = "round_dashboard_id";
