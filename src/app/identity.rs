@@ -13,10 +13,16 @@ use super::facts::UserKey;
 use crate::core::directory::User;
 use crate::core::{Principal, Result};
 
-/// The effective principal of verified `claims`, recording its user just in time.
-pub async fn resolve(app: &App, claims: Principal) -> Result<Principal> {
+/// The effective principal of verified `claims`, recording its user just in time; with
+/// `fresh`, the user's row is read from the database, not the fact cache.
+pub async fn resolve(app: &App, claims: Principal, fresh: bool) -> Result<Principal> {
     let users = app.store.users();
-    let stored = match stored_user(app, &claims).await? {
+    let stored = if fresh {
+        users.get(&claims.org_id, &claims.user_id).await?
+    } else {
+        stored_user(app, &claims).await?
+    };
+    let stored = match stored {
         // Tokens never rewrite a user an ADMIN set.
         Some(user) if user.role_set_by_admin || user.records(&claims) => user,
         _ => {

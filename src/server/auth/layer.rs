@@ -35,8 +35,11 @@ impl JitUsers {
         Self { app }
     }
 
-    async fn resolve(&self, claims: Principal) -> Result<Principal, Error> {
-        identity::resolve(&self.app, claims).await
+    /// `fresh`: read the user's row from the database, not the fact cache (a call that asks
+    /// for a revision: this layer runs before the wait for it, so the cache may not know
+    /// that revision yet).
+    async fn resolve(&self, claims: Principal, fresh: bool) -> Result<Principal, Error> {
+        identity::resolve(&self.app, claims, fresh).await
     }
 }
 
@@ -102,7 +105,12 @@ where
             match authenticate(&verifier, request.headers()).await {
                 Ok(claims) => {
                     let principal = match &users {
-                        Some(users) => users.resolve(claims).await,
+                        Some(users) => {
+                            let fresh = request
+                                .headers()
+                                .contains_key(crate::server::layers::MIN_REVISION_HEADER);
+                            users.resolve(claims, fresh).await
+                        }
                         None => Ok(claims),
                     };
                     match principal {
