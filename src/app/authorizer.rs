@@ -37,6 +37,13 @@ impl Authorizer {
         }
     }
 
+    /// The cache with `org_id`'s revision, read once for all the facts of one call.
+    fn at(&self, org_id: &str) -> At<'_> {
+        self.facts
+            .as_ref()
+            .map(|cache| (cache, cache.revision(org_id)))
+    }
+
     /// The dashboard, if `principal` holds `needed` on it: NOT_FOUND when it does not exist
     /// for the caller (missing, other org, or no READ), PERMISSION_DENIED when it lacks
     /// `needed`.
@@ -47,14 +54,21 @@ impl Authorizer {
         needed: Permission,
     ) -> Result<(Dashboard, Access)> {
         let resource = names::dashboard_name(id);
+        let at = self.at(&principal.org_id);
         let found = self
-            .with_grants(&principal.org_id, &[id.to_string()])
+            .with_grants_at(at, &principal.org_id, &[id.to_string()])
             .await?
             .remove(id)
             .ok_or_else(|| Error::not_found(&resource))?;
         let dashboard = found.dashboard.clone();
         let access = self
-            .decide_with(principal, std::slice::from_ref(&dashboard), false, &[found])
+            .decide_with(
+                at,
+                principal,
+                std::slice::from_ref(&dashboard),
+                false,
+                &[found],
+            )
             .await?
             .pop()
             .ok_or_else(|| Error::internal("access resolution lost a dashboard"))?;
@@ -73,44 +87,45 @@ impl Authorizer {
             .collect())
     }
 
-    /// The dashboards among `ids` that exist in `org_id`, each with every grant on it: from
-    /// the fact cache where it holds them, the rest in one statement.
+    /// The dashboards among `ids` that exist in `org_id`, each with every grant on it and its
+    /// labels: from the fact cache where it holds them, the rest in one statement.
     pub async fn with_grants(
         &self,
         org_id: &str,
         ids: &[String],
     ) -> Result<HashMap<String, Arc<DashboardWithGrants>>> {
-        let mut found = HashMap::new();
-        let Some(cache) = &self.facts else {
-            let loaded = self.store.dashboards().with_all_grants(org_id, ids).await?;
-            for d in loaded {
-                found.insert(d.dashboard.id.clone(), Arc::new(d));
-            }
-            return Ok(found);
+        self.with_grants_at(self.at(org_id), org_id, ids).await
+    }
+
+    async fn with_grants_at(
+        &self,
+        at: At<'_>,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Arc<DashboardWithGrants>>> {
+        let Some((cache, revision)) = at else {
+            return self.load_with_grants(org_id, ids).await;
         };
-        // Tagged with the revision known before reading (see `facts`).
-        let revision = cache.revision(org_id);
-        let mut missing: Vec<String> = Vec::new();
-        for id in ids {
-            if found.contains_key(id) || missing.contains(id) {
-                continue;
-            }
-            match cache.dashboard(org_id, id, revision) {
-                Some(Some(d)) => {
-                    found.insert(id.clone(), d);
-                }
-                Some(None) => {}
-                None => missing.push(id.clone()),
-            }
-        }
-        if missing.is_empty() {
-            return Ok(found);
-        }
-        let mut loaded = self
-            .store
-            .dashboards()
-            .with_all_grants(org_id, &missing)
+        let load = |missing: Vec<String>| async move {
+            let loaded = self.load_with_grants(org_id, &missing).await?;
+            Ok(loaded.into_iter().map(|(id, d)| (id, Some(d))).collect())
+        };
+        let found = cache
+            .many(cache.dashboards(), org_id, ids, revision, load, || None)
             .await?;
+        Ok(found
+            .into_iter()
+            .filter_map(|(id, d)| d.map(|d| (id, d)))
+            .collect())
+    }
+
+    /// [`Self::with_grants`] read from the database.
+    async fn load_with_grants(
+        &self,
+        org_id: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Arc<DashboardWithGrants>>> {
+        let mut loaded = self.store.dashboards().with_all_grants(org_id, ids).await?;
         let loaded_ids: Vec<String> = loaded.iter().map(|d| d.dashboard.id.clone()).collect();
         let mut labels = self
             .store
@@ -120,17 +135,10 @@ impl Authorizer {
         for d in &mut loaded {
             d.dashboard.labels = Some(labels.remove(&d.dashboard.id).unwrap_or_default());
         }
-        for d in loaded {
-            let d = Arc::new(d);
-            cache.keep_dashboard(org_id, &d.dashboard.id, revision, Some(d.clone()));
-            found.insert(d.dashboard.id.clone(), d);
-        }
-        for id in &missing {
-            if !found.contains_key(id) {
-                cache.keep_dashboard(org_id, id, revision, None);
-            }
-        }
-        Ok(found)
+        Ok(loaded
+            .into_iter()
+            .map(|d| (d.dashboard.id.clone(), Arc::new(d)))
+            .collect())
     }
 
     /// The folder, if `principal` holds `needed` on it: NOT_FOUND when it does not exist for
@@ -163,14 +171,16 @@ impl Authorizer {
         folder: &Folder,
         explain: bool,
     ) -> Result<Access> {
+        let at = self.at(&principal.org_id);
         let ids = [folder.id.clone()];
-        let chains = self.chains(&principal.org_id, &ids).await?;
+        let chains = self.chains(at, &principal.org_id, &ids).await?;
         let grants = if explain || !principal.is_admin() {
-            self.folder_grants(principal, &ids).await?
+            let subjects = self.subjects_at(at, principal).await?;
+            self.folder_grants(at, principal, &subjects, &ids).await?
         } else {
             Vec::new()
         };
-        let roles = self.role_book(&principal.org_id, &grants).await?;
+        let roles = self.role_book_at(at, &principal.org_id, &grants).await?;
         let inheritance = folder_inheritance(folder, &chains);
         let mine = grants
             .into_iter()
@@ -235,22 +245,22 @@ impl Authorizer {
         dashboards: &[Dashboard],
         explain: bool,
     ) -> Result<Vec<Access>> {
-        // An ADMIN's permissions do not depend on grants: read them only to explain.
-        let needs_grants = explain || !principal.is_admin();
+        let at = self.at(&principal.org_id);
         let ids: Vec<String> = dashboards
             .iter()
             .filter(|d| d.org_id == principal.org_id)
             .map(|d| d.id.clone())
             .collect();
-        let loaded: Vec<Arc<DashboardWithGrants>> = if needs_grants && !ids.is_empty() {
-            self.with_grants(&principal.org_id, &ids)
-                .await?
-                .into_values()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        self.decide_with(principal, dashboards, explain, &loaded)
+        let loaded: Vec<Arc<DashboardWithGrants>> =
+            if needs_grants(principal, explain) && !ids.is_empty() {
+                self.with_grants_at(at, &principal.org_id, &ids)
+                    .await?
+                    .into_values()
+                    .collect()
+            } else {
+                Vec::new()
+            };
+        self.decide_with(at, principal, dashboards, explain, &loaded)
             .await
     }
 
@@ -258,97 +268,94 @@ impl Authorizer {
     /// dashboards given, every grantee's) and those of the folders above them.
     async fn decide_with(
         &self,
+        at: At<'_>,
         principal: &Principal,
         dashboards: &[Dashboard],
         explain: bool,
         loaded: &[Arc<DashboardWithGrants>],
     ) -> Result<Vec<Access>> {
-        let needs_grants = explain || !principal.is_admin();
         let mut grants = Vec::new();
         let mut chains = HashMap::new();
-        if needs_grants {
+        if needs_grants(principal, explain) {
             let mine: Vec<Dashboard> = dashboards
                 .iter()
                 .filter(|d| d.org_id == principal.org_id)
                 .cloned()
                 .collect();
-            let subjects = self.subjects(principal).await?;
+            let subjects = self.subjects_at(at, principal).await?;
             for d in loaded {
                 grants.extend(d.grants.iter().filter(|g| applies(g, &subjects)).cloned());
             }
             let folders = inheriting_folders(&mine);
-            chains = self.chains(&principal.org_id, &folders).await?;
+            chains = self.chains(at, &principal.org_id, &folders).await?;
             grants.extend(
-                self.folder_grants_for(principal, &subjects, &folders)
+                self.folder_grants(at, principal, &subjects, &folders)
                     .await?,
             );
         }
-        self.decide(principal, dashboards, &grants, &chains).await
+        let roles = self.role_book_at(at, &principal.org_id, &grants).await?;
+        Ok(decide(principal, dashboards, &grants, &chains, &roles))
     }
 
     /// The chains (the folder and those above it) of the given folders: from the fact cache
     /// where it holds them, the rest in one statement.
     async fn chains(
         &self,
+        at: At<'_>,
         org_id: &str,
         folders: &[String],
     ) -> Result<HashMap<String, Vec<ChainLink>>> {
-        let Some(cache) = &self.facts else {
+        let Some((cache, revision)) = at else {
             return self.store.folders().chains(self.store.db(), folders).await;
         };
-        let revision = cache.revision(org_id);
-        let mut found = HashMap::new();
-        let mut missing = Vec::new();
-        for id in folders {
-            match cache.chain(org_id, id, revision) {
-                Some(chain) => {
-                    found.insert(id.clone(), chain.as_ref().clone());
-                }
-                None => missing.push(id.clone()),
-            }
-        }
-        if !missing.is_empty() {
-            let mut loaded = self
+        let load = |missing: Vec<String>| async move {
+            let loaded = self
                 .store
                 .folders()
                 .chains(self.store.db(), &missing)
                 .await?;
-            for id in missing {
-                // A folder gone from the tree has no chain: kept as such.
-                let chain = loaded.remove(&id).unwrap_or_default();
-                cache.keep_chain(org_id, &id, revision, Arc::new(chain.clone()));
-                found.insert(id, chain);
-            }
-        }
-        Ok(found)
+            Ok(loaded
+                .into_iter()
+                .map(|(id, c)| (id, Arc::new(c)))
+                .collect())
+        };
+        // A folder gone from the tree has no chain: kept as such.
+        let found = cache
+            .many(
+                cache.chains(),
+                org_id,
+                folders,
+                revision,
+                load,
+                Default::default,
+            )
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(|(id, chain)| (id, chain.as_ref().clone()))
+            .collect())
     }
 
-    /// The shares on the given folders and the folders above them that apply to the
-    /// principal.
-    async fn folder_grants(&self, principal: &Principal, folders: &[String]) -> Result<Vec<Grant>> {
-        let subjects = self.subjects(principal).await?;
-        self.folder_grants_for(principal, &subjects, folders).await
-    }
-
-    /// [`Self::folder_grants`] for `subjects` (the principal's).
-    async fn folder_grants_for(
+    /// The shares on the given folders and the folders above them that apply to `subjects`
+    /// (the principal's).
+    async fn folder_grants(
         &self,
+        at: At<'_>,
         principal: &Principal,
         subjects: &[Subject],
         folders: &[String],
     ) -> Result<Vec<Grant>> {
         let org_id = &principal.org_id;
-        let Some(cache) = &self.facts else {
+        let Some((cache, revision)) = at else {
             return self
                 .store
                 .folders()
                 .grants_above(self.store.db(), principal, folders)
                 .await;
         };
-        let revision = cache.revision(org_id);
         // Every folder of the chains, each once.
         let mut above: Vec<String> = self
-            .chains(org_id, folders)
+            .chains(at, org_id, folders)
             .await?
             .into_values()
             .flatten()
@@ -356,15 +363,7 @@ impl Authorizer {
             .collect();
         above.sort();
         above.dedup();
-        let mut grants = Vec::new();
-        let mut missing = Vec::new();
-        for id in above {
-            match cache.folder_grants(org_id, &id, revision) {
-                Some(index) => grants.extend(index.given_to(subjects).cloned()),
-                None => missing.push(id),
-            }
-        }
-        if !missing.is_empty() {
+        let load = |missing: Vec<String>| async move {
             let mut by_folder: HashMap<String, Vec<Grant>> = HashMap::new();
             for g in self
                 .store
@@ -376,81 +375,54 @@ impl Authorizer {
                     by_folder.entry(f.clone()).or_default().push(g);
                 }
             }
-            for id in missing {
-                let index = Arc::new(GrantIndex::new(by_folder.remove(&id).unwrap_or_default()));
-                grants.extend(index.given_to(subjects).cloned());
-                cache.keep_folder_grants(org_id, &id, revision, index);
-            }
-        }
-        Ok(grants)
-    }
-
-    /// The policy applied to loaded grants and chains: each dashboard's access, in the order
-    /// given.
-    async fn decide(
-        &self,
-        principal: &Principal,
-        dashboards: &[Dashboard],
-        grants: &[Grant],
-        chains: &HashMap<String, Vec<ChainLink>>,
-    ) -> Result<Vec<Access>> {
-        let roles = self.role_book(&principal.org_id, grants).await?;
-        let now = now_micros();
-        // Where each grant sits, so that each dashboard reads only the grants on its own
-        // targets (a batch of 100 compared every grant with every dashboard's chain).
-        let mut at: HashMap<&ShareTarget, Vec<usize>> = HashMap::new();
-        for (i, g) in grants.iter().enumerate() {
-            at.entry(&g.on).or_default().push(i);
-        }
-        Ok(dashboards
+            Ok(by_folder
+                .into_iter()
+                .map(|(id, grants)| (id, Arc::new(GrantIndex::new(grants))))
+                .collect())
+        };
+        let indexes = cache
+            .many(
+                cache.folder_grants(),
+                org_id,
+                &above,
+                revision,
+                load,
+                Default::default,
+            )
+            .await?;
+        // In folder order, so that explanations list them the same way every time.
+        Ok(above
             .iter()
-            .map(|d| {
-                let inheritance = dashboard_inheritance(d, chains);
-                let mut found: Vec<usize> = at
-                    .get(&inheritance.resource)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .collect();
-                for folder in &inheritance.folders {
-                    found.extend(
-                        at.get(&ShareTarget::Folder(folder.clone()))
-                            .into_iter()
-                            .flatten()
-                            .copied(),
-                    );
-                }
-                // In the order given, as before.
-                found.sort_unstable();
-                found.dedup();
-                let mine = found
-                    .into_iter()
-                    .filter_map(|i| grants.get(i).cloned())
-                    .collect();
-                effective_access(principal, &d.org_id, mine, inheritance, &roles, now)
-            })
+            .filter_map(|id| indexes.get(id))
+            .flat_map(|index| index.given_to(subjects).cloned())
             .collect())
     }
 
     /// The subjects the principal answers to, its groups included.
     pub async fn subjects(&self, principal: &Principal) -> Result<Vec<Subject>> {
-        let Some(cache) = &self.facts else {
-            let groups = self.store.groups().group_ids_of(principal).await?;
-            return Ok(subjects_of(principal, &groups));
+        self.subjects_at(self.at(&principal.org_id), principal)
+            .await
+    }
+
+    async fn subjects_at(&self, at: At<'_>, principal: &Principal) -> Result<Vec<Subject>> {
+        let load = || async { Ok(Arc::new(self.store.groups().group_ids_of(principal).await?)) };
+        let groups = match at {
+            Some((cache, revision)) => {
+                cache
+                    .one(cache.groups(), user_key(principal), revision, load)
+                    .await?
+            }
+            None => load().await?,
         };
-        let key = user_key(principal);
-        let revision = cache.revision(&principal.org_id);
-        if let Some(groups) = cache.groups(&key, revision) {
-            return Ok(subjects_of(principal, &groups.value));
-        }
-        let groups = self.store.groups().group_ids_of(principal).await?;
-        let subjects = subjects_of(principal, &groups);
-        cache.keep_groups(key, revision, groups);
-        Ok(subjects)
+        Ok(subjects_of(principal, &groups))
     }
 
     /// The permission sets of every role the grants name.
     pub async fn role_book(&self, org_id: &str, grants: &[Grant]) -> Result<RoleBook> {
+        self.role_book_at(self.at(org_id), org_id, grants).await
+    }
+
+    async fn role_book_at(&self, at: At<'_>, org_id: &str, grants: &[Grant]) -> Result<RoleBook> {
         let mut custom: Vec<String> = grants
             .iter()
             .filter(|g| BuiltinRole::from_name(&g.role).is_none())
@@ -461,20 +433,15 @@ impl Authorizer {
         if custom.is_empty() {
             return Ok(RoleBook::default());
         }
-        let Some(cache) = &self.facts else {
+        let Some((cache, revision)) = at else {
             return Ok(RoleBook::new(
                 self.store.roles().permissions_of(org_id, &custom).await?,
             ));
         };
-        let revision = cache.revision(org_id);
-        let all = match cache.roles(org_id, revision) {
-            Some(all) => all,
-            None => {
-                let all = Arc::new(self.store.roles().all_permissions(org_id).await?);
-                cache.keep_roles(org_id, revision, all.clone());
-                all
-            }
-        };
+        let load = || async { Ok(Arc::new(self.store.roles().all_permissions(org_id).await?)) };
+        let all = cache
+            .one(cache.roles(), org_id.to_string(), revision, load)
+            .await?;
         Ok(RoleBook::new(
             custom
                 .into_iter()
@@ -482,6 +449,61 @@ impl Authorizer {
                 .collect(),
         ))
     }
+}
+
+/// The fact cache with the org's revision as this call read it once (`None`: no cache).
+type At<'a> = Option<(&'a FactCache, i64)>;
+
+/// Whether a decision reads grants: an ADMIN's permissions do not depend on them, so only
+/// to explain.
+fn needs_grants(principal: &Principal, explain: bool) -> bool {
+    explain || !principal.is_admin()
+}
+
+/// The policy applied to loaded grants and chains: each dashboard's access, in the order
+/// given.
+fn decide(
+    principal: &Principal,
+    dashboards: &[Dashboard],
+    grants: &[Grant],
+    chains: &HashMap<String, Vec<ChainLink>>,
+    roles: &RoleBook,
+) -> Vec<Access> {
+    let now = now_micros();
+    // Where each grant sits, so that each dashboard reads only the grants on its own
+    // targets (a batch of 100 compared every grant with every dashboard's chain).
+    let mut at: HashMap<&ShareTarget, Vec<usize>> = HashMap::new();
+    for (i, g) in grants.iter().enumerate() {
+        at.entry(&g.on).or_default().push(i);
+    }
+    dashboards
+        .iter()
+        .map(|d| {
+            let inheritance = dashboard_inheritance(d, chains);
+            let mut found: Vec<usize> = at
+                .get(&inheritance.resource)
+                .into_iter()
+                .flatten()
+                .copied()
+                .collect();
+            for folder in &inheritance.folders {
+                found.extend(
+                    at.get(&ShareTarget::Folder(folder.clone()))
+                        .into_iter()
+                        .flatten()
+                        .copied(),
+                );
+            }
+            // In the order given, as before.
+            found.sort_unstable();
+            found.dedup();
+            let mine = found
+                .into_iter()
+                .filter_map(|i| grants.get(i).cloned())
+                .collect();
+            effective_access(principal, &d.org_id, mine, inheritance, roles, now)
+        })
+        .collect()
 }
 
 /// The fact cache's key of a principal's own facts.

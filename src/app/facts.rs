@@ -12,8 +12,9 @@
 //! - on PostgreSQL another replica's write raises the watermark here when its NOTIFY arrives
 //!   (`server::notify`, about 100 ms), and a call carrying `x-dashboards-min-revision`
 //!   raises it before it runs (`freshness`), so a read that names the write's revision never
-//!   sees older facts. Entries are also read again after [`FactCache::max_age`] (a setting,
-//!   0.5 s by default on PostgreSQL), which bounds staleness should notifications be lost.
+//!   sees older facts. Entries are also read again within [`FactCache::max_age`] (a setting,
+//!   0.5 s by default on PostgreSQL; each entry after between half of it and all of it, at
+//!   random), which bounds staleness should notifications be lost.
 //!
 //! Facts that change with time alone carry when they do (`valid_until`): a public link's
 //! expiry. Grants' expiries need none: the policy reads them with the clock.
@@ -23,8 +24,10 @@
 //! approximate bytes.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use prometheus::IntCounterVec;
@@ -32,18 +35,21 @@ use prometheus::IntCounterVec;
 use super::freshness::Watermarks;
 use crate::core::authz::{ChainLink, Grant, GranteeKind, PermissionSet, Subject};
 use crate::core::directory::User;
-use crate::core::{Micros, now_micros};
+use crate::core::{Micros, Result, now_micros};
 use crate::store::dashboards::DashboardWithGrants;
 
 /// The name of the lookups counter (labels `fact` and `result`: `hit` or `miss`).
 pub const LOOKUPS: &str = "dashboards_fact_cache_lookups_total";
 
 /// A fact as read, with what decides whether it may still be used.
-pub struct Tagged<T> {
+struct Tagged<T> {
     revision: i64,
-    read_at: Instant,
+    /// When it is read again whatever the watermark says (PostgreSQL): `max_age` after it
+    /// was read, less up to half of that at random, so that facts read together (a
+    /// BatchCheckAccess's hundred dashboards) are not all read again by the same calls.
+    stale_after: Option<Instant>,
     valid_until: Option<Micros>,
-    pub value: T,
+    value: T,
 }
 
 /// Grants by grantee: a caller's few subjects find theirs without reading the others (a
@@ -77,12 +83,15 @@ impl GrantIndex {
 }
 
 pub type UserKey = (String, String, Option<String>);
-type IdKey = (String, String);
+/// A fact about one object of an org: `(org_id, id)`.
+pub type IdKey = (String, String);
 
 /// One kind of fact.
-struct Shelf<K, T> {
+pub struct Shelf<K, T> {
     name: &'static str,
     entries: moka::sync::Cache<K, Arc<Tagged<T>>>,
+    /// When a fact changes with time alone (none for most).
+    valid_until: fn(&T) -> Option<Micros>,
 }
 
 impl<K, T> Shelf<K, T>
@@ -99,7 +108,13 @@ where
                     u32::try_from(weigh(&t.value).saturating_add(96)).unwrap_or(u32::MAX)
                 })
                 .build(),
+            valid_until: |_| None,
         }
+    }
+
+    fn changing_at(mut self, valid_until: fn(&T) -> Option<Micros>) -> Self {
+        self.valid_until = valid_until;
+        self
     }
 }
 
@@ -117,17 +132,17 @@ struct Inner {
     watermarks: Watermarks,
     max_age: Option<Duration>,
     users: Shelf<UserKey, Option<User>>,
-    groups: Shelf<UserKey, Vec<String>>,
-    stars: Shelf<UserKey, (u64, Arc<HashSet<String>>)>,
-    /// Starring appends nothing to the log (no revision): each star or unstar here bumps
-    /// this instead, and a user's stars are used only if read since the last bump (so
-    /// exact on one replica; elsewhere within `max_age`).
-    stars_epoch: std::sync::atomic::AtomicU64,
+    groups: Shelf<UserKey, Arc<Vec<String>>>,
+    /// Keyed with the stars epoch too: starring appends nothing to the log (no revision), so
+    /// each star or unstar here bumps `stars_epoch` instead, and a user's stars are used only
+    /// if read since the last bump (exact on one replica; elsewhere within `max_age`).
+    stars: Shelf<(UserKey, u64), Arc<HashSet<String>>>,
+    stars_epoch: AtomicU64,
     dashboards: Shelf<IdKey, Option<Arc<DashboardWithGrants>>>,
     chains: Shelf<IdKey, Arc<Vec<ChainLink>>>,
     folder_grants: Shelf<IdKey, Arc<GrantIndex>>,
     roles: Shelf<String, Arc<HashMap<String, PermissionSet>>>,
-    labels: Shelf<IdKey, Vec<String>>,
+    labels: Shelf<IdKey, Arc<Vec<String>>>,
     lookups: Option<IntCounterVec>,
 }
 
@@ -153,13 +168,18 @@ impl FactCache {
                 max_age,
                 users: Shelf::new("user", share(10), |_| 200),
                 groups: Shelf::new("groups", share(10), |g| g.len() * 40),
-                stars: Shelf::new("stars", share(10), |s| s.1.len() * 40),
-                stars_epoch: std::sync::atomic::AtomicU64::new(0),
-                dashboards: Shelf::new("dashboard", share(40), |d| {
-                    d.as_ref().map_or(0, |d| {
-                        600 + grant_bytes(&d.grants) + d.dashboard.metadata.len()
-                    })
-                }),
+                stars: Shelf::new("stars", share(10), |s| s.len() * 40),
+                stars_epoch: AtomicU64::new(0),
+                dashboards: Shelf::new(
+                    "dashboard",
+                    share(40),
+                    |d: &Option<Arc<DashboardWithGrants>>| {
+                        d.as_ref().map_or(0, |d| {
+                            600 + grant_bytes(&d.grants) + d.dashboard.metadata.len()
+                        })
+                    },
+                )
+                .changing_at(|d| d.as_ref().and_then(|d| d.public_changes_at)),
                 chains: Shelf::new("chain", share(5), |c| c.len() * 48),
                 folder_grants: Shelf::new("folder_grants", share(15), |g| g.len * 240),
                 roles: Shelf::new("roles", share(5), |r| r.len() * 64),
@@ -179,18 +199,67 @@ impl FactCache {
         self.inner.max_age
     }
 
-    /// The org's revision as known here: what a fact about to be read is tagged with.
+    /// The org's revision as known here: what facts about to be read are tagged with. A
+    /// call reads it once and uses it for every fact it looks up.
     pub fn revision(&self, org_id: &str) -> i64 {
         self.inner.watermarks.get(org_id)
+    }
+
+    /// Users' directory rows, by `(org, user, None)`.
+    pub fn users(&self) -> &Shelf<UserKey, Option<User>> {
+        &self.inner.users
+    }
+
+    /// The groups a user is a member of.
+    pub fn groups(&self) -> &Shelf<UserKey, Arc<Vec<String>>> {
+        &self.inner.groups
+    }
+
+    /// Every dashboard a user starred, by user and [`Self::stars_epoch`].
+    pub fn stars(&self) -> &Shelf<(UserKey, u64), Arc<HashSet<String>>> {
+        &self.inner.stars
+    }
+
+    /// Dashboards with every grant on them and their labels; `None`: known not to exist in
+    /// the org.
+    pub fn dashboards(&self) -> &Shelf<IdKey, Option<Arc<DashboardWithGrants>>> {
+        &self.inner.dashboards
+    }
+
+    /// Folders' chains (the folder and those above it); empty for a folder gone.
+    pub fn chains(&self) -> &Shelf<IdKey, Arc<Vec<ChainLink>>> {
+        &self.inner.chains
+    }
+
+    /// Every share on a folder itself.
+    pub fn folder_grants(&self) -> &Shelf<IdKey, Arc<GrantIndex>> {
+        &self.inner.folder_grants
+    }
+
+    /// Every custom role of an org, by org.
+    pub fn roles(&self) -> &Shelf<String, Arc<HashMap<String, PermissionSet>>> {
+        &self.inner.roles
+    }
+
+    /// The label names on a dashboard.
+    pub fn labels(&self) -> &Shelf<IdKey, Arc<Vec<String>>> {
+        &self.inner.labels
+    }
+
+    /// The epoch of stars a read about to happen is tagged with.
+    pub fn stars_epoch(&self) -> u64 {
+        self.inner.stars_epoch.load(Ordering::Acquire)
+    }
+
+    /// Says that some user's stars changed (after the star's commit).
+    pub fn stars_changed(&self) {
+        self.inner.stars_epoch.fetch_add(1, Ordering::AcqRel);
     }
 
     fn usable<T>(&self, tagged: &Tagged<T>, revision: i64, now: Micros) -> bool {
         tagged.revision == revision
             && tagged.valid_until.is_none_or(|t| t > now)
-            && self
-                .inner
-                .max_age
-                .is_none_or(|age| tagged.read_at.elapsed() < age)
+            && tagged.stale_after.is_none_or(|t| Instant::now() < t)
     }
 
     fn count(&self, fact: &str, hit: bool) {
@@ -201,194 +270,107 @@ impl FactCache {
         }
     }
 
-    fn lookup<K, T>(&self, shelf: &Shelf<K, T>, key: &K, revision: i64) -> Option<Arc<Tagged<T>>>
+    fn lookup<K, T>(&self, shelf: &Shelf<K, T>, key: &K, revision: i64, now: Micros) -> Option<T>
     where
         K: Hash + Eq + Send + Sync + 'static,
-        T: Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
     {
-        let now = now_micros();
         let found = shelf
             .entries
             .get(key)
-            .filter(|t| self.usable(t, revision, now));
+            .filter(|t| self.usable(t, revision, now))
+            .map(|t| t.value.clone());
         self.count(shelf.name, found.is_some());
         found
     }
 
-    fn keep<K, T>(
-        shelf: &Shelf<K, T>,
-        key: K,
-        revision: i64,
-        valid_until: Option<Micros>,
-        value: T,
-    ) -> Arc<Tagged<T>>
+    fn keep<K, T>(&self, shelf: &Shelf<K, T>, key: K, revision: i64, value: T)
     where
         K: Hash + Eq + Send + Sync + 'static,
         T: Send + Sync + 'static,
     {
-        let tagged = Arc::new(Tagged {
+        let stale_after = self
+            .inner
+            .max_age
+            .map(|age| Instant::now() + age.mul_f64(rand::random_range(0.5..=1.0)));
+        let tagged = Tagged {
             revision,
-            read_at: Instant::now(),
-            valid_until,
+            stale_after,
+            valid_until: (shelf.valid_until)(&value),
             value,
-        });
-        shelf.entries.insert(key, tagged.clone());
-        tagged
+        };
+        shelf.entries.insert(key, Arc::new(tagged));
     }
 
-    pub fn user(&self, key: &UserKey, revision: i64) -> Option<Arc<Tagged<Option<User>>>> {
-        self.lookup(&self.inner.users, key, revision)
-    }
-
-    pub fn keep_user(&self, key: UserKey, revision: i64, user: Option<User>) {
-        Self::keep(&self.inner.users, key, revision, None, user);
-    }
-
-    pub fn groups(&self, key: &UserKey, revision: i64) -> Option<Arc<Tagged<Vec<String>>>> {
-        self.lookup(&self.inner.groups, key, revision)
-    }
-
-    pub fn keep_groups(&self, key: UserKey, revision: i64, groups: Vec<String>) {
-        Self::keep(&self.inner.groups, key, revision, None, groups);
-    }
-
-    /// The epoch of stars a read about to happen is tagged with.
-    pub fn stars_epoch(&self) -> u64 {
-        self.inner
-            .stars_epoch
-            .load(std::sync::atomic::Ordering::Acquire)
-    }
-
-    /// Says that some user's stars changed (after the star's commit).
-    pub fn stars_changed(&self) {
-        self.inner
-            .stars_epoch
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-    }
-
-    pub fn stars(&self, key: &UserKey, revision: i64, epoch: u64) -> Option<Arc<HashSet<String>>> {
-        self.lookup(&self.inner.stars, key, revision)
-            .filter(|t| t.value.0 == epoch)
-            .map(|t| t.value.1.clone())
-    }
-
-    pub fn keep_stars(&self, key: UserKey, revision: i64, epoch: u64, stars: Arc<HashSet<String>>) {
-        Self::keep(&self.inner.stars, key, revision, None, (epoch, stars));
-    }
-
-    /// The dashboard `id` of `org_id` with its grants: `Some(None)` when it is known not to
-    /// exist there.
-    pub fn dashboard(
+    /// The fact at `key` of `shelf`: as kept while usable at `revision` (the org's, read by
+    /// the caller before anything it loads), else `load`ed now and kept tagged with it.
+    pub async fn one<K, T, F, Fut>(
         &self,
-        org_id: &str,
-        id: &str,
+        shelf: &Shelf<K, T>,
+        key: K,
         revision: i64,
-    ) -> Option<Option<Arc<DashboardWithGrants>>> {
-        self.lookup(
-            &self.inner.dashboards,
-            &(org_id.to_string(), id.to_string()),
-            revision,
-        )
-        .map(|t| t.value.clone())
+        load: F,
+    ) -> Result<T>
+    where
+        K: Hash + Eq + Send + Sync + 'static,
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        if let Some(found) = self.lookup(shelf, &key, revision, now_micros()) {
+            return Ok(found);
+        }
+        let loaded = load().await?;
+        self.keep(shelf, key, revision, loaded.clone());
+        Ok(loaded)
     }
 
-    pub fn keep_dashboard(
+    /// The facts of `org_id`'s objects `ids` (each once): as kept while usable at
+    /// `revision`, the rest through one `load` of the missing ids, and those it does not
+    /// return kept as `absent()`.
+    pub async fn many<T, F, Fut>(
         &self,
+        shelf: &Shelf<IdKey, T>,
         org_id: &str,
-        id: &str,
+        ids: &[String],
         revision: i64,
-        found: Option<Arc<DashboardWithGrants>>,
-    ) {
-        let valid_until = found.as_ref().and_then(|d| d.public_changes_at);
-        Self::keep(
-            &self.inner.dashboards,
-            (org_id.to_string(), id.to_string()),
-            revision,
-            valid_until,
-            found,
-        );
-    }
-
-    pub fn chain(&self, org_id: &str, id: &str, revision: i64) -> Option<Arc<Vec<ChainLink>>> {
-        self.lookup(
-            &self.inner.chains,
-            &(org_id.to_string(), id.to_string()),
-            revision,
-        )
-        .map(|t| t.value.clone())
-    }
-
-    pub fn keep_chain(&self, org_id: &str, id: &str, revision: i64, chain: Arc<Vec<ChainLink>>) {
-        Self::keep(
-            &self.inner.chains,
-            (org_id.to_string(), id.to_string()),
-            revision,
-            None,
-            chain,
-        );
-    }
-
-    /// Every share on folder `id` itself.
-    pub fn folder_grants(&self, org_id: &str, id: &str, revision: i64) -> Option<Arc<GrantIndex>> {
-        self.lookup(
-            &self.inner.folder_grants,
-            &(org_id.to_string(), id.to_string()),
-            revision,
-        )
-        .map(|t| t.value.clone())
-    }
-
-    pub fn keep_folder_grants(
-        &self,
-        org_id: &str,
-        id: &str,
-        revision: i64,
-        grants: Arc<GrantIndex>,
-    ) {
-        Self::keep(
-            &self.inner.folder_grants,
-            (org_id.to_string(), id.to_string()),
-            revision,
-            None,
-            grants,
-        );
-    }
-
-    /// The label names on dashboard `id`.
-    pub fn labels(&self, org_id: &str, id: &str, revision: i64) -> Option<Vec<String>> {
-        self.lookup(
-            &self.inner.labels,
-            &(org_id.to_string(), id.to_string()),
-            revision,
-        )
-        .map(|t| t.value.clone())
-    }
-
-    pub fn keep_labels(&self, org_id: &str, id: &str, revision: i64, labels: Vec<String>) {
-        Self::keep(
-            &self.inner.labels,
-            (org_id.to_string(), id.to_string()),
-            revision,
-            None,
-            labels,
-        );
-    }
-
-    pub fn roles(
-        &self,
-        org_id: &str,
-        revision: i64,
-    ) -> Option<Arc<HashMap<String, PermissionSet>>> {
-        self.lookup(&self.inner.roles, &org_id.to_string(), revision)
-            .map(|t| t.value.clone())
-    }
-
-    pub fn keep_roles(
-        &self,
-        org_id: &str,
-        revision: i64,
-        roles: Arc<HashMap<String, PermissionSet>>,
-    ) {
-        Self::keep(&self.inner.roles, org_id.to_string(), revision, None, roles);
+        load: F,
+        absent: fn() -> T,
+    ) -> Result<HashMap<String, T>>
+    where
+        T: Clone + Send + Sync + 'static,
+        F: FnOnce(Vec<String>) -> Fut,
+        Fut: Future<Output = Result<HashMap<String, T>>>,
+    {
+        let now = now_micros();
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing: Vec<String> = Vec::new();
+        for id in ids {
+            if found.contains_key(id) || missing.contains(id) {
+                continue;
+            }
+            let key = (org_id.to_string(), id.clone());
+            match self.lookup(shelf, &key, revision, now) {
+                Some(fact) => {
+                    found.insert(id.clone(), fact);
+                }
+                None => missing.push(id.clone()),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let mut loaded = load(missing.clone()).await?;
+        for id in missing {
+            let fact = loaded.remove(&id).unwrap_or_else(absent);
+            self.keep(
+                shelf,
+                (org_id.to_string(), id.clone()),
+                revision,
+                fact.clone(),
+            );
+            found.insert(id, fact);
+        }
+        Ok(found)
     }
 }

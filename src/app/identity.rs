@@ -41,19 +41,11 @@ pub async fn resolve(app: &App, claims: Principal, fresh: bool) -> Result<Princi
 /// The user's row: from the fact cache while the org has not been written since it was
 /// read (a demotion is a write: the next call reads the row again).
 async fn stored_user(app: &App, claims: &Principal) -> Result<Option<User>> {
+    let load = || async { app.store.users().get(&claims.org_id, &claims.user_id).await };
     let Some(cache) = &app.facts else {
-        return app.store.users().get(&claims.org_id, &claims.user_id).await;
+        return load().await;
     };
     let key: UserKey = (claims.org_id.clone(), claims.user_id.clone(), None);
     let revision = cache.revision(&claims.org_id);
-    if let Some(user) = cache.user(&key, revision) {
-        return Ok(user.value.clone());
-    }
-    let user = app
-        .store
-        .users()
-        .get(&claims.org_id, &claims.user_id)
-        .await?;
-    cache.keep_user(key, revision, user.clone());
-    Ok(user)
+    cache.one(cache.users(), key, revision, load).await
 }

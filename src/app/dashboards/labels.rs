@@ -2,6 +2,8 @@
 //! Labels are not dashboard content: attaching one records LABEL_ADDED / LABEL_REMOVED (which
 //! make no version) and leaves the dashboard's revision and etag as they were.
 
+use std::sync::Arc;
+
 use super::begin_on_dashboard;
 use crate::app::labels::parse_name;
 use crate::app::{App, Written};
@@ -88,14 +90,6 @@ pub async fn with_labels(
     caller: &Principal,
     mut dashboards: Vec<Dashboard>,
 ) -> Result<Vec<Dashboard>> {
-    let revision = app.facts.as_ref().map(|c| (c, c.revision(&caller.org_id)));
-    if let Some((cache, revision)) = revision {
-        for d in &mut dashboards {
-            if d.labels.is_none() {
-                d.labels = cache.labels(&caller.org_id, &d.id, revision);
-            }
-        }
-    }
     let unknown: Vec<String> = dashboards
         .iter()
         .filter(|d| d.labels.is_none())
@@ -104,18 +98,35 @@ pub async fn with_labels(
     if unknown.is_empty() {
         return Ok(dashboards);
     }
-    let mut on = app
-        .store
-        .labels()
-        .names_on(app.store.db(), &caller.org_id, &unknown)
-        .await?;
+    let org_id = &caller.org_id;
+    let load = |ids: Vec<String>| async move {
+        let on = app
+            .store
+            .labels()
+            .names_on(app.store.db(), org_id, &ids)
+            .await?;
+        Ok(on.into_iter().map(|(id, l)| (id, Arc::new(l))).collect())
+    };
+    let mut on = match &app.facts {
+        Some(cache) => {
+            let revision = cache.revision(org_id);
+            cache
+                .many(
+                    cache.labels(),
+                    org_id,
+                    &unknown,
+                    revision,
+                    load,
+                    Default::default,
+                )
+                .await?
+        }
+        None => load(unknown).await?,
+    };
     for d in &mut dashboards {
         if d.labels.is_none() {
             let labels = on.remove(&d.id).unwrap_or_default();
-            if let Some((cache, revision)) = revision {
-                cache.keep_labels(&caller.org_id, &d.id, revision, labels.clone());
-            }
-            d.labels = Some(labels);
+            d.labels = Some(Arc::unwrap_or_clone(labels));
         }
     }
     Ok(dashboards)

@@ -1,4 +1,5 @@
-//! ListDashboards' page: the dashboards the caller may READ ([`super::list`]) and, in the
+//! ListDashboards' page: the dashboards the caller may READ ([`super::list_ids`], their rows
+//! from [`super::rows_of`]) and, in the
 //! FULL view, their widgets (Qubitro's list entries carry their widgets).
 //!
 //! A FULL page reads its widgets in one statement for the whole page, never one per
@@ -42,9 +43,10 @@ pub async fn list_page(
     full: bool,
     budget: usize,
 ) -> Result<ListedPage> {
-    let (revision, mut dashboards) = super::list(app, caller, page).await?;
-    let mut more = dashboards.len() > page_size;
-    dashboards.truncate(page_size);
+    let (revision, mut entries) = super::list_ids(app, caller, page).await?;
+    let mut more = entries.len() > page_size;
+    entries.truncate(page_size);
+    let mut dashboards = super::rows_of(app, caller, &entries).await?;
     if !full || dashboards.is_empty() {
         return Ok(ListedPage {
             revision,

@@ -17,7 +17,7 @@ pub use labels::{add_label, remove_label};
 pub use list_page::{ListedPage, MAX_FULL_PAGE_SIZE, list_page, page_size_for};
 pub use listing_facts::ListingFactsCache;
 pub use moves::{MovedDashboard, move_dashboard};
-pub use read::{batch_get, data_sources, get, list, with_caller_state};
+pub use read::{batch_get, data_sources, get, list_ids, rows_of, with_caller_state};
 pub use stars::{star, unstar};
 pub use trash::{delete, purge_expired, undelete};
 pub use update::{Update, update};

@@ -8,7 +8,7 @@ use crate::core::dashboard::{Dashboard, ListPage};
 use crate::core::filter;
 use crate::core::widget::{DataSource, Widget, unique_data_sources};
 use crate::core::{Error, Principal, Result, names, now_micros};
-use crate::store::dashboards::ListQuery;
+use crate::store::dashboards::{ListQuery, PageEntry};
 
 /// The dashboard (with its public-link state), and its widgets when `full`.
 pub async fn get(
@@ -32,10 +32,14 @@ pub async fn get(
     Ok((dashboard, widgets))
 }
 
-/// One page of the dashboards the caller may READ, in the order asked, and the org's
-/// revision read just before it (the page reflects at least that revision: a watch started
-/// from it misses nothing).
-pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64, Vec<Dashboard>)> {
+/// One page of the ids (with their sort keys) of the dashboards the caller may READ, in
+/// the order asked, and the org's revision read just before it (the page reflects at least
+/// that revision: a watch started from it misses nothing).
+pub async fn list_ids(
+    app: &App,
+    caller: &Principal,
+    page: ListPage,
+) -> Result<(i64, Vec<PageEntry>)> {
     let revision = crate::app::freshness::latest_revision(app, &caller.org_id).await?;
     // An ADMIN reads every dashboard: its subjects matter only to a filter
     // (`shared_with_me`).
@@ -62,7 +66,18 @@ pub async fn list(app: &App, caller: &Principal, page: ListPage) -> Result<(i64,
         now: now_micros(),
         page,
     };
-    Ok((revision, app.store.dashboards().list(&query).await?))
+    Ok((revision, app.store.dashboards().list_ids(&query).await?))
+}
+
+/// The dashboards of a listed page, in its order, from the fact cache (the rest in one
+/// statement). One deleted since the page was read is left out.
+pub async fn rows_of(app: &App, caller: &Principal, page: &[PageEntry]) -> Result<Vec<Dashboard>> {
+    let ids: Vec<String> = page.iter().map(|(id, _)| id.clone()).collect();
+    let mut found = app.authorizer.with_grants(&caller.org_id, &ids).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| found.remove(id).map(|d| d.dashboard.clone()))
+        .collect())
 }
 
 /// The dashboards of `ids` (in that order, repeats allowed), each with its widgets when

@@ -102,22 +102,20 @@ pub async fn with_stars(
     let starred: Arc<HashSet<String>> = match &app.facts {
         // The caller's stars, kept while its org is unwritten (starring is a write).
         Some(cache) => {
-            let key = crate::app::authorizer::user_key(caller);
+            let key = (
+                crate::app::authorizer::user_key(caller),
+                cache.stars_epoch(),
+            );
             let revision = cache.revision(&caller.org_id);
-            let epoch = cache.stars_epoch();
-            match cache.stars(&key, revision, epoch) {
-                Some(stars) => stars,
-                None => {
-                    let all = Arc::new(
-                        app.store
-                            .stars()
-                            .all_starred_by(&caller.org_id, &caller.user_id)
-                            .await?,
-                    );
-                    cache.keep_stars(key, revision, epoch, all.clone());
-                    all
-                }
-            }
+            let load = || async {
+                Ok(Arc::new(
+                    app.store
+                        .stars()
+                        .all_starred_by(&caller.org_id, &caller.user_id)
+                        .await?,
+                ))
+            };
+            cache.one(cache.stars(), key, revision, load).await?
         }
         None => Arc::new(
             app.store

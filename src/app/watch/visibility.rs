@@ -17,7 +17,6 @@ use crate::core::authz::{Permission, Subject};
 use crate::core::dashboard::{Dashboard, ListPage, SortKey};
 use crate::core::event::{Event, EventType};
 use crate::core::filter::Filter;
-use crate::core::page_token::CursorValue;
 use crate::core::{Principal, Result, now_micros};
 use crate::store::dashboards::ListQuery;
 
@@ -472,13 +471,13 @@ async fn list_all(app: &App, principal: &Principal, filter: Option<&Filter>) -> 
             show_deleted: false,
             limit: LOAD_PAGE,
         };
-        let (_, rows) = crate::app::dashboards::list(app, principal, page).await?;
-        for d in &rows {
-            set.insert(&d.id);
+        let (_, entries) = crate::app::dashboards::list_ids(app, principal, page).await?;
+        for (id, _) in &entries {
+            set.insert(id);
         }
-        match rows.last() {
-            Some(last) if rows.len() as u64 == LOAD_PAGE => {
-                after = Some((CursorValue::Int(last.create_time), last.id.clone()));
+        match entries.last() {
+            Some((id, key)) if entries.len() as u64 == LOAD_PAGE => {
+                after = Some((key.clone(), id.clone()));
             }
             _ => return Ok(set),
         }

@@ -201,7 +201,7 @@ pub(super) fn readable_top(
     Some(top)
 }
 
-/// The alias of the grants joined to a dashboard in [`DashboardRepo::get_with_grants`]; its
+/// The alias of the grants joined to a dashboard in [`DashboardRepo::with_all_grants`]; its
 /// columns come back as `g_<column>`.
 pub(super) const JOINED_GRANT: &str = "g";
 

@@ -56,12 +56,14 @@ pub struct ListQuery {
 mod grants;
 pub use grants::DashboardWithGrants;
 mod listing;
+mod page_ids;
 mod reach;
+
+pub use page_ids::PageEntry;
 
 pub use reach::{ReachFacts, ReachPlan};
 
 pub(crate) use listing::applies_to;
-use listing::org_page;
 pub(crate) use reach::readable_folders;
 
 impl SortKey {
@@ -367,24 +369,6 @@ impl DashboardRepo {
             .one(txn)
             .await?;
         Ok(row.map(into_domain))
-    }
-
-    /// One page of the dashboards the query's subjects may READ, in sort order.
-    pub async fn list(&self, query: &ListQuery) -> Result<Vec<Dashboard>> {
-        let statement = if query.only_readable {
-            let facts = match &query.facts {
-                Some(facts) => facts.clone(),
-                None => std::sync::Arc::new(
-                    self.reach_facts(&query.org_id, &query.subjects, query.now)
-                        .await?,
-                ),
-            };
-            return self.member_page(query, &facts).await;
-        } else {
-            org_page(query)
-        };
-        let rows = self.store.db().query_all(&statement).await?;
-        rows.iter().map(from_row).collect()
     }
 
     /// Trashed dashboards whose `expire_time` has passed: `(org, id)`, at most `limit`.

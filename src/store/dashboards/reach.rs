@@ -26,8 +26,7 @@
 use std::collections::HashSet;
 
 use super::listing::{
-    ReadableRoles, SORT_KEY, after_cursor, filter_condition, readable_grant_in, readable_page,
-    readable_top,
+    ReadableRoles, SORT_KEY, after_cursor, filter_condition, readable_grant_in, readable_top,
 };
 use super::*;
 use crate::store::entities::folder;
@@ -220,7 +219,7 @@ impl ReachFacts {
 
     /// How the page reaches dashboards through folders (see the module comment and
     /// [`ReachPlan`]).
-    fn folder_reach(&self, plan: ReachPlan) -> FolderReach {
+    pub(super) fn folder_reach(&self, plan: ReachPlan) -> FolderReach {
         if self.reach.is_empty() {
             FolderReach::None
         } else if self.reach.len() <= plan.folder_arms {
@@ -322,25 +321,6 @@ impl DashboardRepo {
         Ok(facts)
     }
 
-    /// One page of what a member may READ, given its [`ReachFacts`]: one statement (on
-    /// PostgreSQL with a filter, see [`Self::filtered_rounds`]).
-    pub(super) async fn member_page(
-        &self,
-        query: &ListQuery,
-        facts: &ReachFacts,
-    ) -> Result<Vec<Dashboard>> {
-        let reach = facts.folder_reach(query.plan);
-        let backend = self.store.backend();
-        if backend == DatabaseBackend::Postgres
-            && let Some(page) = self.filtered_rounds(query, facts, &reach).await?
-        {
-            return Ok(page);
-        }
-        let statement = readable_page(query, &facts.custom_readable, &reach, backend);
-        let rows = self.store.db().query_all(&statement).await?;
-        rows.iter().map(from_row).collect()
-    }
-
     /// PostgreSQL, with a filter: the arms without a LIMIT let its planner read and hash
     /// every readable dashboard and every one the filter matches (150 ms for a member who
     /// reaches 36,000 dashboards, filtered by a label on 60% of the org), where SQLite's
@@ -349,12 +329,12 @@ impl DashboardRepo {
     /// kept until the page is full; the next round starts after the round's last candidate,
     /// four times larger. `None` (the one unlimited statement decides) after
     /// [`FILTER_ROUNDS`]: a filter that keeps so few is better served by the planner.
-    async fn filtered_rounds(
+    pub(super) async fn filtered_rounds(
         &self,
         query: &ListQuery,
         facts: &ReachFacts,
         reach: &FolderReach,
-    ) -> Result<Option<Vec<Dashboard>>> {
+    ) -> Result<Option<Vec<super::page_ids::PageEntry>>> {
         let Some(filter) = &query.page.filter else {
             return Ok(None);
         };
@@ -382,12 +362,10 @@ impl DashboardRepo {
                 return Ok(Some(page));
             };
             // Every candidate comes back with its place in the page order; only those the
-            // filter keeps carry their row (the filter sits in the join's ON), so a
-            // candidate left out costs its probes, not its row's transfer and decoding.
+            // filter keeps carry their id (the filter sits in the join's ON).
             let page_col = |c: &str| Expr::col((Alias::new("page"), Alias::new(c)));
             let statement = Query::select()
-                .column((dashboard::Entity, Asterisk))
-                .expr_as(is_public_now(query.now), Alias::new(IS_PUBLIC))
+                .column((dashboard::Entity, dashboard::Column::Id))
                 .expr_as(page_col(SORT_KEY), Alias::new(ROUND_KEY))
                 .expr_as(
                     page_col(grant::Column::DashboardId.as_str()),
@@ -420,11 +398,11 @@ impl DashboardRepo {
                         CursorValue::Int(row.try_get("", ROUND_KEY)?)
                     }
                 };
-                last = Some((key, id));
                 // No row joined: the filter does not keep it (NULL is not a match either).
                 let kept: Option<String> = row.try_get("", dashboard::Column::Id.as_str())?;
+                last = Some((key.clone(), id.clone()));
                 if kept.is_some() {
-                    page.push(from_row(row)?);
+                    page.push((id, key));
                     if page.len() as u64 >= query.page.limit {
                         return Ok(Some(page));
                     }
