@@ -38,10 +38,11 @@ impl Authorizer {
     }
 
     /// The cache with `org_id`'s revision, read once for all the facts of one call.
-    fn at(&self, org_id: &str) -> At<'_> {
-        self.facts
-            .as_ref()
-            .map(|cache| (cache, cache.revision(org_id)))
+    async fn at(&self, org_id: &str) -> Result<At<'_>> {
+        Ok(match &self.facts {
+            Some(cache) => Some((cache, cache.revision(org_id).await?)),
+            None => None,
+        })
     }
 
     /// The dashboard, if `principal` holds `needed` on it: NOT_FOUND when it does not exist
@@ -54,7 +55,7 @@ impl Authorizer {
         needed: Permission,
     ) -> Result<(Dashboard, Access)> {
         let resource = names::dashboard_name(id);
-        let at = self.at(&principal.org_id);
+        let at = self.at(&principal.org_id).await?;
         let found = self
             .with_grants_at(at, &principal.org_id, &[id.to_string()])
             .await?
@@ -94,7 +95,8 @@ impl Authorizer {
         org_id: &str,
         ids: &[String],
     ) -> Result<HashMap<String, Arc<DashboardWithGrants>>> {
-        self.with_grants_at(self.at(org_id), org_id, ids).await
+        self.with_grants_at(self.at(org_id).await?, org_id, ids)
+            .await
     }
 
     async fn with_grants_at(
@@ -171,7 +173,7 @@ impl Authorizer {
         folder: &Folder,
         explain: bool,
     ) -> Result<Access> {
-        let at = self.at(&principal.org_id);
+        let at = self.at(&principal.org_id).await?;
         let ids = [folder.id.clone()];
         let chains = self.chains(at, &principal.org_id, &ids).await?;
         let grants = if explain || !principal.is_admin() {
@@ -245,7 +247,7 @@ impl Authorizer {
         dashboards: &[Dashboard],
         explain: bool,
     ) -> Result<Vec<Access>> {
-        let at = self.at(&principal.org_id);
+        let at = self.at(&principal.org_id).await?;
         let ids: Vec<String> = dashboards
             .iter()
             .filter(|d| d.org_id == principal.org_id)
@@ -400,7 +402,7 @@ impl Authorizer {
 
     /// The subjects the principal answers to, its groups included.
     pub async fn subjects(&self, principal: &Principal) -> Result<Vec<Subject>> {
-        self.subjects_at(self.at(&principal.org_id), principal)
+        self.subjects_at(self.at(&principal.org_id).await?, principal)
             .await
     }
 
@@ -419,7 +421,8 @@ impl Authorizer {
 
     /// The permission sets of every role the grants name.
     pub async fn role_book(&self, org_id: &str, grants: &[Grant]) -> Result<RoleBook> {
-        self.role_book_at(self.at(org_id), org_id, grants).await
+        self.role_book_at(self.at(org_id).await?, org_id, grants)
+            .await
     }
 
     async fn role_book_at(&self, at: At<'_>, org_id: &str, grants: &[Grant]) -> Result<RoleBook> {

@@ -12,9 +12,13 @@
 //! - on PostgreSQL another replica's write raises the watermark here when its NOTIFY arrives
 //!   (`server::notify`, about 100 ms), and a call carrying `x-dashboards-min-revision`
 //!   raises it before it runs (`freshness`), so a read that names the write's revision never
-//!   sees older facts. Entries are also read again within [`FactCache::max_age`] (a setting,
-//!   0.5 s by default on PostgreSQL; each entry after between half of it and all of it, at
-//!   random), which bounds staleness should notifications be lost.
+//!   sees older facts. And the watermark itself is confirmed against the database at
+//!   least every [`FactCache::max_age`] (a setting, 0.5 s by default on PostgreSQL): the
+//!   first call after that reads the org's revision (one primary-key read), which bounds
+//!   staleness should notifications be lost. Entries do not expire with age: an entry read
+//!   at revision R is exact while the database is still at R, and confirming that costs one
+//!   read per org, not a re-read of every fact (expiring entries by age made a hundred
+//!   dashboards' facts expire together under every BatchCheckAccess in flight).
 //!
 //! Facts that change with time alone carry when they do (`valid_until`): a public link's
 //! expiry. Grants' expiries need none: the policy reads them with the clock.
@@ -28,6 +32,7 @@ use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use prometheus::IntCounterVec;
@@ -36,6 +41,7 @@ use super::freshness::Watermarks;
 use crate::core::authz::{ChainLink, Grant, GranteeKind, PermissionSet, Subject};
 use crate::core::directory::User;
 use crate::core::{Micros, Result, now_micros};
+use crate::store::Store;
 use crate::store::dashboards::DashboardWithGrants;
 
 /// The name of the lookups counter (labels `fact` and `result`: `hit` or `miss`).
@@ -44,9 +50,7 @@ pub const LOOKUPS: &str = "dashboards_fact_cache_lookups_total";
 /// A fact as read, with what decides whether it may still be used.
 struct Tagged<T> {
     revision: i64,
-    /// When it is read again whatever the watermark says (PostgreSQL): `max_age` after it
-    /// was read, less up to half of that at random, so that facts read together (a
-    /// BatchCheckAccess's hundred dashboards) are not all read again by the same calls.
+    /// Facts that take no revision (stars) are read again after `max_age` on PostgreSQL.
     stale_after: Option<Instant>,
     valid_until: Option<Micros>,
     value: T,
@@ -92,6 +96,9 @@ pub struct Shelf<K, T> {
     entries: moka::sync::Cache<K, Arc<Tagged<T>>>,
     /// When a fact changes with time alone (none for most).
     valid_until: fn(&T) -> Option<Micros>,
+    /// Whether its facts change without a revision (stars), so that on PostgreSQL they are
+    /// read again after `max_age` whatever the watermark says.
+    aged: bool,
 }
 
 impl<K, T> Shelf<K, T>
@@ -109,7 +116,13 @@ where
                 })
                 .build(),
             valid_until: |_| None,
+            aged: false,
         }
+    }
+
+    fn aged(mut self) -> Self {
+        self.aged = true;
+        self
     }
 
     fn changing_at(mut self, valid_until: fn(&T) -> Option<Micros>) -> Self {
@@ -131,6 +144,8 @@ pub struct FactCache {
 struct Inner {
     watermarks: Watermarks,
     max_age: Option<Duration>,
+    /// PostgreSQL: where the watermark is confirmed, and when it last was, by org.
+    confirm: Option<(Store, Mutex<HashMap<String, Instant>>)>,
     users: Shelf<UserKey, Option<User>>,
     groups: Shelf<UserKey, Arc<Vec<String>>>,
     /// Keyed with the stars epoch too: starring appends nothing to the log (no revision), so
@@ -143,13 +158,14 @@ struct Inner {
     folder_grants: Shelf<IdKey, Arc<GrantIndex>>,
     roles: Shelf<String, Arc<HashMap<String, PermissionSet>>>,
     labels: Shelf<IdKey, Arc<Vec<String>>>,
+    label_ids: Shelf<IdKey, Option<String>>,
     lookups: Option<IntCounterVec>,
 }
 
 impl FactCache {
-    /// A cache of about `mib` MiB checked against `watermarks`; entries are read again after
-    /// `max_age` when given (PostgreSQL).
-    pub fn new(watermarks: Watermarks, mib: u64, max_age: Option<Duration>) -> Self {
+    /// A cache of about `mib` MiB checked against `watermarks`; with `max_age` (PostgreSQL),
+    /// each org's watermark is confirmed against `store` at least that often.
+    pub fn new(store: Store, watermarks: Watermarks, mib: u64, max_age: Option<Duration>) -> Self {
         let bytes = mib.saturating_mul(1024 * 1024);
         let share = |percent: u64| bytes / 100 * percent;
         let lookups = IntCounterVec::new(
@@ -166,9 +182,11 @@ impl FactCache {
             inner: Arc::new(Inner {
                 watermarks,
                 max_age,
+                confirm: max_age.map(|_| (store, Mutex::new(HashMap::new()))),
                 users: Shelf::new("user", share(10), |_| 200),
                 groups: Shelf::new("groups", share(10), |g| g.len() * 40),
-                stars: Shelf::new("stars", share(10), |s| s.len() * 40),
+                stars: Shelf::new("stars", share(10), |s: &Arc<HashSet<String>>| s.len() * 40)
+                    .aged(),
                 stars_epoch: AtomicU64::new(0),
                 dashboards: Shelf::new(
                     "dashboard",
@@ -183,7 +201,8 @@ impl FactCache {
                 chains: Shelf::new("chain", share(5), |c| c.len() * 48),
                 folder_grants: Shelf::new("folder_grants", share(15), |g| g.len * 240),
                 roles: Shelf::new("roles", share(5), |r| r.len() * 64),
-                labels: Shelf::new("labels", share(5), |l| l.len() * 48),
+                labels: Shelf::new("labels", share(4), |l| l.len() * 48),
+                label_ids: Shelf::new("label_id", share(1), |_| 64),
                 lookups,
             }),
         }
@@ -200,9 +219,28 @@ impl FactCache {
     }
 
     /// The org's revision as known here: what facts about to be read are tagged with. A
-    /// call reads it once and uses it for every fact it looks up.
-    pub fn revision(&self, org_id: &str) -> i64 {
-        self.inner.watermarks.get(org_id)
+    /// call reads it once and uses it for every fact it looks up. On PostgreSQL, when it was
+    /// last confirmed more than `max_age` ago, it is read from the database first.
+    pub async fn revision(&self, org_id: &str) -> Result<i64> {
+        if let (Some((store, confirmed)), Some(max_age)) = (&self.inner.confirm, self.inner.max_age)
+        {
+            let due = lock(confirmed)
+                .get(org_id)
+                .is_none_or(|at| at.elapsed() >= max_age);
+            if due {
+                let started = Instant::now();
+                let latest = crate::store::events::latest_revision(store.db(), org_id).await?;
+                self.inner.watermarks.raise(org_id, latest);
+                let mut confirmed = lock(confirmed);
+                match confirmed.get_mut(org_id) {
+                    Some(at) => *at = (*at).max(started),
+                    None => {
+                        confirmed.insert(org_id.to_string(), started);
+                    }
+                }
+            }
+        }
+        Ok(self.inner.watermarks.get(org_id))
     }
 
     /// Users' directory rows, by `(org, user, None)`.
@@ -244,6 +282,11 @@ impl FactCache {
     /// The label names on a dashboard.
     pub fn labels(&self) -> &Shelf<IdKey, Arc<Vec<String>>> {
         &self.inner.labels
+    }
+
+    /// Label ids by `(org, display name)`; `None`: no label of the org has that name.
+    pub fn label_ids(&self) -> &Shelf<IdKey, Option<String>> {
+        &self.inner.label_ids
     }
 
     /// The epoch of stars a read about to happen is tagged with.
@@ -292,7 +335,8 @@ impl FactCache {
         let stale_after = self
             .inner
             .max_age
-            .map(|age| Instant::now() + age.mul_f64(rand::random_range(0.5..=1.0)));
+            .filter(|_| shelf.aged)
+            .map(|age| Instant::now() + age);
         let tagged = Tagged {
             revision,
             stale_after,
@@ -373,4 +417,9 @@ impl FactCache {
         }
         Ok(found)
     }
+}
+
+/// A poisoned lock still holds valid instants: they are only ever raised.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

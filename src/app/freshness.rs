@@ -56,10 +56,14 @@ impl Watermarks {
     }
 }
 
-/// The org's latest revision. On SQLite one process owns the file and every commit raises
-/// the watermark before it answers, so once the watermark was read from the database it is
-/// the revision (or, between a commit and its ring, one behind: still a revision the
-/// database reached). On PostgreSQL another replica may be ahead: the database is read.
+/// The org's latest revision, or one the database reached not long before (what reads
+/// report: the state they show reflects at least it). On SQLite one process owns the file
+/// and every commit raises the watermark before it answers, so once the watermark was read
+/// from the database it is the revision (or, between a commit and its ring, one behind). On
+/// PostgreSQL another replica may be ahead: with the fact cache on, the watermark its facts
+/// are checked against (confirmed against the database at least every
+/// `FACT_CACHE_MAX_AGE`, raised by notifications and by `x-dashboards-min-revision`),
+/// otherwise the database.
 pub async fn latest_revision(app: &App, org_id: &str) -> Result<i64> {
     let seen = app.doorbell.watermarks();
     if app.store.backend() == sea_orm::DatabaseBackend::Sqlite {
@@ -67,6 +71,8 @@ pub async fn latest_revision(app: &App, org_id: &str) -> Result<i64> {
         if known > 0 {
             return Ok(known);
         }
+    } else if let Some(cache) = &app.facts {
+        return cache.revision(org_id).await;
     }
     let latest = events::latest_revision(app.store.db(), org_id).await?;
     seen.raise(org_id, latest);

@@ -46,6 +46,6 @@ async fn stored_user(app: &App, claims: &Principal) -> Result<Option<User>> {
         return load().await;
     };
     let key: UserKey = (claims.org_id.clone(), claims.user_id.clone(), None);
-    let revision = cache.revision(&claims.org_id);
+    let revision = cache.revision(&claims.org_id).await?;
     cache.one(cache.users(), key, revision, load).await
 }

@@ -63,13 +63,15 @@ impl App {
         app.with_fact_cache(DEFAULT_FACT_CACHE_MIB, DEFAULT_FACT_CACHE_MAX_AGE)
     }
 
-    /// The same app with a fact cache of `mib` MiB (0: none), whose entries are used at most
-    /// `max_age` on PostgreSQL.
+    /// The same app with a fact cache of `mib` MiB (0: none); on PostgreSQL its revisions
+    /// are confirmed against the database at least every `max_age`.
     pub fn with_fact_cache(mut self, mib: u64, max_age: std::time::Duration) -> Self {
         let max_age =
             (self.store.backend() == sea_orm::DatabaseBackend::Postgres).then_some(max_age);
-        self.facts = (mib > 0)
-            .then(|| facts::FactCache::new(self.doorbell.watermarks().clone(), mib, max_age));
+        self.facts = (mib > 0).then(|| {
+            let watermarks = self.doorbell.watermarks().clone();
+            facts::FactCache::new(self.store.clone(), watermarks, mib, max_age)
+        });
         self.authorizer = Authorizer::new(self.store.clone(), self.facts.clone());
         self
     }

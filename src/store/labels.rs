@@ -80,6 +80,16 @@ impl LabelRepo {
         self.get_in(self.store.db(), org_id, id).await
     }
 
+    /// The id of the org's label named `display_name` (names are unique per org).
+    pub async fn id_named(&self, org_id: &str, display_name: &str) -> Result<Option<String>> {
+        let row = label::Entity::find()
+            .filter(label::Column::OrgId.eq(org_id))
+            .filter(label::Column::DisplayName.eq(display_name))
+            .one(self.store.db())
+            .await?;
+        Ok(row.map(|l| l.id))
+    }
+
     /// [`Self::get`] on a given connection (a write's transaction).
     pub async fn get_in(
         &self,

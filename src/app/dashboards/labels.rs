@@ -2,6 +2,7 @@
 //! Labels are not dashboard content: attaching one records LABEL_ADDED / LABEL_REMOVED (which
 //! make no version) and leaves the dashboard's revision and etag as they were.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::begin_on_dashboard;
@@ -98,7 +99,23 @@ pub async fn with_labels(
     if unknown.is_empty() {
         return Ok(dashboards);
     }
-    let org_id = &caller.org_id;
+    let mut on = labels_of(app, &caller.org_id, &unknown).await?;
+    for d in &mut dashboards {
+        if d.labels.is_none() {
+            let labels = on.remove(&d.id).unwrap_or_default();
+            d.labels = Some(Arc::unwrap_or_clone(labels));
+        }
+    }
+    Ok(dashboards)
+}
+
+/// The labels (`labels/{id}`) on each of the dashboards `ids` of `org_id`: from the fact
+/// cache, the rest in one statement.
+pub async fn labels_of(
+    app: &App,
+    org_id: &str,
+    ids: &[String],
+) -> Result<HashMap<String, Arc<Vec<String>>>> {
     let load = |ids: Vec<String>| async move {
         let on = app
             .store
@@ -107,27 +124,20 @@ pub async fn with_labels(
             .await?;
         Ok(on.into_iter().map(|(id, l)| (id, Arc::new(l))).collect())
     };
-    let mut on = match &app.facts {
+    match &app.facts {
         Some(cache) => {
-            let revision = cache.revision(org_id);
+            let revision = cache.revision(org_id).await?;
             cache
                 .many(
                     cache.labels(),
                     org_id,
-                    &unknown,
+                    ids,
                     revision,
                     load,
                     Default::default,
                 )
-                .await?
+                .await
         }
-        None => load(unknown).await?,
-    };
-    for d in &mut dashboards {
-        if d.labels.is_none() {
-            let labels = on.remove(&d.id).unwrap_or_default();
-            d.labels = Some(Arc::unwrap_or_clone(labels));
-        }
+        None => load(ids.to_vec()).await,
     }
-    Ok(dashboards)
 }

@@ -2,6 +2,7 @@
 
 mod create;
 mod duplicate;
+mod label_filter;
 mod labels;
 mod list_page;
 mod listing_facts;

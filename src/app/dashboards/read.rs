@@ -66,6 +66,11 @@ pub async fn list_ids(
         now: now_micros(),
         page,
     };
+    if query.only_readable
+        && let Some(page) = super::label_filter::page(app, &query).await?
+    {
+        return Ok((revision, page));
+    }
     Ok((revision, app.store.dashboards().list_ids(&query).await?))
 }
 

@@ -106,7 +106,7 @@ pub async fn with_stars(
                 crate::app::authorizer::user_key(caller),
                 cache.stars_epoch(),
             );
-            let revision = cache.revision(&caller.org_id);
+            let revision = cache.revision(&caller.org_id).await?;
             let load = || async {
                 Ok(Arc::new(
                     app.store

@@ -61,7 +61,7 @@ mod reach;
 
 pub use page_ids::PageEntry;
 
-pub use reach::{ReachFacts, ReachPlan};
+pub use reach::{ReachFacts, ReachPlan, in_rounds};
 
 pub(crate) use listing::applies_to;
 pub(crate) use reach::readable_folders;

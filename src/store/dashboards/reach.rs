@@ -334,7 +334,7 @@ impl DashboardRepo {
         query: &ListQuery,
         facts: &ReachFacts,
         reach: &FolderReach,
-    ) -> Result<Option<Vec<super::page_ids::PageEntry>>> {
+    ) -> Result<Option<Vec<PageEntry>>> {
         let Some(filter) = &query.page.filter else {
             return Ok(None);
         };
@@ -345,81 +345,104 @@ impl DashboardRepo {
             Order::Asc
         };
         let matched = Expr::from(filter_condition(filter, query));
-        let mut batch = Ord::max(query.page.limit.saturating_mul(2), 16);
-        let mut after = query.page.after.clone();
-        let mut page = Vec::new();
-        for _ in 0..FILTER_ROUNDS {
-            let round = ListQuery {
-                page: ListPage {
-                    filter: None,
-                    after: after.clone(),
-                    limit: batch,
-                    ..query.page.clone()
-                },
-                ..query.clone()
-            };
-            let Some(top) = readable_top(&round, &facts.custom_readable, reach, backend) else {
-                return Ok(Some(page));
-            };
-            // Every candidate comes back with its place in the page order; only those the
-            // filter keeps carry their id (the filter sits in the join's ON).
-            let page_col = |c: &str| Expr::col((Alias::new("page"), Alias::new(c)));
-            let statement = Query::select()
-                .column((dashboard::Entity, dashboard::Column::Id))
-                .expr_as(page_col(SORT_KEY), Alias::new(ROUND_KEY))
-                .expr_as(
-                    page_col(grant::Column::DashboardId.as_str()),
-                    Alias::new(ROUND_ID),
-                )
-                .from_subquery(top, Alias::new("page"))
-                .join(
-                    JoinType::LeftJoin,
-                    dashboard::Entity,
-                    Condition::all()
-                        .add(
-                            Expr::col((dashboard::Entity, dashboard::Column::Id))
-                                .equals((Alias::new("page"), grant::Column::DashboardId)),
-                        )
-                        .add(matched.clone()),
-                )
-                .order_by((Alias::new("page"), SORT_KEY), order.clone())
-                .order_by(
-                    (Alias::new("page"), grant::Column::DashboardId),
-                    order.clone(),
-                )
-                .take();
-            let rows = self.store.db().query_all(&statement).await?;
-            let mut last = None;
-            for row in &rows {
-                let id: String = row.try_get("", ROUND_ID)?;
-                let key = match query.page.sort {
-                    SortKey::Title => CursorValue::Text(row.try_get("", ROUND_KEY)?),
-                    SortKey::CreateTime | SortKey::UpdateTime => {
-                        CursorValue::Int(row.try_get("", ROUND_KEY)?)
-                    }
+        in_rounds(query, |round: ListQuery| {
+            let matched = matched.clone();
+            let order = order.clone();
+            async move {
+                let Some(top) = readable_top(&round, &facts.custom_readable, reach, backend) else {
+                    return Ok(Vec::new());
                 };
-                // No row joined: the filter does not keep it (NULL is not a match either).
-                let kept: Option<String> = row.try_get("", dashboard::Column::Id.as_str())?;
-                last = Some((key.clone(), id.clone()));
-                if kept.is_some() {
-                    page.push((id, key));
-                    if page.len() as u64 >= query.page.limit {
-                        return Ok(Some(page));
-                    }
+                // Every candidate comes back with its place in the page order; only those
+                // the filter keeps carry their id (the filter sits in the join's ON).
+                let page_col = |c: &str| Expr::col((Alias::new("page"), Alias::new(c)));
+                let statement = Query::select()
+                    .column((dashboard::Entity, dashboard::Column::Id))
+                    .expr_as(page_col(SORT_KEY), Alias::new(ROUND_KEY))
+                    .expr_as(
+                        page_col(grant::Column::DashboardId.as_str()),
+                        Alias::new(ROUND_ID),
+                    )
+                    .from_subquery(top, Alias::new("page"))
+                    .join(
+                        JoinType::LeftJoin,
+                        dashboard::Entity,
+                        Condition::all()
+                            .add(
+                                Expr::col((dashboard::Entity, dashboard::Column::Id))
+                                    .equals((Alias::new("page"), grant::Column::DashboardId)),
+                            )
+                            .add(matched),
+                    )
+                    .order_by((Alias::new("page"), SORT_KEY), order.clone())
+                    .order_by((Alias::new("page"), grant::Column::DashboardId), order)
+                    .take();
+                let rows = self.store.db().query_all(&statement).await?;
+                let mut candidates = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    let id: String = row.try_get("", ROUND_ID)?;
+                    let key = match round.page.sort {
+                        SortKey::Title => CursorValue::Text(row.try_get("", ROUND_KEY)?),
+                        SortKey::CreateTime | SortKey::UpdateTime => {
+                            CursorValue::Int(row.try_get("", ROUND_KEY)?)
+                        }
+                    };
+                    // No row joined: the filter does not keep it (NULL is no match either).
+                    let kept: Option<String> = row.try_get("", dashboard::Column::Id.as_str())?;
+                    candidates.push(((id, key), kept.is_some()));
                 }
+                Ok(candidates)
             }
-            if (rows.len() as u64) < batch || last.is_none() {
-                // The arms ran out: the page is all there is.
-                return Ok(Some(page));
-            }
-            after = last;
-            batch = batch.saturating_mul(4);
-        }
-        Ok(None)
+        })
+        .await
     }
 }
 
-/// Rounds of [`DashboardRepo::filtered_rounds`] (2, 8 and 32 pages of candidates).
+/// A filtered page read in rounds of candidates: `round` reads one (the query unfiltered,
+/// after the previous round's last candidate, limited to the round's size: 2, then 8, then
+/// 32 pages), each candidate in page order with whether the filter keeps it; the kept ones
+/// fill the page. `None` when [`FILTER_ROUNDS`] rounds did not fill it (the caller then
+/// lets one statement decide).
+pub async fn in_rounds<F, Fut>(query: &ListQuery, mut round: F) -> Result<Option<Vec<PageEntry>>>
+where
+    F: FnMut(ListQuery) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(PageEntry, bool)>>>,
+{
+    let mut batch = Ord::max(query.page.limit.saturating_mul(2), 16);
+    let mut after = query.page.after.clone();
+    let mut page = Vec::new();
+    for _ in 0..FILTER_ROUNDS {
+        let candidates = round(ListQuery {
+            page: ListPage {
+                filter: None,
+                after: after.clone(),
+                limit: batch,
+                ..query.page.clone()
+            },
+            ..query.clone()
+        })
+        .await?;
+        let read = candidates.len() as u64;
+        after = candidates
+            .last()
+            .map(|((id, key), _)| (key.clone(), id.clone()));
+        for (entry, kept) in candidates {
+            if kept {
+                page.push(entry);
+                if page.len() as u64 >= query.page.limit {
+                    return Ok(Some(page));
+                }
+            }
+        }
+        if read < batch || after.is_none() {
+            // The candidates ran out: the page is all there is.
+            return Ok(Some(page));
+        }
+        batch = batch.saturating_mul(4);
+    }
+    Ok(None)
+}
+
+/// Rounds of [`in_rounds`] (2, 8 and 32 pages of candidates).
 const FILTER_ROUNDS: usize = 3;
 
 /// The columns of a round's rows with the candidate's sort key and id.
