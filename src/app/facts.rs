@@ -13,7 +13,7 @@
 //!   (`server::notify`, about 100 ms), and a call carrying `x-dashboards-min-revision`
 //!   raises it before it runs (`freshness`), so a read that names the write's revision never
 //!   sees older facts. And the watermark itself is confirmed against the database at
-//!   least every [`FactCache::max_age`] (a setting, 0.5 s by default on PostgreSQL): the
+//!   least every `FACT_CACHE_MAX_AGE` (a setting, `max_age` here; 0.5 s by default on PostgreSQL): the
 //!   first call after that reads the org's revision (one primary-key read), which bounds
 //!   staleness should notifications be lost. Entries do not expire with age: an entry read
 //!   at revision R is exact while the database is still at R, and confirming that costs one
@@ -211,11 +211,6 @@ impl FactCache {
     /// The lookups counter, for the metrics registry.
     pub fn lookups(&self) -> Option<IntCounterVec> {
         self.inner.lookups.clone()
-    }
-
-    /// How long an entry may be used at most (PostgreSQL), whatever the watermark says.
-    pub fn max_age(&self) -> Option<Duration> {
-        self.inner.max_age
     }
 
     /// The org's revision as known here: what facts about to be read are tagged with. A
