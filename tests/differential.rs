@@ -1443,6 +1443,15 @@ impl Ctx {
                     .collect(),
             ),
             (
+                // Facts kept by dashboard id only: tested on the listing's index entries.
+                "starred = true OR NOT visibility = public".into(),
+                readable_live
+                    .iter()
+                    .filter(|n| starred.contains(*n) || self.dash(n).is_some_and(|d| !d.public))
+                    .cloned()
+                    .collect(),
+            ),
+            (
                 "shared_with_me = true AND NOT title = \"dash-0\"".into(),
                 shared
                     .iter()

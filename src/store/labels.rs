@@ -10,7 +10,7 @@ use sea_orm::{
     Order, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use super::entities::{dashboard, dashboard_label, label};
+use super::entities::{dashboard_label, label};
 use super::{Store, is_unique_violation};
 use crate::core::label::Label;
 use crate::core::{Micros, Result};
@@ -321,11 +321,13 @@ impl LabelRepo {
 }
 
 /// `EXISTS (the listed dashboard carries the label)`, the label given by id or by display
-/// name: the `label = ...` filter, correlated with the `dashboards` row of the listing.
+/// name: the `label = ...` filter, correlated with the listing statement's column
+/// `dashboard_id`.
 pub(super) fn carries_label(
     org_id: &str,
     by_id: Option<&str>,
     by_name: Option<&str>,
+    dashboard_id: sea_orm::sea_query::ColumnRef,
 ) -> SelectStatement {
     let mut q = Query::select()
         .expr(Expr::val(1))
@@ -336,7 +338,7 @@ pub(super) fn carries_label(
                 dashboard_label::Entity,
                 dashboard_label::Column::DashboardId,
             ))
-            .equals((dashboard::Entity, dashboard::Column::Id)),
+            .equals(dashboard_id),
         )
         .take();
     if let Some(id) = by_id {

@@ -11,7 +11,7 @@ use sea_orm::{
 };
 
 use super::Store;
-use super::entities::{dashboard, star};
+use super::entities::star;
 use crate::core::{Micros, Result};
 
 #[derive(Clone)]
@@ -109,17 +109,18 @@ impl StarRepo {
 }
 
 /// `EXISTS (a star of the user on the listed dashboard)`: the `starred` filter, correlated
-/// with the `dashboards` row of the listing statement (a probe of the primary key).
-pub(super) fn starred_by(org_id: &str, user_id: &str) -> SelectStatement {
+/// with the listing statement's column `dashboard_id` (a probe of the primary key).
+pub(super) fn starred_by(
+    org_id: &str,
+    user_id: &str,
+    dashboard_id: sea_orm::sea_query::ColumnRef,
+) -> SelectStatement {
     Query::select()
         .expr(Expr::val(1))
         .from(star::Entity)
         .and_where(Expr::col((star::Entity, star::Column::OrgId)).eq(org_id))
         .and_where(Expr::col((star::Entity, star::Column::UserId)).eq(user_id))
-        .and_where(
-            Expr::col((star::Entity, star::Column::DashboardId))
-                .equals((dashboard::Entity, dashboard::Column::Id)),
-        )
+        .and_where(Expr::col((star::Entity, star::Column::DashboardId)).equals(dashboard_id))
         .take()
 }
 

@@ -53,6 +53,7 @@ pub struct ListQuery {
     pub plan: ReachPlan,
 }
 
+mod filter_sql;
 mod grants;
 pub use grants::DashboardWithGrants;
 mod listing;

@@ -6,7 +6,10 @@
 //! decoding than SQLite spent finding them. The rows themselves come from the per-replica
 //! fact cache (`app::facts`), which holds them for decisions anyway.
 
-use super::listing::{SORT_KEY, org_page, readable_page, readable_top};
+use sea_orm::sea_query::IntoColumnRef;
+
+use super::filter_sql::{filter_condition_on, needs_row};
+use super::listing::{SORT_KEY, org_page, readable_page, readable_top, sort_order};
 use super::*;
 
 /// One dashboard of a page: its id and its sort key (what the next page starts after).
@@ -62,6 +65,23 @@ impl DashboardRepo {
                     .take(),
                 None => return Ok(Vec::new()),
             }
+        } else if let Some(filter) = query.page.filter.as_ref().filter(|f| !needs_row(f)) {
+            // A filter of facts kept by dashboard id (a label, a star): the merged arms'
+            // index entries are tested as they come, each by a primary-key probe, without
+            // fetching its row.
+            let Some(top) = readable_top(query, &facts.custom_readable, &reach, backend) else {
+                return Ok(Vec::new());
+            };
+            let page_id = (Alias::new("page"), grant::Column::DashboardId).into_column_ref();
+            let order = sort_order(query);
+            Query::select()
+                .expr_as(Expr::col(page_id.clone()), Alias::new(ID))
+                .expr_as(page_col(SORT_KEY), Alias::new(KEY))
+                .from_subquery(top, Alias::new("page"))
+                .cond_where(filter_condition_on(filter, query, &page_id))
+                .order_by((Alias::new("page"), SORT_KEY), order.clone())
+                .order_by(page_id, order)
+                .take()
         } else {
             let mut page = readable_page(query, &facts.custom_readable, &reach, backend);
             page.clear_selects()

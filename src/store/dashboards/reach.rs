@@ -25,9 +25,8 @@
 
 use std::collections::HashSet;
 
-use super::listing::{
-    ReadableRoles, SORT_KEY, after_cursor, filter_condition, readable_grant_in, readable_top,
-};
+use super::filter_sql::filter_condition;
+use super::listing::{ReadableRoles, SORT_KEY, after_cursor, readable_grant_in, readable_top};
 use super::*;
 use crate::store::entities::folder;
 use crate::store::entities::{folder_grant, folder_path};
