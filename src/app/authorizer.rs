@@ -178,7 +178,8 @@ impl Authorizer {
         let chains = self.chains(at, &principal.org_id, &ids).await?;
         let grants = if explain || !principal.is_admin() {
             let subjects = self.subjects_at(at, principal).await?;
-            self.folder_grants(at, principal, &subjects, &ids).await?
+            self.folder_grants(at, principal, &subjects, &ids, &chains)
+                .await?
         } else {
             Vec::new()
         };
@@ -291,7 +292,7 @@ impl Authorizer {
             let folders = inheriting_folders(&mine);
             chains = self.chains(at, &principal.org_id, &folders).await?;
             grants.extend(
-                self.folder_grants(at, principal, &subjects, &folders)
+                self.folder_grants(at, principal, &subjects, &folders, &chains)
                     .await?,
             );
         }
@@ -338,14 +339,15 @@ impl Authorizer {
             .collect())
     }
 
-    /// The shares on the given folders and the folders above them that apply to `subjects`
-    /// (the principal's).
+    /// The shares on the given folders and the folders above them (`chains`, the caller's
+    /// [`Self::chains`] of `folders`) that apply to `subjects` (the principal's).
     async fn folder_grants(
         &self,
         at: At<'_>,
         principal: &Principal,
         subjects: &[Subject],
         folders: &[String],
+        chains: &HashMap<String, Vec<ChainLink>>,
     ) -> Result<Vec<Grant>> {
         let org_id = &principal.org_id;
         let Some((cache, revision)) = at else {
@@ -356,12 +358,10 @@ impl Authorizer {
                 .await;
         };
         // Every folder of the chains, each once.
-        let mut above: Vec<String> = self
-            .chains(at, org_id, folders)
-            .await?
-            .into_values()
+        let mut above: Vec<String> = chains
+            .values()
             .flatten()
-            .map(|link| link.folder_id)
+            .map(|link| link.folder_id.clone())
             .collect();
         above.sort();
         above.dedup();
