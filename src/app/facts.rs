@@ -32,6 +32,9 @@
 //! facts (a cold start, the first calls after a write) loads them about once instead of once
 //! per call. Loading a hundred dashboards' folder shares is thousands of rows; sixteen
 //! BatchCheckAccess calls loading them together held 150 MiB at once (measured).
+//! Loads call the store, except a chain's shares, which are put together from the
+//! folders' shares (`folder_grants`, whose loads call only the store): turns are always
+//! taken in that order, so no load waits on itself.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -41,7 +44,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use prometheus::IntCounterVec;
+use prometheus::{IntCounter, IntCounterVec};
 
 use super::freshness::Watermarks;
 use crate::core::authz::{ChainLink, Grant, GranteeKind, PermissionSet, Subject};
@@ -63,20 +66,24 @@ struct Tagged<T> {
 }
 
 /// Grants by grantee: a caller's few subjects find theirs without reading the others (a
-/// folder near the root may carry thousands).
+/// folder near the root may carry thousands). Keyed by kind, then id, so that a lookup
+/// borrows the subject's id instead of building a key (BatchCheckAccess looks up a dozen
+/// subjects in hundreds of folders per call).
 #[derive(Debug, Clone, Default)]
 pub struct GrantIndex {
-    by_grantee: HashMap<(GranteeKind, String), Vec<Grant>>,
+    by_grantee: FastMap<GranteeKind, FastMap<String, Vec<Grant>>>,
     len: usize,
 }
 
 impl GrantIndex {
     pub fn new(grants: Vec<Grant>) -> Self {
         let len = grants.len();
-        let mut by_grantee: HashMap<(GranteeKind, String), Vec<Grant>> = HashMap::new();
+        let mut by_grantee: FastMap<GranteeKind, FastMap<String, Vec<Grant>>> = FastMap::default();
         for g in grants {
             by_grantee
-                .entry((g.kind, g.grantee_id.clone()))
+                .entry(g.kind)
+                .or_default()
+                .entry(g.grantee_id.clone())
                 .or_default()
                 .push(g);
         }
@@ -87,10 +94,17 @@ impl GrantIndex {
     pub fn given_to<'a>(&'a self, subjects: &'a [Subject]) -> impl Iterator<Item = &'a Grant> {
         subjects
             .iter()
-            .filter_map(|s| self.by_grantee.get(&(s.kind, s.id.clone())))
+            .filter_map(|s| self.by_grantee.get(&s.kind)?.get(s.id.as_str()))
             .flatten()
     }
 }
+
+/// The shares on each folder of a chain, aligned with the chain's links (the same facts as
+/// `folder_grants`, shared, not copied).
+pub type ChainShares = Arc<[Arc<GrantIndex>]>;
+
+/// A map with the fact cache's hasher (see `Cargo.toml`).
+pub type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 pub type UserKey = (String, String, Option<String>);
 /// A fact about one object of an org: `(org_id, id)`.
@@ -98,8 +112,7 @@ pub type IdKey = (String, String);
 
 /// One kind of fact.
 pub struct Shelf<K, T> {
-    name: &'static str,
-    entries: moka::sync::Cache<K, Arc<Tagged<T>>>,
+    entries: moka::sync::Cache<K, Arc<Tagged<T>>, foldhash::fast::RandomState>,
     /// When a fact changes with time alone (none for most).
     valid_until: fn(&T) -> Option<Micros>,
     /// Whether its facts change without a revision (stars), so that on PostgreSQL they are
@@ -107,6 +120,9 @@ pub struct Shelf<K, T> {
     aged: bool,
     /// Turns to load (see the module comment).
     loads: tokio::sync::Semaphore,
+    /// This shelf's hit and miss counters, resolved once (a label lookup per fact looked up
+    /// cost more than the lookup itself).
+    counters: Option<(IntCounter, IntCounter)>,
 }
 
 /// Loads of one kind of fact that may run at once.
@@ -117,18 +133,41 @@ where
     K: Hash + Eq + Send + Sync + 'static,
     T: Send + Sync + 'static,
 {
-    fn new(name: &'static str, bytes: u64, weigh: fn(&T) -> usize) -> Self {
+    fn new(
+        name: &'static str,
+        bytes: u64,
+        weigh: fn(&T) -> usize,
+        lookups: Option<&IntCounterVec>,
+    ) -> Self {
+        let counters = lookups.and_then(|l| {
+            Some((
+                l.get_metric_with_label_values(&[name, "hit"]).ok()?,
+                l.get_metric_with_label_values(&[name, "miss"]).ok()?,
+            ))
+        });
         Self {
-            name,
             entries: moka::sync::Cache::builder()
                 .max_capacity(bytes)
                 .weigher(move |_: &K, t: &Arc<Tagged<T>>| {
                     u32::try_from(weigh(&t.value).saturating_add(96)).unwrap_or(u32::MAX)
                 })
-                .build(),
+                .build_with_hasher(foldhash::fast::RandomState::default()),
             valid_until: |_| None,
             aged: false,
             loads: tokio::sync::Semaphore::new(LOADS_PER_SHELF),
+            counters,
+        }
+    }
+
+    /// Counts `hits` hits and `misses` misses.
+    fn count(&self, hits: u64, misses: u64) {
+        if let Some((hit, miss)) = &self.counters {
+            if hits > 0 {
+                hit.inc_by(hits);
+            }
+            if misses > 0 {
+                miss.inc_by(misses);
+            }
         }
     }
 
@@ -166,8 +205,9 @@ struct Inner {
     stars: Shelf<(UserKey, u64), Arc<HashSet<String>>>,
     stars_epoch: AtomicU64,
     dashboards: Shelf<IdKey, Option<Arc<DashboardWithGrants>>>,
-    chains: Shelf<IdKey, Arc<Vec<ChainLink>>>,
+    chains: Shelf<IdKey, Arc<[ChainLink]>>,
     folder_grants: Shelf<IdKey, Arc<GrantIndex>>,
+    chain_shares: Shelf<IdKey, ChainShares>,
     roles: Shelf<String, Arc<HashMap<String, PermissionSet>>>,
     labels: Shelf<IdKey, Arc<Vec<String>>>,
     label_ids: Shelf<IdKey, Option<String>>,
@@ -195,10 +235,15 @@ impl FactCache {
                 watermarks,
                 max_age,
                 confirm: max_age.map(|_| (store, Mutex::new(HashMap::new()))),
-                users: Shelf::new("user", share(10), |_| 200),
-                groups: Shelf::new("groups", share(10), |g| g.len() * 40),
-                stars: Shelf::new("stars", share(10), |s: &Arc<HashSet<String>>| s.len() * 40)
-                    .aged(),
+                users: Shelf::new("user", share(10), |_| 200, lookups.as_ref()),
+                groups: Shelf::new("groups", share(10), |g| g.len() * 40, lookups.as_ref()),
+                stars: Shelf::new(
+                    "stars",
+                    share(10),
+                    |s: &Arc<HashSet<String>>| s.len() * 40,
+                    lookups.as_ref(),
+                )
+                .aged(),
                 stars_epoch: AtomicU64::new(0),
                 dashboards: Shelf::new(
                     "dashboard",
@@ -208,13 +253,25 @@ impl FactCache {
                             600 + grant_bytes(&d.grants) + d.dashboard.metadata.len()
                         })
                     },
+                    lookups.as_ref(),
                 )
                 .changing_at(|d| d.as_ref().and_then(|d| d.public_changes_at)),
-                chains: Shelf::new("chain", share(5), |c| c.len() * 48),
-                folder_grants: Shelf::new("folder_grants", share(15), |g| g.len * 240),
-                roles: Shelf::new("roles", share(5), |r| r.len() * 64),
-                labels: Shelf::new("labels", share(4), |l| l.len() * 48),
-                label_ids: Shelf::new("label_id", share(1), |_| 64),
+                chains: Shelf::new("chain", share(5), |c| c.len() * 48, lookups.as_ref()),
+                folder_grants: Shelf::new(
+                    "folder_grants",
+                    share(13),
+                    |g| g.len * 240,
+                    lookups.as_ref(),
+                ),
+                chain_shares: Shelf::new(
+                    "chain_shares",
+                    share(2),
+                    |s| s.len() * 16,
+                    lookups.as_ref(),
+                ),
+                roles: Shelf::new("roles", share(5), |r| r.len() * 64, lookups.as_ref()),
+                labels: Shelf::new("labels", share(4), |l| l.len() * 48, lookups.as_ref()),
+                label_ids: Shelf::new("label_id", share(1), |_| 64, lookups.as_ref()),
                 lookups,
             }),
         }
@@ -272,13 +329,19 @@ impl FactCache {
     }
 
     /// Folders' chains (the folder and those above it); empty for a folder gone.
-    pub fn chains(&self) -> &Shelf<IdKey, Arc<Vec<ChainLink>>> {
+    pub fn chains(&self) -> &Shelf<IdKey, Arc<[ChainLink]>> {
         &self.inner.chains
     }
 
     /// Every share on a folder itself.
     pub fn folder_grants(&self) -> &Shelf<IdKey, Arc<GrantIndex>> {
         &self.inner.folder_grants
+    }
+
+    /// The shares on each folder of a folder's chain, in the chain's order: a decision
+    /// about a dashboard in a folder eight deep looks up one entry instead of eight.
+    pub fn chain_shares(&self) -> &Shelf<IdKey, ChainShares> {
+        &self.inner.chain_shares
     }
 
     /// Every custom role of an org, by org.
@@ -312,21 +375,13 @@ impl FactCache {
             && tagged.stale_after.is_none_or(|t| Instant::now() < t)
     }
 
-    fn count(&self, fact: &str, hit: bool) {
-        if let Some(lookups) = &self.inner.lookups {
-            lookups
-                .with_label_values(&[fact, if hit { "hit" } else { "miss" }])
-                .inc();
-        }
-    }
-
     fn lookup<K, T>(&self, shelf: &Shelf<K, T>, key: &K, revision: i64, now: Micros) -> Option<T>
     where
         K: Hash + Eq + Send + Sync + 'static,
         T: Clone + Send + Sync + 'static,
     {
         let found = self.peek(shelf, key, revision, now);
-        self.count(shelf.name, found.is_some());
+        shelf.count(u64::from(found.is_some()), u64::from(found.is_none()));
         found
     }
 
@@ -413,27 +468,28 @@ impl FactCache {
         revision: i64,
         load: F,
         absent: fn() -> T,
-    ) -> Result<HashMap<String, T>>
+    ) -> Result<FastMap<String, T>>
     where
         T: Clone + Send + Sync + 'static,
         F: FnOnce(Vec<String>) -> Fut,
         Fut: Future<Output = Result<HashMap<String, T>>>,
     {
         let now = now_micros();
-        let mut found = HashMap::with_capacity(ids.len());
+        let mut found = FastMap::with_capacity_and_hasher(ids.len(), Default::default());
         let mut missing: Vec<String> = Vec::new();
         for id in ids {
             if found.contains_key(id) || missing.contains(id) {
                 continue;
             }
             let key = (org_id.to_string(), id.clone());
-            match self.lookup(shelf, &key, revision, now) {
+            match self.peek(shelf, &key, revision, now) {
                 Some(fact) => {
                     found.insert(id.clone(), fact);
                 }
                 None => missing.push(id.clone()),
             }
         }
+        shelf.count(found.len() as u64, missing.len() as u64);
         if missing.is_empty() {
             return Ok(found);
         }

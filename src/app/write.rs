@@ -177,7 +177,13 @@ impl Write {
             txn.commit().await?;
             return Ok(Written::unchanged(value));
         }
-        // Last lock of the transaction: the org's counter row (see events::bump_revision).
+        // Everything that needs no revision comes first: the org's counter row is the last
+        // lock of the transaction (see events::bump_revision), and every write of the org
+        // waits for it until this one commits, so only two statements follow it.
+        let mut pending = Vec::new();
+        for (dashboard_id, touched) in content_changes(&changes) {
+            pending.extend(versions::prepare(&txn, &org_id, &dashboard_id, &touched).await?);
+        }
         let revision = events::bump_revision(&txn, &org_id).await?;
         events::append(&txn, &org_id, revision, now, &actor, &changes).await?;
         let meta = VersionMeta {
@@ -187,9 +193,7 @@ impl Write {
             message: version_message,
             restored_from,
         };
-        for (dashboard_id, touched) in content_changes(&changes) {
-            versions::record(&txn, &org_id, &dashboard_id, &touched, &meta).await?;
-        }
+        versions::insert(&txn, pending, &meta).await?;
         txn.commit().await?;
         doorbell.ring(&org_id, revision);
         Ok(Written {

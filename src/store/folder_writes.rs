@@ -453,7 +453,7 @@ pub async fn place_dashboard(
         .one(txn)
         .await?
         .ok_or_else(|| Error::internal("a locked dashboard vanished"))?;
-    super::dashboards::copy_listing_keys(txn, &row).await
+    super::dashboards::copy_listing_keys(txn, &row, super::dashboards::KeysChanged::TIME).await
 }
 
 /// Copies the trash state of the given dashboards into their grants (see

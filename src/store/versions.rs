@@ -1,7 +1,7 @@
 //! Dashboard versions: recording one inside a write's transaction, reading one back, listing
 //! and pruning them. The layout of the tables is in the versions migration; what a version
 //! holds and how contents are shared is in `core::version`. The only writer is
-//! `app::write` (through [`record`]) and the retention job (through [`prune`]).
+//! `app::write` (through [`prepare`] and [`insert`]) and the retention job (through [`prune`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,24 +37,35 @@ pub struct VersionMeta {
     pub restored_from: Option<i64>,
 }
 
-/// Records the dashboard's content after the write as its next version and returns its
-/// number. The first version of a dashboard snapshots every widget; later ones only look at
-/// the widgets the write touched (the rest are unchanged by construction: every content
-/// write records its widgets' events).
-pub async fn record(
+/// A version about to be recorded: its content is stored, its row waits for the write's
+/// revision ([`insert`]).
+#[derive(Debug, Clone)]
+pub struct Pending {
+    org_id: String,
+    dashboard_id: String,
+    version: i64,
+    fields_hash: Vec<u8>,
+}
+
+/// Stores the dashboard's content after the write as its next version (its fields and the
+/// widgets the write touched) and returns what [`insert`] records once the write has its
+/// revision; `None` when the dashboard was purged in this very write. The first version of
+/// a dashboard snapshots every widget; later ones only look at the widgets the write
+/// touched (the rest are unchanged by construction: every content write records its
+/// widgets' events). Needs nothing of the org's revision, so it runs before the write
+/// takes the org's counter: the dashboard's own lock keeps its versions in order.
+pub async fn prepare(
     txn: &DatabaseTransaction,
     org_id: &str,
     dashboard_id: &str,
     touched: &Touched,
-    meta: &VersionMeta,
-) -> Result<i64> {
+) -> Result<Option<Pending>> {
     let Some(board) = dashboard::Entity::find_by_id(dashboard_id.to_string())
         .filter(dashboard::Column::OrgId.eq(org_id))
         .one(txn)
         .await?
     else {
-        // Purged in this very write: nothing to version.
-        return Ok(0);
+        return Ok(None);
     };
     let latest = latest_version(txn, org_id, dashboard_id).await?;
     let version = latest.unwrap_or(0) + 1;
@@ -82,21 +93,40 @@ pub async fn record(
     for id in ids {
         record_widget(txn, org_id, dashboard_id, &id, version).await?;
     }
+    Ok(Some(Pending {
+        org_id: org_id.to_string(),
+        dashboard_id: dashboard_id.to_string(),
+        version,
+        fields_hash,
+    }))
+}
 
-    dashboard_version::Entity::insert(dashboard_version::ActiveModel {
-        org_id: Set(org_id.to_string()),
-        dashboard_id: Set(dashboard_id.to_string()),
-        version: Set(version),
+/// Records the prepared versions, made at `meta.revision`, in one statement; returns their
+/// numbers.
+pub async fn insert(
+    txn: &DatabaseTransaction,
+    pending: Vec<Pending>,
+    meta: &VersionMeta,
+) -> Result<Vec<i64>> {
+    if pending.is_empty() {
+        return Ok(Vec::new());
+    }
+    let numbers = pending.iter().map(|p| p.version).collect();
+    let rows = pending.into_iter().map(|p| dashboard_version::ActiveModel {
+        org_id: Set(p.org_id),
+        dashboard_id: Set(p.dashboard_id),
+        version: Set(p.version),
         revision: Set(meta.revision),
         actor: Set(meta.actor.clone()),
         create_time: Set(meta.time),
         message: Set(meta.message.clone()),
         restored_from: Set(meta.restored_from),
-        fields_hash: Set(fields_hash),
-    })
-    .exec_without_returning(txn)
-    .await?;
-    Ok(version)
+        fields_hash: Set(p.fields_hash),
+    });
+    dashboard_version::Entity::insert_many(rows)
+        .exec_without_returning(txn)
+        .await?;
+    Ok(numbers)
 }
 
 /// Closes the widget's current state if it changed (or the widget is gone) and opens its

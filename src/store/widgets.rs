@@ -386,7 +386,8 @@ impl WidgetRepo {
             update_time: now,
             ..board.row.clone()
         };
-        super::dashboards::copy_listing_keys(txn, &touched).await
+        super::dashboards::copy_listing_keys(txn, &touched, super::dashboards::KeysChanged::TIME)
+            .await
     }
 }
 

@@ -137,6 +137,7 @@ pub async fn labels_of(
                     Default::default,
                 )
                 .await
+                .map(|found| found.into_iter().collect())
         }
         None => load(ids.to_vec()).await,
     }

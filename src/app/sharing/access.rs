@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use crate::app::App;
 use crate::app::authorizer::dashboard_inheritance;
 use crate::core::authz::{
-    Access, Grant, Permission, PermissionSet, RoleBook, ShareTarget, ceiling,
-    may_create_dashboards, may_manage_directory, may_manage_groups,
+    Access, Permission, PermissionSet, RoleBook, ShareTarget, ceiling, may_create_dashboards,
+    may_manage_directory, may_manage_groups,
 };
 use crate::core::dashboard::Limits;
 use crate::core::directory::User;
@@ -152,10 +152,19 @@ pub async fn batch_check_access(
         ));
     }
     let subject = subject_principal(app, caller, principal).await?;
-    let dashboards = app.authorizer.dashboards(&caller.org_id, ids).await?;
-    let caller_access = app.authorizer.access_many(caller, &dashboards).await?;
+    let (dashboards, caller_access) = app.authorizer.dashboards_with_access(caller, ids).await?;
+    // What the caller may see of each: READ, and SHARE (or ADMIN) to see someone else's.
+    let visible: Vec<bool> = caller_access
+        .iter()
+        .map(|mine| {
+            mine.permissions.contains(Permission::Read)
+                && (subject == *caller
+                    || caller.is_admin()
+                    || mine.permissions.contains(Permission::Share))
+        })
+        .collect();
     let mut subject_access = if subject == *caller && !caller.is_admin() {
-        caller_access.clone()
+        caller_access
     } else {
         app.authorizer.explain_many(&subject, &dashboards).await?
     };
@@ -174,31 +183,36 @@ pub async fn batch_check_access(
             }
         }
     }
-    let by_id: HashMap<&str, (&Access, &Access)> = dashboards
+    // Each answer moves into the results; only a name asked twice is copied.
+    let mut asked: HashMap<&str, usize> = HashMap::with_capacity(ids.len());
+    for id in ids {
+        *asked.entry(id.as_str()).or_default() += 1;
+    }
+    let mut by_id: HashMap<&str, Access> = dashboards
         .iter()
-        .zip(caller_access.iter().zip(subject_access.iter()))
-        .map(|(d, (c, s))| (d.id.as_str(), (c, s)))
+        .zip(subject_access.into_iter().zip(visible))
+        .filter(|(_, (_, visible))| *visible)
+        .map(|(d, (access, _))| (d.id.as_str(), access))
         .collect();
     let results: Vec<Option<Access>> = ids
         .iter()
         .map(|id| {
-            by_id
-                .get(id.as_str())
-                .filter(|(mine, _)| {
-                    mine.permissions.contains(Permission::Read)
-                        && (subject == *caller
-                            || caller.is_admin()
-                            || mine.permissions.contains(Permission::Share))
-                })
-                .map(|(_, theirs)| (*theirs).clone())
+            let left = asked.get_mut(id.as_str())?;
+            *left -= 1;
+            if *left == 0 {
+                by_id.remove(id.as_str())
+            } else {
+                by_id.get(id.as_str()).cloned()
+            }
         })
         .collect();
-    let grants: Vec<Grant> = results
-        .iter()
-        .flatten()
-        .flat_map(|a| a.grants.iter().cloned())
-        .collect();
-    let roles = app.authorizer.role_book(&caller.org_id, &grants).await?;
+    let roles = app
+        .authorizer
+        .role_book(
+            &caller.org_id,
+            results.iter().flatten().flat_map(|a| a.grants.iter()),
+        )
+        .await?;
     Ok(BatchExplanation { results, roles })
 }
 

@@ -1,12 +1,12 @@
 //! The dashboards repository: CRUD, grants lookup, keyset-paginated listing, trash purge.
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, IntoColumnRef, JoinType, Query, UnionType,
+    Alias, Asterisk, Expr, ExprTrait, IntoColumnRef, JoinType, LockType, Query, UnionType,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
     DatabaseTransaction, EntityTrait, FromQueryResult, IdenStatic, Order, QueryFilter, QueryOrder,
-    QuerySelect,
+    QuerySelect, QueryTrait,
 };
 
 use super::entities::{dashboard, grant, public_link, role, widget};
@@ -261,6 +261,10 @@ impl DashboardRepo {
             )
             .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
             .filter(dashboard::Column::DeleteTime.is_null());
+        let changed = KeysChanged {
+            title: fields.title.is_some(),
+            delete_time: false,
+        };
         if let Some(title) = &fields.title {
             update = update.col_expr(dashboard::Column::Title, Expr::val(title.clone()));
         }
@@ -276,7 +280,7 @@ impl DashboardRepo {
         if let Some(refresh) = fields.refresh_period_nanos {
             update = update.col_expr(dashboard::Column::RefreshPeriodNanos, Expr::val(refresh));
         }
-        self.conditional_update(txn, org_id, id, expected_revision, update)
+        self.conditional_update(txn, org_id, id, expected_revision, update, changed)
             .await
     }
 
@@ -305,7 +309,11 @@ impl DashboardRepo {
             .col_expr(dashboard::Column::UpdateTime, Expr::val(now))
             .col_expr(dashboard::Column::DeleteTime, Expr::val(trash.map(|t| t.0)))
             .col_expr(dashboard::Column::ExpireTime, Expr::val(trash.map(|t| t.1)));
-        self.conditional_update(txn, org_id, id, expected_revision, update)
+        let changed = KeysChanged {
+            title: false,
+            delete_time: true,
+        };
+        self.conditional_update(txn, org_id, id, expected_revision, update, changed)
             .await
     }
 
@@ -318,25 +326,23 @@ impl DashboardRepo {
         id: &str,
         expected_revision: Option<i64>,
         mut update: sea_orm::UpdateMany<dashboard::Entity>,
+        changed: KeysChanged,
     ) -> Result<Option<Dashboard>> {
         if let Some(revision) = expected_revision {
             update = update.filter(dashboard::Column::Revision.eq(revision));
         }
-        let result = update
+        // The row as updated comes back with the UPDATE (RETURNING), not from a second read.
+        let mut statement = update
             .filter(dashboard::Column::Id.eq(id))
             .filter(dashboard::Column::OrgId.eq(org_id))
-            .exec(txn)
-            .await?;
-        if result.rows_affected == 0 {
+            .into_query();
+        statement.returning_all();
+        let Some(row) = txn.query_one(&statement).await? else {
             return Ok(None);
-        }
-        let row = dashboard::Entity::find_by_id(id.to_string())
-            .one(txn)
-            .await?;
-        if let Some(row) = &row {
-            copy_listing_keys(txn, row).await?;
-        }
-        Ok(row.map(into_domain))
+        };
+        let row = dashboard::Model::from_query_result(&row, "")?;
+        copy_listing_keys(txn, &row, changed).await?;
+        Ok(Some(into_domain(row)))
     }
 
     /// Locks the dashboard row for the rest of the write (SELECT ... FOR UPDATE on
@@ -348,10 +354,15 @@ impl DashboardRepo {
         org_id: &str,
         id: &str,
     ) -> Result<Option<Dashboard>> {
-        if lock_row(txn, org_id, id).await?.is_none() {
-            return Ok(None);
-        }
-        self.get_in(txn, org_id, id).await
+        // One statement: the row with its visibility, locked (SQLite has no row locks and
+        // needs none: its writers take turns).
+        let statement = with_visibility(now_micros())
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::Id)).eq(id))
+            .and_where(Expr::col((dashboard::Entity, dashboard::Column::OrgId)).eq(org_id))
+            .lock_with_tables(LockType::Update, [dashboard::Entity])
+            .take();
+        let row = txn.query_one(&statement).await?;
+        row.as_ref().map(from_row).transpose()
     }
 
     /// Reads the dashboard under a shared lock for the rest of the write (SELECT ... FOR
@@ -449,24 +460,45 @@ pub(crate) async fn lock_row(
         .await?)
 }
 
+/// Which of a dashboard's listing keys (copied into its grants) a write changed; its
+/// update time always moves.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct KeysChanged {
+    pub title: bool,
+    pub delete_time: bool,
+}
+
+impl KeysChanged {
+    /// Only the update time.
+    pub const TIME: Self = Self {
+        title: false,
+        delete_time: false,
+    };
+}
+
+/// Copies the changed listing keys of `row` into every grant on it. Only those: SQLite
+/// rewrites an index entry for every column an UPDATE sets, changed or not, and each grant
+/// sits in one listing index per key (an UpdateDashboard rewrote three entries per grant
+/// where two changed).
 pub(crate) async fn copy_listing_keys(
     conn: &impl ConnectionTrait,
     row: &dashboard::Model,
+    changed: KeysChanged,
 ) -> Result<()> {
-    grant::Entity::update_many()
-        .col_expr(grant::Column::DashboardTitle, Expr::val(row.title.clone()))
-        .col_expr(
-            grant::Column::DashboardCreateTime,
-            Expr::val(row.create_time),
-        )
-        .col_expr(
-            grant::Column::DashboardUpdateTime,
-            Expr::val(row.update_time),
-        )
-        .col_expr(
+    let mut update = grant::Entity::update_many().col_expr(
+        grant::Column::DashboardUpdateTime,
+        Expr::val(row.update_time),
+    );
+    if changed.title {
+        update = update.col_expr(grant::Column::DashboardTitle, Expr::val(row.title.clone()));
+    }
+    if changed.delete_time {
+        update = update.col_expr(
             grant::Column::DashboardDeleteTime,
             Expr::val(row.delete_time),
-        )
+        );
+    }
+    update
         .filter(grant::Column::DashboardId.eq(&row.id))
         .exec(conn)
         .await?;
