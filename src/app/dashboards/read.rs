@@ -96,8 +96,10 @@ pub async fn batch_get(
     let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
-    let found = app.authorizer.dashboards(&caller.org_id, &unique).await?;
-    let access = app.authorizer.access_many(caller, &found).await?;
+    let (found, access) = app
+        .authorizer
+        .dashboards_with_access(caller, &unique)
+        .await?;
     let readable: HashMap<&str, &Dashboard> = found
         .iter()
         .zip(access)
